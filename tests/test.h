@@ -1,0 +1,42 @@
+/* tests/test.h - the smallest test harness: CHECK counts, the runner adds up.
+   Every test program includes gpt.h with GPT_IMPLEMENTATION and GPT_STATIC (to reach the
+   internals), counts its checks and ends with "NAME: N passed, N failed". */
+#ifndef GPT_TEST_H
+#define GPT_TEST_H
+#include <stdio.h>
+#include <math.h>
+
+static int test_passed, test_failed;
+
+#define CHECK(cond, ...)                                                              \
+    do {                                                                              \
+        if (cond) test_passed++;                                                      \
+        else {                                                                        \
+            test_failed++;                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                               \
+            printf(__VA_ARGS__);                                                      \
+            printf("\n");                                                             \
+        }                                                                             \
+    } while (0)
+
+/* |a-b| <= atol + rtol*|b| */
+static int test_close(double a, double b, double atol, double rtol) {
+    return fabs(a - b) <= atol + rtol * fabs(b);
+}
+
+/* largest |a-b| / (atol + |b|) over n values: <= 1 means every value is within tolerance */
+static double test_max_rel(const float *a, const float *b, size_t n, double atol) {
+    double worst = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]) / (atol + fabs((double)b[i]));
+        if (!(d <= worst)) worst = d;   /* NaN counts as worst */
+    }
+    return worst;
+}
+
+static int test_report(const char *name) {
+    printf("%s: %d passed, %d failed\n", name, test_passed, test_failed);
+    return test_failed ? 1 : 0;
+}
+#endif
