@@ -32,3 +32,7 @@ test: $(TESTS) $(EXAMPLES)
 
 clean:
 	rm -rf tests/bin $(EXAMPLES)
+
+# Benchmarks: every bench/bench_*.sh, each printing its own report (they build what they need).
+bench: $(EXAMPLES)
+	@for b in bench/bench_*.sh; do sh $$b || exit 1; done
