@@ -42,6 +42,8 @@
                            both or neither. `ctx` is gpt_options.alloc_ctx (or the ctx argument
                            of the function that allocates).
    @@ GPT_ASSERT(x)        implementation file only: internal invariants (default: assert).
+   @@ GPT_PLAIN_KERNELS    implementation file only: use the plain reference matmul instead of
+                           the fast one (slow; for study, and to check the fast one).
 
    ==========================================================================================
    MEMORY / ERRORS / THREADING
@@ -224,8 +226,9 @@ typedef struct gpt_acts {
     float *logits;     /* (B,T,V) */
     float *probs;      /* (B,T,V)       softmax(logits), kept for backward */
     float *losses;     /* (B,T)         -log probs[target] */
+    float *scratch;    /* (B,T,4C)      a matmul's transposed input (see >>kernels) */
 } gpt_acts;
-#define GPT_NUM_ACT_TENSORS 22
+#define GPT_NUM_ACT_TENSORS 23
 
 /* Scratch for one backward pass: gradients of the activations of ONE block at a time,
    reused layer after layer while backward walks from the top block down. */
@@ -481,7 +484,8 @@ GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
    they are) plus, in gpt.h's own checkpoints, the AdamW state and training progress. */
 
 typedef struct gpt_load_options {
-    gpt_options model;        /* B, T, training, kv_cache, alloc_ctx of the model created */
+    gpt_options model;        /* B, T, training, kv_cache, alloc_ctx of the model created;
+                                 a max_seq above the file's block_size is lowered to it */
     int n_head;               /* 0: from config.json, else the file's metadata, else the
                                  GPT-2 family (768->12, 1024->16, 1280->20, 1600->25) */
     const char *config_json;  /* NULL: "config.json" beside the file, if there is one */
@@ -642,6 +646,41 @@ GPT_DEF int gpt_tok_stream_flush(gpt_tok_stream *stream, char *out, size_t cap,
 }
 #endif
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Inference: one token at a time with a KV cache (see >>inference) ---------------------- */
+
+/* Runs token `token` at position `pos` (0 <= pos < block_size) through the model, reusing the
+   keys and values of positions 0..pos-1 that earlier calls left in the cache, and stores this
+   position's. Feed a sequence with pos = 0, 1, 2, ...; starting again at pos 0 starts a new
+   sequence. *logits (may be NULL) receives model->kv.logits, (V), valid until the next call.
+   GPT_ERR_ARG without kv_cache, GPT_ERR_RANGE for a bad token or position. */
+GPT_DEF int gpt_forward_token(gpt_model *model, int token, int pos, float **logits);
+
+/* How the next token is drawn from the logits. */
+typedef struct gpt_sampler {
+    float temperature;   /* 1.0: divide the logits by it; must be > 0 (greedy ignores it) */
+    int top_k;           /* 50: keep only the k most likely tokens; 0 keeps all */
+    float top_p;         /* 1.0: keep the smallest set of most likely tokens whose
+                            probability adds up to top_p (nucleus); 1.0 keeps all */
+    int greedy;          /* 0; 1: always the most likely token (lowest id on ties) */
+} gpt_sampler;
+
+/* temperature 1.0, top_k 50, top_p 1.0, greedy 0. */
+GPT_DEF gpt_sampler gpt_sampler_defaults(void);
+
+/* Draws a token from logits (V) with the sampler's rules, using `rng` and the model's
+   sampling scratch (model->kv, so the model needs kv_cache). The logits are not changed.
+   GPT_ERR_ARG for a temperature <= 0, top_k < 0 or top_p outside (0, 1]. */
+GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler *sampler,
+                       gpt_rng *rng, int *token);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif /* GPT_H_INCLUDED */
 
 /* ========================================================================================== */
@@ -672,6 +711,14 @@ GPT_DEF int gpt_tok_stream_flush(gpt_tok_stream *stream, char *out, size_t cap,
 #define GPT_FREE(p, ctx)    ((void)(ctx), free(p))
 #else
 #error "gpt.h: define both GPT_MALLOC and GPT_FREE, or neither"
+#endif
+
+/* GPT_PLAIN_KERNELS selects the plain reference matmul everywhere: slow, for study and for
+   checking the fast one. A constant (not #if) so that both versions are always compiled. */
+#ifdef GPT_PLAIN_KERNELS
+#define GPT__PLAIN_KERNELS 1
+#else
+#define GPT__PLAIN_KERNELS 0
 #endif
 
 #ifndef GPT_ASSERT
@@ -958,160 +1005,163 @@ static void gpt__matmul_backward_ref(float *dinp, float *dweight, float *dbias,
     }
 }
 
-/* ---- The fast matmul ------------------------------------------------------------------------
-   Why the plain loop is slow: for each output it streams a whole weight row (C floats) from
-   memory and does one multiply-add per float loaded, and its single running sum is a chain of
-   dependent additions that the compiler may not reorder (floating-point addition is not
-   associative, and we do not use -ffast-math), so it cannot use SIMD either.
+/* ---- Dot products in lanes ---------------------------------------------------------------------
+   A dot product is one long chain of additions: each one waits for the previous, and the
+   compiler may not reorder them (floating-point addition is not associative, and we do not
+   use -ffast-math), so it cannot use SIMD. We reorder them ourselves, once and for all: the
+   sum is split into GPT__LANES independent partial sums (lane l takes the elements l,
+   l+LANES, l+2*LANES, ...), which the compiler may put in one SIMD register, and the lanes
+   are added at the end in a fixed order. Same result up to rounding, and always the same
+   rounding. Used where a single row meets many others: one token at a time in >>inference,
+   and attention scores. */
+#define GPT__LANES 8
 
-   What the fast version changes, and nothing else:
-   1. Lanes. A dot product is summed in GPT__LANES independent partial sums (lane l takes the
-      elements i = l, l+LANES, l+2*LANES, ...), added together at the end in a fixed order.
-      Each lane is still a plain in-order sum, so the compiler is allowed to put the lanes in
-      one SIMD register: one vector multiply-add does LANES of them at once. The result
-      differs from the plain loop only by rounding (a different but fixed order of additions).
-   2. Register tiles. A tile of 4 input rows x 4 weight rows computes 16 dot products at once:
-      every vector loaded from memory is used 4 times, so the kernel is bound by arithmetic
-      instead of by loads.
-   3. Threads take whole tiles; every output is written by one thread with one order of
-      additions, so the result does not depend on the number of threads.
-   The edges (rows or outputs left over when N or OC is not a multiple of 4) use a single
-   laned dot product per output.
-   ---------------------------------------------------------------------------------------------- */
-#if defined(__AVX512F__)
-#define GPT__LANES 16   /* one 512-bit register of floats */
-#else
-#define GPT__LANES 8    /* one 256-bit (AVX) or two 128-bit registers */
-#endif
-#define GPT__TILE 4
-
-/* Adds the LANES partial sums in a fixed pairwise order. */
-static float gpt__lanes_sum(const float *lane) {
-    float s[GPT__LANES];
-    int width, l;
-    for (l = 0; l < GPT__LANES; l++) s[l] = lane[l];
-    for (width = GPT__LANES / 2; width > 0; width /= 2)
-        for (l = 0; l < width; l++) s[l] += s[l + width];
-    return s[0];
-}
-
-/* sum_i a[i]*b[i] for i < n, in lanes; the n % LANES leftover elements are added last. */
 static float gpt__dot(const float *a, const float *b, int n) {
-    float lane[GPT__LANES] = {0};
-    float sum;
-    int i, l, full = n - n % GPT__LANES;
+    float lane[GPT__LANES] = {0}, sum;
+    int i, l, full = n - n % GPT__LANES, width;
     for (i = 0; i < full; i += GPT__LANES)
         for (l = 0; l < GPT__LANES; l++) lane[l] += a[i + l] * b[i + l];
-    sum = gpt__lanes_sum(lane);
+    for (width = GPT__LANES / 2; width > 0; width /= 2)   /* pairwise: 8 -> 4 -> 2 -> 1 */
+        for (l = 0; l < width; l++) lane[l] += lane[l + width];
+    sum = lane[0];
     for (i = full; i < n; i++) sum += a[i] * b[i];
     return sum;
 }
 
-/* out[n0+r, o0+c] for r, c < 4: a 4x4 register tile of dot products. */
-static void gpt__matmul_tile(float *out, const float *inp, const float *weight,
-                             const float *bias, int n0, int o0, int C, int OC) {
-    float acc[GPT__TILE][GPT__TILE][GPT__LANES] = {{{0}}};
-    const float *x[GPT__TILE], *w[GPT__TILE];
-    int r, c, l, i, full = C - C % GPT__LANES;
-    for (r = 0; r < GPT__TILE; r++) x[r] = inp + (size_t)(n0 + r) * C;
-    for (c = 0; c < GPT__TILE; c++) w[c] = weight + (size_t)(o0 + c) * C;
-    for (i = 0; i < full; i += GPT__LANES)
-        for (r = 0; r < GPT__TILE; r++)
-            for (c = 0; c < GPT__TILE; c++)
-                for (l = 0; l < GPT__LANES; l++) acc[r][c][l] += x[r][i + l] * w[c][i + l];
-    for (r = 0; r < GPT__TILE; r++) {
-        for (c = 0; c < GPT__TILE; c++) {
-            float sum = gpt__lanes_sum(acc[r][c]);
-            for (i = full; i < C; i++) sum += x[r][i] * w[c][i];
-            out[(size_t)(n0 + r) * OC + o0 + c] = (bias ? bias[o0 + c] : 0.0f) + sum;
+/* ---- The fast matmul ------------------------------------------------------------------------
+   Why the plain loops are slow: the forward's inner loop is one long dot product, a chain of
+   dependent additions that the compiler may not reorder (floating-point addition is not
+   associative and we do not use -ffast-math), so it cannot use SIMD; and every value loaded
+   from memory feeds a single multiply-add, so the loads, not the arithmetic, set the pace.
+
+   The fast version computes every output with exactly the same additions in the same order
+   (so it agrees with the plain one up to fused multiply-add rounding) but arranges the work as
+   a register tile: a block of GPT__TR x GPT__TI outputs is kept in registers while the sum
+   index k runs:
+       for k:  acc[r][0..TI) += A[r][k] * B[k][0..TI)        for r < TR
+   The TI columns are consecutive in memory, so the compiler turns the inner loop into a few
+   SIMD multiply-adds (no reordering needed: each column is its own sum), and each row of B
+   loaded from memory feeds TR of them. 4 x 24 floats are 12 registers of eight floats, which
+   leaves room for the loads on a 16-register machine (AVX2); we measured this shape fastest
+   for both gcc and clang here (tile sizes of 16 columns made gcc's vectorizer give up).
+
+   All three matmul products fit this one pattern, out (R,I) += A (R,K) @ B (K,I):
+       forward   out^T (OC,N) = W (OC,C)      @ inp^T (C,N)    (inp transposed into scratch)
+       dinp      dinp  (N,C) += dout (N,OC)   @ W (OC,C)
+       dweight   dW   (OC,C) += dout^T (OC,N) @ inp (N,C)
+   A is read through two strides (so dout^T needs no copy), B by rows, and out through two
+   strides (so the forward writes out^T straight into out). Threads take whole tiles: each
+   output is written by one thread with one order of additions, so the result does not depend
+   on the number of threads. Leftover rows and columns use the plain loop.
+   ---------------------------------------------------------------------------------------------- */
+#define GPT__TR 4
+#define GPT__TI 24
+
+/* A strided view of a matrix: element (r, c) is at p[r*rs + c*cs]. */
+typedef struct gpt__mat {
+    float *p;
+    size_t rs, cs;
+} gpt__mat;
+
+/* One register tile: out[r0.., i0..] += sum_k A[r,k] * B[k,i] for a TR x TI block. */
+static void gpt__gemm_tile(gpt__mat out, gpt__mat A, const float *B, size_t ldb, int K, int r0,
+                           int i0) {
+    float acc[GPT__TR][GPT__TI];
+    int r, l, k;
+    for (r = 0; r < GPT__TR; r++)
+        for (l = 0; l < GPT__TI; l++) acc[r][l] = out.p[(r0 + r) * out.rs + (i0 + l) * out.cs];
+    for (k = 0; k < K; k++) {
+        const float *b = B + (size_t)k * ldb + i0;
+        for (r = 0; r < GPT__TR; r++) {
+            float a = A.p[(r0 + r) * A.rs + k * A.cs];
+            for (l = 0; l < GPT__TI; l++) acc[r][l] += a * b[l];
+        }
+    }
+    for (r = 0; r < GPT__TR; r++)
+        for (l = 0; l < GPT__TI; l++) out.p[(r0 + r) * out.rs + (i0 + l) * out.cs] = acc[r][l];
+}
+
+/* out (R,I) += A (R,K) @ B (K,I), B with rows of stride ldb.
+   Cache blocking: the sum over k is cut into blocks of rows of B small enough to stay in the
+   L2 cache (GPT__BLOCK_BYTES) while every tile uses them; between blocks the partial sums
+   wait in out. Without it, a long k (the 50257 rows of wte in the output head's backward)
+   would stream all of B from memory once per row tile. The order of the additions does not
+   change: block after block, k still runs 0, 1, 2, ... */
+#define GPT__BLOCK_BYTES (128 * 1024)
+
+static void gpt__gemm(gpt__mat out, gpt__mat A, const float *B, size_t ldb, int R, int K, int I) {
+    int r_tiles = R / GPT__TR, i_tiles = I / GPT__TI, job, r, k0;
+    int kb = (int)(GPT__BLOCK_BYTES / sizeof(float) / (size_t)I);
+    if (kb < 16) kb = 16;
+    for (k0 = 0; k0 < K; k0 += kb) {
+        int kn = K - k0 < kb ? K - k0 : kb;
+        gpt__mat Ak = A;
+        const float *Bk = B + (size_t)k0 * ldb;
+        Ak.p += (size_t)k0 * A.cs;
+        GPT_OMP(parallel for schedule(static))
+        for (job = 0; job < r_tiles * i_tiles; job++)
+            gpt__gemm_tile(out, Ak, Bk, ldb, kn, (job / i_tiles) * GPT__TR,
+                           (job % i_tiles) * GPT__TI);
+        /* the edges, plain: right columns of the tiled rows, then all columns of the rest */
+        GPT_OMP(parallel for schedule(static))
+        for (r = 0; r < R; r++) {
+            int i = r < r_tiles * GPT__TR ? i_tiles * GPT__TI : 0, k;
+            for (; i < I; i++) {
+                float sum = out.p[r * out.rs + i * out.cs];
+                for (k = 0; k < kn; k++)
+                    sum += Ak.p[r * Ak.rs + k * Ak.cs] * Bk[(size_t)k * ldb + i];
+                out.p[r * out.rs + i * out.cs] = sum;
+            }
         }
     }
 }
 
-static void gpt__matmul_forward(float *out, const float *inp, const float *weight,
+/* Forward. scratch holds at least N*C floats (the transposed input); with fewer rows than a
+   tile (one token at a time, see >>inference) there is nothing to share, and each output is
+   a dot product, parallel over outputs, that streams its weight row once. */
+static void gpt__matmul_forward(float *out, float *scratch, const float *inp, const float *weight,
                                 const float *bias, int N, int C, int OC) {
-    int n_tiles = N / GPT__TILE, o_tiles = OC / GPT__TILE, job, n, o;
-    if (C < GPT__LANES) {   /* rows shorter than one vector: lanes and tiles gain nothing */
+    gpt__mat outT, W;
+    int n, o, i;
+    if (GPT__PLAIN_KERNELS) {
         gpt__matmul_forward_ref(out, inp, weight, bias, N, C, OC);
         return;
     }
-    /* full tiles: one job per (row tile, output tile) */
-    GPT_OMP(parallel for schedule(static))
-    for (job = 0; job < n_tiles * o_tiles; job++)
-        gpt__matmul_tile(out, inp, weight, bias, (job / o_tiles) * GPT__TILE,
-                         (job % o_tiles) * GPT__TILE, C, OC);
-    /* edges: the last OC % 4 outputs of every row, and the last N % 4 rows */
-    GPT_OMP(parallel for schedule(static))
-    for (n = 0; n < N; n++) {
-        int o_start = n < n_tiles * GPT__TILE ? o_tiles * GPT__TILE : 0;
-        for (o = o_start; o < OC; o++)
-            out[(size_t)n * OC + o] = (bias ? bias[o] : 0.0f) +
-                gpt__dot(inp + (size_t)n * C, weight + (size_t)o * C, C);
-    }
-}
-
-/* Backward, fast version. Both products are "rows times matrix" sums whose inner loop runs
-   along a contiguous row (an axpy: y[:] += a * x[:]), which vectorizes without reordering any
-   sum. Two tricks on top:
-   - four rows are updated together, so each vector of x loaded from memory feeds four
-     multiply-adds (the same reuse as the forward tile);
-   - blocks of GPT__CHUNK channels keep the four rows being updated in L1 while x streams by.
-     dinp[n,:]    += sum_o dout[n,o] * weight[o,:]     split over rows n (disjoint writes)
-     dweight[o,:] += sum_n dout[n,o] * inp[n,:]        split over outputs o (disjoint writes)
-   Each element is still summed in the plain order (o = 0,1,.. or n = 0,1,..), so this matches
-   the reference up to the compiler's use of fused multiply-add. */
-#define GPT__CHUNK 256
-
-/* y[r][i] += a[r*a_stride] * x[i] for r < rows (at most 4), i in [i0,i1). */
-static void gpt__axpy_rows(float **y, const float *a, size_t a_stride, int rows,
-                           const float *x, int i0, int i1) {
-    int i, r;
-    if (rows == 4) {
-        float a0 = a[0], a1 = a[a_stride], a2 = a[2 * a_stride], a3 = a[3 * a_stride];
-        float *y0 = y[0], *y1 = y[1], *y2 = y[2], *y3 = y[3];
-        for (i = i0; i < i1; i++) {
-            float xi = x[i];
-            y0[i] += a0 * xi;
-            y1[i] += a1 * xi;
-            y2[i] += a2 * xi;
-            y3[i] += a3 * xi;
-        }
+    if (N < GPT__TI || !scratch) {
+        GPT_OMP(parallel for schedule(static))
+        for (o = 0; o < OC; o++)
+            for (n = 0; n < N; n++)
+                out[(size_t)n * OC + o] = (bias ? bias[o] : 0.0f) +
+                    gpt__dot(inp + (size_t)n * C, weight + (size_t)o * C, C);
         return;
     }
-    for (r = 0; r < rows; r++)
-        for (i = i0; i < i1; i++) y[r][i] += a[r * a_stride] * x[i];
-}
-
-/* The shared loop of both products: out (R,C) += coef^T-or-not @ src, four rows of out at a
-   time. out row r gets sum over k of coef[r*r_stride + k*k_stride] * src[k,:]. */
-static void gpt__rows_times_matrix(float *out, const float *coef, size_t r_stride,
-                                   size_t k_stride, const float *src, int R, int K, int C) {
-    int r_tiles = (R + GPT__TILE - 1) / GPT__TILE, n_chunks = (C + GPT__CHUNK - 1) / GPT__CHUNK;
-    int job;
     GPT_OMP(parallel for schedule(static))
-    for (job = 0; job < r_tiles * n_chunks; job++) {
-        int r0 = (job / n_chunks) * GPT__TILE, i0 = (job % n_chunks) * GPT__CHUNK, k, r;
-        int rows = R - r0 < GPT__TILE ? R - r0 : GPT__TILE;
-        int i1 = i0 + GPT__CHUNK < C ? i0 + GPT__CHUNK : C;
-        float *y[GPT__TILE];
-        for (r = 0; r < rows; r++) y[r] = out + (size_t)(r0 + r) * C;
-        for (k = 0; k < K; k++)
-            gpt__axpy_rows(y, coef + r0 * r_stride + k * k_stride, r_stride, rows,
-                           src + (size_t)k * C, i0, i1);
-    }
+    for (i = 0; i < C; i++)
+        for (n = 0; n < N; n++) scratch[(size_t)i * N + n] = inp[(size_t)n * C + i];
+    GPT_OMP(parallel for schedule(static))
+    for (n = 0; n < N; n++)
+        for (o = 0; o < OC; o++) out[(size_t)n * OC + o] = bias ? bias[o] : 0.0f;
+    outT.p = out; outT.rs = 1; outT.cs = (size_t)OC;          /* (OC,N) view of out (N,OC) */
+    W.p = (float *)weight; W.rs = (size_t)C; W.cs = 1;
+    gpt__gemm(outT, W, scratch, (size_t)N, OC, C, N);
 }
 
 static void gpt__matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                                  const float *inp, const float *weight, int N, int C, int OC) {
+    gpt__mat di, dw, d;
     int o;
-    if (C < GPT__LANES) {   /* as in the forward: too short to gain anything */
+    if (GPT__PLAIN_KERNELS) {
         gpt__matmul_backward_ref(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
         return;
     }
-    /* dinp (N,C) += dout (N,OC) @ weight (OC,C): coefficient of row n, term o: dout[n*OC+o] */
-    gpt__rows_times_matrix(dinp, dout, (size_t)OC, 1, weight, N, OC, C);
-    /* dweight (OC,C) += dout^T (OC,N) @ inp (N,C): row o, term n: dout[n*OC+o] */
-    gpt__rows_times_matrix(dweight, dout, 1, (size_t)OC, inp, OC, N, C);
+    di.p = dinp; di.rs = (size_t)C; di.cs = 1;
+    dw.p = dweight; dw.rs = (size_t)C; dw.cs = 1;
+    /* dinp (N,C) += dout (N,OC) @ weight (OC,C) */
+    d.p = (float *)dout; d.rs = (size_t)OC; d.cs = 1;
+    gpt__gemm(di, d, weight, (size_t)C, N, OC, C);
+    /* dweight (OC,C) += dout^T (OC,N) @ inp (N,C) */
+    d.rs = 1; d.cs = (size_t)OC;
+    gpt__gemm(dw, d, inp, (size_t)C, OC, N, C);
     if (dbias) {
         GPT_OMP(parallel for schedule(static))
         for (o = 0; o < OC; o++) {
@@ -1379,24 +1429,27 @@ static gpt__layer_acts gpt__acts_of_layer(const gpt_model *m, int l) {
 }
 
 /* The MLP of one block: (B*T,C) -> (B*T,4C) -> GELU -> (B*T,C). */
-static void gpt__mlp_forward(const gpt__layer_acts *a, const gpt__layer_params *p, int N, int C) {
-    gpt__matmul_forward(a->fch, a->ln2, p->c_fc_w, p->c_fc_b, N, C, 4 * C);
+static void gpt__mlp_forward(const gpt__layer_acts *a, float *scratch,
+                             const gpt__layer_params *p, int N, int C) {
+    gpt__matmul_forward(a->fch, scratch, a->ln2, p->c_fc_w, p->c_fc_b, N, C, 4 * C);
     gpt__gelu_forward(a->fch_gelu, a->fch, (size_t)N * 4 * C);
-    gpt__matmul_forward(a->fcproj, a->fch_gelu, p->mlp_proj_w, p->mlp_proj_b, N, 4 * C, C);
+    gpt__matmul_forward(a->fcproj, scratch, a->fch_gelu, p->mlp_proj_w, p->mlp_proj_b, N, 4 * C, C);
 }
 
-/* One block forward: x (B,T,C) is the block's input, a->residual3 its output. */
-static void gpt__block_forward(const gpt__layer_acts *a, const gpt__layer_params *p,
-                               const float *x, int B, int T, int C, int NH) {
+/* One block forward: x (B,T,C) is the block's input, a->residual3 its output. scratch holds
+   B*T*4C floats for the matmuls. */
+static void gpt__block_forward(const gpt__layer_acts *a, float *scratch,
+                               const gpt__layer_params *p, const float *x, int B, int T, int C,
+                               int NH) {
     int N = B * T;
     gpt__layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, p->ln_1_w, p->ln_1_b, N, C);
-    gpt__matmul_forward(a->qkv, a->ln1, p->c_attn_w, p->c_attn_b, N, C, 3 * C);
+    gpt__matmul_forward(a->qkv, scratch, a->ln1, p->c_attn_w, p->c_attn_b, N, C, 3 * C);
     gpt__attention_forward(a->atty, a->att, a->qkv, B, T, C, NH);
-    gpt__matmul_forward(a->attproj, a->atty, p->attn_proj_w, p->attn_proj_b, N, C, C);
+    gpt__matmul_forward(a->attproj, scratch, a->atty, p->attn_proj_w, p->attn_proj_b, N, C, C);
     gpt__residual_forward(a->residual2, x, a->attproj, (size_t)N * C);
     gpt__layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->residual2, p->ln_2_w,
                            p->ln_2_b, N, C);
-    gpt__mlp_forward(a, p, N, C);
+    gpt__mlp_forward(a, scratch, p, N, C);
     gpt__residual_forward(a->residual3, a->residual2, a->fcproj, (size_t)N * C);
 }
 
@@ -1634,6 +1687,7 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
     d->acts.logits = gpt__carve_f(cv, BT, V, 1);
     d->acts.probs = gpt__carve_f(cv, BT, V, 1);
     d->acts.losses = gpt__carve_f(cv, BT, 1, 1);
+    d->acts.scratch = gpt__carve_f(cv, BT, 4 * C, 1);
     d->inputs = (int *)gpt__carve(cv, BT, sizeof(int));
     d->targets = (int *)gpt__carve(cv, BT, sizeof(int));
     /* gradients of one block's activations, reused for every block (gpt_grad_acts) */
@@ -1785,12 +1839,12 @@ GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int
     for (l = 0; l < L; l++) {
         gpt__layer_acts a = gpt__acts_of_layer(m, l);
         gpt__layer_params p = gpt__params_of_layer(&m->params, l, C);
-        gpt__block_forward(&a, &p, x, B, T, C, NH);
+        gpt__block_forward(&a, m->acts.scratch, &p, x, B, T, C, NH);
         x = a.residual3;
     }
     gpt__layernorm_forward(m->acts.lnf, m->acts.lnf_mean, m->acts.lnf_rstd, x, m->params.ln_f_w,
                            m->params.ln_f_b, N, C);
-    gpt__matmul_forward(m->acts.logits, m->acts.lnf, m->params.wte, NULL, N, C, V);
+    gpt__matmul_forward(m->acts.logits, m->acts.scratch, m->acts.lnf, m->params.wte, NULL, N, C, V);
     if (targets) {
         double sum = 0.0;   /* the mean of N losses, summed in double */
         gpt__softmax_forward(m->acts.probs, m->acts.losses, m->acts.logits, targets, N, V);
@@ -2044,6 +2098,8 @@ typedef struct gpt__json {
     const char *str;   /* STRING: decoded and 0-terminated; NUMBER: its text (not terminated) */
 } gpt__json;
 
+/* A parsed text. Strings are copies, but NUMBER nodes point into the text, which must
+   outlive the doc. */
 typedef struct gpt__json_doc {
     gpt__json *nodes;   /* (n) nodes[0] is the root */
     size_t n;
@@ -2393,19 +2449,1446 @@ static const gpt__json *gpt__json_get(const gpt__json *obj, const char *key) {
     return NULL;
 }
 
-/* The value of a NUMBER that is a plain non-negative integer (digits only: no sign, fraction
-   or exponent) at most `max`. Returns 0 for anything else, including overflow. */
-static int gpt__json_uint(const gpt__json *v, uint64_t max, uint64_t *out) {
+/* The value of the decimal digits s[0..len) if it is at most `max`: 1, or 0 for an empty
+   string, any other character (sign, point, exponent) or overflow. */
+static int gpt__parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out) {
     uint64_t x = 0;
     size_t i;
-    if (v->type != GPT__JSON_NUMBER) return 0;
-    for (i = 0; i < v->count; i++) {
-        unsigned d = (unsigned)(v->str[i] - '0');
+    if (len == 0) return 0;
+    for (i = 0; i < len; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
         if (d > 9 || d > max || x > (max - d) / 10) return 0;
         x = x * 10 + d;
     }
     *out = x;
     return 1;
+}
+
+/* A NUMBER node that is a plain non-negative integer at most `max` (so "1e3", "-0" and
+   "2.0" are not). */
+static int gpt__json_uint(const gpt__json *v, uint64_t max, uint64_t *out) {
+    return v->type == GPT__JSON_NUMBER && gpt__parse_uint(v->str, v->count, max, out);
+}
+
+/* ---- Reading safetensors ---------------------------------------------------------------------
+   Opening reads the 8-byte length and the header, parses it, checks every tensor's entry,
+   checks that the tensors tile the data buffer, and checks that the file is exactly as long
+   as the header says. No tensor data is read until a gpt_st_read_* asks for it. The limits
+   below are plausibility bounds on what a header may claim, checked before anything that
+   size is allocated: gpt2-xl's header is 40 KB and holds 580 tensors. */
+#define GPT__ST_MAX_HEADER 100000000u             /* 100 MB of JSON */
+#define GPT__ST_MAX_ENTRIES 1000000               /* tensors, and metadata pairs */
+#define GPT__ST_MAX_DATA ((uint64_t)1 << 42)      /* 4 TB of tensor data */
+
+static const struct { const char *name; int size; } gpt__dtypes[GPT_DTYPE_COUNT] = {
+    {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"F64", 8}, {"I64", 8}, {"I32", 4}, {"I16", 2},
+    {"I8", 1}, {"U64", 8}, {"U32", 4}, {"U16", 2}, {"U8", 1}, {"BOOL", 1}, {"F8_E4M3", 1},
+    {"F8_E5M2", 1}
+};
+
+/* a*b on 64 bits, or 0 with *ok cleared on overflow (sizes from a file are 64-bit even
+   where size_t is 32). */
+static uint64_t gpt__mul64(uint64_t a, uint64_t b, int *ok) {
+    if (a != 0 && b > (uint64_t)-1 / a) { *ok = 0; return 0; }
+    return a * b;
+}
+
+/* "(768,2304)", "()" for a scalar. */
+static const char *gpt__shape_text(char *buf, size_t cap, int ndim, const uint64_t *shape) {
+    size_t used = 1;
+    int i;
+    buf[0] = '(';
+    buf[1] = '\0';
+    for (i = 0; i < ndim && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%llu", i ? "," : "",
+                                 (unsigned long long)shape[i]);
+    if (used + 2 <= cap) memcpy(buf + used, ")", 2);
+    return buf;
+}
+
+/* Moves to byte `pos`. fseek takes a long, which is 32 bits on some platforms (Windows), so
+   big offsets are reached in steps from the start; on 64-bit Unix it is a single step. */
+static int gpt__seek(FILE *f, uint64_t pos) {
+    if (fseek(f, 0, SEEK_SET) != 0) return 0;
+    while (pos > 0) {
+        long step = pos > (uint64_t)LONG_MAX ? LONG_MAX : (long)pos;
+        if (fseek(f, step, SEEK_CUR) != 0) return 0;
+        pos -= (uint64_t)step;
+    }
+    return 1;
+}
+
+/* 1 when the file has a byte at offset pos, 0 when it ends before, -1 on a read error.
+   Probing like this measures a file without ftell, whose long may be 32 bits. */
+static int gpt__has_byte(FILE *f, uint64_t pos) {
+    clearerr(f);
+    if (!gpt__seek(f, pos)) return -1;
+    if (fgetc(f) != EOF) return 1;
+    return ferror(f) ? -1 : 0;
+}
+
+static uint32_t gpt__le16(const unsigned char *b) { return (uint32_t)b[0] | (uint32_t)b[1] << 8; }
+static uint32_t gpt__le32(const unsigned char *b) {
+    return gpt__le16(b) | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+static uint64_t gpt__le64(const unsigned char *b) {
+    return (uint64_t)gpt__le32(b) | (uint64_t)gpt__le32(b + 4) << 32;
+}
+
+/* Reads the header length N (byte by byte, little-endian whatever the machine) and the N
+   bytes of header text into *text (freed by the caller). */
+static int gpt__st_read_header(FILE *f, const char *path, char **text, uint64_t *len,
+                               void *ctx) {
+    unsigned char b[8];
+    size_t got = fread(b, 1, 8, f);
+    uint64_t n;
+    int has;
+    if (got < 8) {
+        if (ferror(f)) return gpt__fail(GPT_ERR_IO, "%s: cannot read (a directory?)", path);
+        if (got == 0) return gpt__fail(GPT_ERR_FORMAT, "%s: empty file", path);
+        return gpt__fail(GPT_ERR_FORMAT, "%s: %lu bytes, too short for a safetensors file",
+                         path, (unsigned long)got);
+    }
+    n = gpt__le64(b);
+    if (n < 2 || n > GPT__ST_MAX_HEADER)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: header length %llu is not in [2, %lu] (not a "
+                         "safetensors file?)", path, (unsigned long long)n,
+                         (unsigned long)GPT__ST_MAX_HEADER);
+    has = gpt__has_byte(f, 8 + n - 1);   /* before allocating n bytes on the file's word */
+    if (has < 0) return gpt__fail(GPT_ERR_IO, "%s: cannot read", path);
+    if (has == 0)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: header length %llu runs past the end of the "
+                         "file", path, (unsigned long long)n);
+    *text = (char *)gpt__malloc((size_t)n, ctx, "safetensors header");
+    if (!*text) return GPT_ERR_NOMEM;
+    if (!gpt__seek(f, 8) || fread(*text, 1, (size_t)n, f) != (size_t)n) {
+        GPT_FREE(*text, ctx);
+        *text = NULL;
+        return gpt__fail(GPT_ERR_IO, "%s: cannot read the header", path);
+    }
+    *len = n;
+    return GPT_OK;
+}
+
+/* Counts the tensors and metadata pairs of the parsed header, checking that the header is
+   an object and the metadata an object of strings. */
+static int gpt__st_count(const gpt__json *root, const char *path, size_t *n_tensors,
+                         size_t *n_meta) {
+    const gpt__json *k = root + 1, *v, *mk;
+    size_t i, j;
+    if (root->type != GPT__JSON_OBJECT)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: the header is not a JSON object", path);
+    for (i = 0; i < root->count; i++, k += 1 + k[1].skip) {
+        if (strcmp(k->str, "__metadata__") != 0) { (*n_tensors)++; continue; }
+        v = k + 1;
+        if (v->type != GPT__JSON_OBJECT)
+            return gpt__fail(GPT_ERR_FORMAT, "%s: __metadata__ is not an object", path);
+        for (j = 0, mk = v + 1; j < v->count; j++, mk += 1 + mk[1].skip) {
+            if (mk[1].type != GPT__JSON_STRING)
+                return gpt__fail(GPT_ERR_FORMAT, "%s: __metadata__ value of '%s' is not a "
+                                 "string", path, mk->str);
+        }
+        *n_meta = v->count;
+    }
+    if (*n_tensors > GPT__ST_MAX_ENTRIES || *n_meta > GPT__ST_MAX_ENTRIES)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: more than %d tensors or metadata pairs", path,
+                         GPT__ST_MAX_ENTRIES);
+    return GPT_OK;
+}
+
+/* Checks one tensor's entry {"dtype": .., "shape": [..], "data_offsets": [begin, end]} and
+   fills t: a known dtype, sizes that are integers whose product does not overflow, and
+   end - begin equal to the bytes that dtype and shape need. */
+static int gpt__st_entry(gpt_st_tensor *t, const gpt__json *v, const char *path) {
+    const gpt__json *dt = gpt__json_get(v, "dtype"), *shape = gpt__json_get(v, "shape");
+    const gpt__json *off = gpt__json_get(v, "data_offsets"), *e;
+    uint64_t bytes;
+    char text[200];
+    int ok = 1, i;
+    if (v->type != GPT__JSON_OBJECT || v->count != 3 || !dt || !shape || !off)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': the entry must be an object with "
+                         "exactly dtype, shape and data_offsets", path, t->name);
+    for (i = 0; i < GPT_DTYPE_COUNT; i++)
+        if (dt->type == GPT__JSON_STRING && strcmp(dt->str, gpt__dtypes[i].name) == 0) break;
+    if (i == GPT_DTYPE_COUNT)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': unknown dtype %s%s%s", path, t->name,
+                         dt->type == GPT__JSON_STRING ? "'" : "",
+                         dt->type == GPT__JSON_STRING ? dt->str : "(not a string)",
+                         dt->type == GPT__JSON_STRING ? "'" : "");
+    t->dtype = (gpt_dtype)i;
+    if (shape->type != GPT__JSON_ARRAY || shape->count > GPT_ST_MAX_DIMS)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': shape must be an array of at most "
+                         "%d sizes", path, t->name, GPT_ST_MAX_DIMS);
+    t->ndim = (int)shape->count;
+    t->numel = 1;
+    for (i = 0, e = shape + 1; i < t->ndim; i++, e += e->skip) {
+        if (!gpt__json_uint(e, (uint64_t)-1, &t->shape[i]))
+            return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': shape entry %d is not an integer "
+                             "in [0, 2^64)", path, t->name, i);
+        t->numel = gpt__mul64(t->numel, t->shape[i], &ok);
+    }
+    bytes = gpt__mul64(t->numel, (uint64_t)gpt__dtypes[t->dtype].size, &ok);
+    if (!ok) return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': shape %s overflows 64 bits",
+                              path, t->name, gpt__shape_text(text, sizeof text, t->ndim, t->shape));
+    if (off->type != GPT__JSON_ARRAY || off->count != 2 ||
+        !gpt__json_uint(off + 1, (uint64_t)-1, &t->begin) ||
+        !gpt__json_uint(off + 2, (uint64_t)-1, &t->end) || t->begin > t->end)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': data_offsets must be [begin, end] "
+                         "with 0 <= begin <= end", path, t->name);
+    if (t->end - t->begin != bytes)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu "
+                         "bytes but %s %s needs %llu", path, t->name,
+                         (unsigned long long)t->begin, (unsigned long long)t->end,
+                         (unsigned long long)(t->end - t->begin), gpt__dtypes[t->dtype].name,
+                         gpt__shape_text(text, sizeof text, t->ndim, t->shape),
+                         (unsigned long long)bytes);
+    return GPT_OK;
+}
+
+/* The gpt_st and its arrays in one block, each piece on a 16-byte boundary:
+   [gpt_st][json doc][tensors (n)][meta keys (m)][meta values (m)][path].
+   n and m are at most GPT__ST_MAX_ENTRIES, so these sizes cannot overflow. */
+static size_t gpt__round16(size_t x) { return (x + 15) / 16 * 16; }
+
+static int gpt__st_alloc(gpt_st **out, const char *path, size_t n, size_t m, void *ctx) {
+    size_t o_doc = gpt__round16(sizeof(gpt_st));
+    size_t o_t = o_doc + gpt__round16(sizeof(gpt__json_doc));
+    size_t o_keys = o_t + gpt__round16(n * sizeof(gpt_st_tensor));
+    size_t o_vals = o_keys + gpt__round16(m * sizeof(char *));
+    size_t o_path = o_vals + gpt__round16(m * sizeof(char *));
+    char *mem = (char *)gpt__malloc(o_path + strlen(path) + 1, ctx, "safetensors index");
+    gpt_st *st = (gpt_st *)(void *)mem;
+    if (!mem) return GPT_ERR_NOMEM;
+    memset(mem, 0, o_path);
+    st->mem = mem;
+    st->json = mem + o_doc;
+    st->n_tensors = (int)n;
+    st->tensors = (gpt_st_tensor *)(void *)(mem + o_t);
+    st->n_meta = (int)m;
+    st->meta_keys = (const char *const *)(void *)(mem + o_keys);
+    st->meta_values = (const char *const *)(void *)(mem + o_vals);
+    st->path = strcpy(mem + o_path, path);
+    st->alloc_ctx = ctx;
+    st->file_pos = (uint64_t)-1;
+    *out = st;
+    return GPT_OK;
+}
+
+/* Fills the tensors and metadata of st from the parsed header. */
+static int gpt__st_fill(gpt_st *st, const gpt__json *root) {
+    gpt_st_tensor *t = (gpt_st_tensor *)st->tensors;
+    const char **keys = (const char **)st->meta_keys, **vals = (const char **)st->meta_values;
+    const gpt__json *k = root + 1, *mk;
+    size_t i, j;
+    int rc;
+    for (i = 0; i < root->count; i++, k += 1 + k[1].skip) {
+        if (strcmp(k->str, "__metadata__") == 0) {
+            for (j = 0, mk = k + 2; j < k[1].count; j++, mk += 1 + mk[1].skip) {
+                keys[j] = mk->str;
+                vals[j] = mk[1].str;
+            }
+            continue;
+        }
+        t->name = k->str;
+        if ((rc = gpt__st_entry(t, k + 1, st->path)) != GPT_OK) return rc;
+        t++;
+    }
+    return GPT_OK;
+}
+
+static int gpt__st_offset_cmp(const void *a, const void *b) {
+    const gpt_st_tensor *x = *(const gpt_st_tensor *const *)a;
+    const gpt_st_tensor *y = *(const gpt_st_tensor *const *)b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return strcmp(x->name, y->name);   /* a fixed order, so the messages are reproducible */
+}
+
+/* The tensors, sorted by begin, must tile the data buffer: no gap, no overlap. Sets
+   st->data_bytes and *last, the tensor that ends the buffer (NULL without tensors). */
+static int gpt__st_check_tiling(gpt_st *st, const gpt_st_tensor **last) {
+    size_t n = (size_t)st->n_tensors, i;
+    const gpt_st_tensor **order;
+    uint64_t pos = 0;
+    int rc = GPT_OK;
+    *last = NULL;
+    if (n == 0) return GPT_OK;
+    order = (const gpt_st_tensor **)gpt__malloc(n * sizeof *order, st->alloc_ctx, "tensor order");
+    if (!order) return GPT_ERR_NOMEM;
+    for (i = 0; i < n; i++) order[i] = &st->tensors[i];
+    qsort((void *)order, n, sizeof *order, gpt__st_offset_cmp);
+    for (i = 0; i < n && rc == GPT_OK; i++) {
+        const gpt_st_tensor *t = order[i];
+        if (t->begin > pos)
+            rc = gpt__fail(GPT_ERR_FORMAT, "%s: data bytes [%llu, %llu) belong to no tensor (a gap "
+                           "before tensor '%s')", st->path, (unsigned long long)pos,
+                           (unsigned long long)t->begin, t->name);
+        else if (t->begin < pos)
+            rc = gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s' (data_offsets [%llu, %llu]) overlaps "
+                           "tensor '%s'", st->path, t->name, (unsigned long long)t->begin,
+                           (unsigned long long)t->end, order[i - 1]->name);
+        pos = t->end;
+    }
+    *last = order[n - 1];
+    GPT_FREE(order, st->alloc_ctx);
+    st->data_bytes = pos;
+    if (rc == GPT_OK && pos > GPT__ST_MAX_DATA)
+        rc = gpt__fail(GPT_ERR_FORMAT, "%s: %llu bytes of tensor data is past the %llu-byte limit",
+                       st->path, (unsigned long long)pos, (unsigned long long)GPT__ST_MAX_DATA);
+    return rc;
+}
+
+/* The file must end exactly where the data buffer ends. */
+static int gpt__st_check_size(gpt_st *st, const gpt_st_tensor *last) {
+    uint64_t size = st->data_start + st->data_bytes;
+    int has_last = gpt__has_byte(st->file, size - 1), has_more = gpt__has_byte(st->file, size);
+    st->file_pos = (uint64_t)-1;
+    if (has_last < 0 || has_more < 0) return gpt__fail(GPT_ERR_IO, "%s: cannot read", st->path);
+    if (!has_last)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: truncated: tensor '%s' ends at byte %llu of the "
+                         "file, past its end", st->path, last ? last->name : "",
+                         (unsigned long long)size);
+    if (has_more)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: unexpected bytes after the data buffer (from byte "
+                         "%llu on)", st->path, (unsigned long long)size);
+    return GPT_OK;
+}
+
+static int gpt__st_name_cmp(const void *a, const void *b) {
+    return strcmp(((const gpt_st_tensor *)a)->name, ((const gpt_st_tensor *)b)->name);
+}
+
+GPT_DEF int gpt_st_open(gpt_st **out, const char *path, void *ctx) {
+    gpt__json_doc doc;
+    const gpt_st_tensor *last = NULL;
+    char *text = NULL;
+    uint64_t hlen = 0;
+    size_t n_tensors = 0, n_meta = 0;
+    gpt_st *st = NULL;
+    FILE *f;
+    int rc;
+    *out = NULL;
+    memset(&doc, 0, sizeof doc);
+    if (!path) return gpt__fail(GPT_ERR_ARG, "gpt_st_open: path is NULL");
+    f = fopen(path, "rb");
+    if (!f) return gpt__fail(GPT_ERR_IO, "%s: cannot open for reading", path);
+    rc = gpt__st_read_header(f, path, &text, &hlen, ctx);
+    if (rc == GPT_OK) rc = gpt__json_parse(&doc, text, (size_t)hlen, path, ctx);
+    if (rc == GPT_OK) rc = gpt__st_count(doc.nodes, path, &n_tensors, &n_meta);
+    if (rc == GPT_OK) rc = gpt__st_alloc(&st, path, n_tensors, n_meta, ctx);
+    if (rc != GPT_OK) {
+        gpt__json_free(&doc);
+        if (text) GPT_FREE(text, ctx);
+        fclose(f);
+        return rc;
+    }
+    st->file = f;
+    st->header = text;
+    *(gpt__json_doc *)st->json = doc;   /* the names point into the parsed header */
+    st->data_start = 8 + hlen;
+    rc = gpt__st_fill(st, doc.nodes);
+    if (rc == GPT_OK) rc = gpt__st_check_tiling(st, &last);
+    if (rc == GPT_OK) rc = gpt__st_check_size(st, last);
+    if (rc != GPT_OK) {
+        gpt_st_close(st);
+        return rc;
+    }
+    qsort((void *)st->tensors, (size_t)st->n_tensors, sizeof(gpt_st_tensor), gpt__st_name_cmp);
+    *out = st;
+    return GPT_OK;
+}
+
+GPT_DEF void gpt_st_close(gpt_st *st) {
+    void *ctx;
+    if (!st) return;
+    ctx = st->alloc_ctx;
+    if (st->file) fclose(st->file);
+    gpt__json_free((gpt__json_doc *)st->json);
+    if (st->header) GPT_FREE(st->header, ctx);
+    GPT_FREE(st->mem, ctx);   /* the block that holds *st itself, so last */
+}
+
+GPT_DEF const gpt_st_tensor *gpt_st_find(const gpt_st *st, const char *name) {
+    int lo = 0, hi = st->n_tensors;   /* the answer is in [lo, hi) */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(st->tensors[mid].name, name);
+        if (c == 0) return &st->tensors[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+GPT_DEF const char *gpt_st_meta(const gpt_st *st, const char *key) {
+    int i;
+    for (i = 0; i < st->n_meta; i++)
+        if (strcmp(st->meta_keys[i], key) == 0) return st->meta_values[i];
+    return NULL;
+}
+
+/* IEEE half precision to float, exactly: 1 sign, 5 exponent (bias 15), 10 mantissa bits.
+   A zero exponent means zero or a subnormal, mant * 2^-24 (exact in a float); exponent 31
+   is infinity (mant 0) or NaN (payload kept). Otherwise rebias the exponent to 127. */
+static float gpt__f16_to_f32(uint32_t h) {
+    uint32_t sign = (h >> 15) & 1, e = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+    float f;
+    if (e == 0) {
+        f = ldexpf((float)mant, -24);
+        return sign ? -f : f;
+    }
+    if (e == 31) bits = sign << 31 | 0x7F800000u | mant << 13;
+    else bits = sign << 31 | (e - 15 + 127) << 23 | mant << 13;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* bfloat16 is the top half of a float: shift it back. */
+static float gpt__bf16_to_f32(uint32_t h) {
+    uint32_t bits = h << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* n little-endian elements of a float dtype to float. */
+static void gpt__decode_float(gpt_dtype dt, const unsigned char *src, size_t n, float *dst) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (dt == GPT_DTYPE_F32) {
+            uint32_t bits = gpt__le32(src + 4 * i);
+            memcpy(&dst[i], &bits, sizeof bits);
+        } else if (dt == GPT_DTYPE_F16) {
+            dst[i] = gpt__f16_to_f32(gpt__le16(src + 2 * i));
+        } else {
+            dst[i] = gpt__bf16_to_f32(gpt__le16(src + 2 * i));
+        }
+    }
+}
+
+/* Reads the raw bytes of elements [first, first+n) of t into buf. st->file_pos remembers
+   where the file is, so that reads that follow each other do not seek. */
+static int gpt__st_read_raw(gpt_st *st, const gpt_st_tensor *t, uint64_t first, size_t n,
+                            unsigned char *buf) {
+    size_t es = (size_t)gpt__dtypes[t->dtype].size;
+    uint64_t pos = st->data_start + t->begin + first * es;
+    GPT_ASSERT(first <= t->numel && n <= t->numel - first);
+    if (st->file_pos != pos && !gpt__seek(st->file, pos)) {
+        st->file_pos = (uint64_t)-1;
+        return gpt__fail(GPT_ERR_IO, "%s: tensor '%s': cannot seek", st->path, t->name);
+    }
+    if (fread(buf, es, n, st->file) != n) {
+        st->file_pos = (uint64_t)-1;
+        return gpt__fail(GPT_ERR_IO, "%s: tensor '%s': read failed", st->path, t->name);
+    }
+    st->file_pos = pos + (uint64_t)(n * es);
+    return GPT_OK;
+}
+
+#define GPT__ST_CHUNK 1024   /* elements per read, so the buffers stay small on the stack */
+
+/* Elements [first, first+count) of a float tensor (F32, F16, BF16) into dst as float. */
+static int gpt__st_read_floats(gpt_st *st, const gpt_st_tensor *t, uint64_t first, size_t count,
+                               float *dst) {
+    unsigned char buf[GPT__ST_CHUNK * 4];
+    int rc;
+    while (count > 0) {
+        size_t n = count < GPT__ST_CHUNK ? count : GPT__ST_CHUNK;
+        if ((rc = gpt__st_read_raw(st, t, first, n, buf)) != GPT_OK) return rc;
+        gpt__decode_float(t->dtype, buf, n, dst);
+        first += n;
+        dst += n;
+        count -= n;
+    }
+    return GPT_OK;
+}
+
+/* All of an I32 or I64 tensor into int, each value checked to fit. */
+static int gpt__st_read_ints(gpt_st *st, const gpt_st_tensor *t, int *dst) {
+    unsigned char buf[GPT__ST_CHUNK * 8];
+    size_t count = (size_t)t->numel, i, n;
+    uint64_t first = 0;
+    int rc;
+    for (; count > 0; first += n, dst += n, count -= n) {
+        n = count < GPT__ST_CHUNK ? count : GPT__ST_CHUNK;
+        if ((rc = gpt__st_read_raw(st, t, first, n, buf)) != GPT_OK) return rc;
+        for (i = 0; i < n; i++) {
+            /* two's complement by hand: the top bit weighs -2^31 (or -2^63) */
+            uint64_t u = t->dtype == GPT_DTYPE_I32 ? gpt__le32(buf + 4 * i) : gpt__le64(buf + 8 * i);
+            uint64_t top = t->dtype == GPT_DTYPE_I32 ? (uint64_t)1 << 31 : (uint64_t)1 << 63;
+            int neg = (u & top) != 0;
+            uint64_t mag = neg ? (~u & (top - 1)) + 1 : u;   /* |value| */
+            if ((!neg && mag > (uint64_t)INT_MAX) || (neg && mag - 1 > (uint64_t)INT_MAX))
+                return gpt__fail(GPT_ERR_RANGE, "%s: tensor '%s': element %llu does not fit an "
+                                 "int", st->path, t->name, (unsigned long long)(first + i));
+            dst[i] = neg ? -(int)(mag - 1) - 1 : (int)mag;
+        }
+    }
+    return GPT_OK;
+}
+
+/* The tensor `name` for a read of n elements of a float (want_float) or integer type. */
+static int gpt__st_lookup(const gpt_st *st, const char *name, size_t n, int want_float,
+                          const gpt_st_tensor **out) {
+    const gpt_st_tensor *t = gpt_st_find(st, name);
+    int is_float, is_int;
+    if (!t) return gpt__fail(GPT_ERR_FORMAT, "%s: no tensor '%s'", st->path, name);
+    is_float = t->dtype == GPT_DTYPE_F32 || t->dtype == GPT_DTYPE_F16 ||
+               t->dtype == GPT_DTYPE_BF16;
+    is_int = t->dtype == GPT_DTYPE_I32 || t->dtype == GPT_DTYPE_I64;
+    if (want_float ? !is_float : !is_int)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': dtype %s, expected %s", st->path, name,
+                         gpt__dtypes[t->dtype].name, want_float ? "F32, F16 or BF16" : "I32 or I64");
+    if (t->numel != (uint64_t)n)
+        return gpt__fail(GPT_ERR_SHAPE, "%s: tensor '%s': %llu elements, the buffer holds %llu",
+                         st->path, name, (unsigned long long)t->numel, (unsigned long long)n);
+    *out = t;
+    return GPT_OK;
+}
+
+GPT_DEF int gpt_st_read_f32(gpt_st *st, const char *name, float *dst, size_t n) {
+    const gpt_st_tensor *t;
+    int rc = gpt__st_lookup(st, name, n, 1, &t);
+    return rc != GPT_OK ? rc : gpt__st_read_floats(st, t, 0, n, dst);
+}
+
+GPT_DEF int gpt_st_read_int(gpt_st *st, const char *name, int *dst, size_t n) {
+    const gpt_st_tensor *t;
+    int rc = gpt__st_lookup(st, name, n, 0, &t);
+    return rc != GPT_OK ? rc : gpt__st_read_ints(st, t, dst);
+}
+
+/* ---- Writing safetensors ---------------------------------------------------------------------
+   The header is built in memory twice, first only measured, then written into a buffer of
+   that size (gpt__sb counts when it has no buffer). It is parsed back with the strict parser
+   above before anything touches the disk, so that we never write a file we would refuse to
+   read (duplicate names, invalid UTF-8). The tensors then stream out through a small buffer:
+   saving needs no second copy of the model, even for the transposed Conv1D weights.
+
+   Atomic replacement: everything goes to "<path>.tmp", which is flushed, synced to the disk
+   and closed, each step checked, and only then renamed over path. rename() replaces a file
+   atomically on POSIX systems, so a crash or a full disk at any moment leaves either the
+   old file or the new one, never half of one. On failure the temporary file is removed. */
+
+typedef struct gpt__sb {   /* a string builder; with buf NULL it only measures */
+    char *buf;
+    size_t len, cap;
+} gpt__sb;
+
+static void gpt__sb_put(gpt__sb *sb, const char *s, size_t n) {
+    if (sb->buf && sb->len + n <= sb->cap) memcpy(sb->buf + sb->len, s, n);
+    sb->len += n;
+}
+
+static void gpt__sb_str(gpt__sb *sb, const char *s) { gpt__sb_put(sb, s, strlen(s)); }
+
+static void gpt__sb_u64(gpt__sb *sb, uint64_t v) {
+    char digits[24];
+    int i = (int)sizeof digits;
+    do digits[--i] = (char)('0' + v % 10); while ((v /= 10) != 0);
+    gpt__sb_put(sb, digits + i, sizeof digits - (size_t)i);
+}
+
+/* s as a JSON string: quotes and backslashes escaped, control characters as \u00XX. */
+static void gpt__sb_quoted(gpt__sb *sb, const char *s) {
+    gpt__sb_put(sb, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            gpt__sb_put(sb, esc, 2);
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            gpt__sb_put(sb, esc, 6);
+        } else {
+            gpt__sb_put(sb, s, 1);
+        }
+    }
+    gpt__sb_put(sb, "\"", 1);
+}
+
+/* Element count of an entry; 0 with *ok cleared on overflow. */
+static uint64_t gpt__entry_numel(const gpt_st_entry *e, int *ok) {
+    uint64_t numel = 1;
+    int i;
+    for (i = 0; i < e->ndim; i++) numel = gpt__mul64(numel, e->shape[i], ok);
+    return numel;
+}
+
+/* Checks what the caller passes to gpt_st_write; GPT_ERR_ARG with the reason. */
+static int gpt__st_check_entries(const char *path, const gpt_st_entry *e, int n,
+                                 const char *const *meta) {
+    uint64_t total = 0;
+    int i, ok = 1;
+    if (n < 0 || (n > 0 && !e)) return gpt__fail(GPT_ERR_ARG, "%s: bad tensor list", path);
+    for (i = 0; i < n; i++, e++) {
+        uint64_t numel, bytes;
+        const char *name = e->name ? e->name : "(null)";
+        int dt = (int)e->dtype;
+        if (!e->name || !e->name[0] || strcmp(e->name, "__metadata__") == 0)
+            return gpt__fail(GPT_ERR_ARG, "%s: tensor %d: bad name '%s'", path, i, name);
+        if (dt != GPT_DTYPE_F32 && dt != GPT_DTYPE_F16 && dt != GPT_DTYPE_BF16 &&
+            dt != GPT_DTYPE_I32 && dt != GPT_DTYPE_I64)
+            return gpt__fail(GPT_ERR_ARG, "%s: tensor '%s': dtype %d cannot be written (F32, F16, "
+                             "BF16, I32 and I64 can)", path, name, dt);
+        if (e->ndim < 0 || e->ndim > GPT_ST_MAX_DIMS || (e->transposed &&
+            (dt != GPT_DTYPE_F32 || e->ndim != 2)))
+            return gpt__fail(GPT_ERR_ARG, "%s: tensor '%s': ndim %d%s", path, name, e->ndim,
+                             e->transposed ? " (transposed needs F32 and 2 dimensions)" : "");
+        numel = gpt__entry_numel(e, &ok);
+        bytes = gpt__mul64(numel, (uint64_t)gpt__dtypes[dt].size, &ok);
+        total += bytes;
+        if (!ok || numel > (uint64_t)(size_t)-1 || total < bytes || (numel && !e->data))
+            return gpt__fail(GPT_ERR_ARG, "%s: tensor '%s': size overflows, or data is NULL",
+                             path, name);
+    }
+    for (i = 0; meta && meta[i]; i += 2) {
+        if (!meta[i + 1])
+            return gpt__fail(GPT_ERR_ARG, "%s: metadata key '%s' has no value", path, meta[i]);
+    }
+    return GPT_OK;
+}
+
+/* The header JSON: metadata first, then the tensors with offsets in the order given. */
+static void gpt__st_header(gpt__sb *sb, const gpt_st_entry *e, int n, const char *const *meta) {
+    uint64_t offset = 0;
+    int i, j, ok = 1;
+    gpt__sb_str(sb, "{");
+    if (meta && meta[0]) {
+        gpt__sb_str(sb, "\"__metadata__\":{");
+        for (j = 0; meta[j]; j += 2) {
+            if (j) gpt__sb_str(sb, ",");
+            gpt__sb_quoted(sb, meta[j]);
+            gpt__sb_str(sb, ":");
+            gpt__sb_quoted(sb, meta[j + 1]);
+        }
+        gpt__sb_str(sb, n ? "}," : "}");
+    }
+    for (i = 0; i < n; i++) {
+        uint64_t bytes = gpt__entry_numel(&e[i], &ok) * (uint64_t)gpt__dtypes[e[i].dtype].size;
+        gpt__sb_quoted(sb, e[i].name);
+        gpt__sb_str(sb, ":{\"dtype\":\"");
+        gpt__sb_str(sb, gpt__dtypes[e[i].dtype].name);
+        gpt__sb_str(sb, "\",\"shape\":[");
+        for (j = 0; j < e[i].ndim; j++) {
+            if (j) gpt__sb_str(sb, ",");
+            gpt__sb_u64(sb, e[i].shape[j]);
+        }
+        gpt__sb_str(sb, "],\"data_offsets\":[");
+        gpt__sb_u64(sb, offset);
+        gpt__sb_str(sb, ",");
+        gpt__sb_u64(sb, offset + bytes);
+        gpt__sb_str(sb, i + 1 < n ? "]}," : "]}");
+        offset += bytes;
+    }
+    gpt__sb_str(sb, "}");
+}
+
+/* Buffered little-endian output. The first failing fwrite sets rc; later puts do nothing. */
+typedef struct gpt__wbuf {
+    FILE *f;
+    const char *path;        /* the final path, for messages */
+    unsigned char buf[8192];
+    size_t n;
+    int rc;
+} gpt__wbuf;
+
+static void gpt__wbuf_flush(gpt__wbuf *w) {
+    if (w->rc == GPT_OK && w->n > 0 && fwrite(w->buf, 1, w->n, w->f) != w->n)
+        w->rc = gpt__fail(GPT_ERR_IO, "%s: write failed (disk full?)", w->path);
+    w->n = 0;
+}
+
+/* The low `size` bytes of v, least significant first. */
+static void gpt__wbuf_le(gpt__wbuf *w, uint64_t v, int size) {
+    int i;
+    if (w->n + (size_t)size > sizeof w->buf) gpt__wbuf_flush(w);
+    for (i = 0; i < size; i++) w->buf[w->n++] = (unsigned char)(v >> (8 * i));
+}
+
+static void gpt__wbuf_f32(gpt__wbuf *w, float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    gpt__wbuf_le(w, bits, 4);
+}
+
+/* The data of one entry. A transposed entry walks the memory (shape[1], shape[0]) column by
+   column, so that the file gets (shape[0], shape[1]) row by row. */
+static void gpt__st_write_data(gpt__wbuf *w, const gpt_st_entry *e) {
+    int ok = 1;
+    size_t numel = (size_t)gpt__entry_numel(e, &ok), i, j;
+    if (e->transposed) {
+        size_t rows = (size_t)e->shape[0], cols = (size_t)e->shape[1];
+        const float *x = (const float *)e->data;   /* (cols, rows) */
+        for (i = 0; i < rows && w->rc == GPT_OK; i++)
+            for (j = 0; j < cols; j++) gpt__wbuf_f32(w, x[j * rows + i]);
+        return;
+    }
+    for (i = 0; i < numel && w->rc == GPT_OK; i++) {
+        switch (e->dtype) {
+        case GPT_DTYPE_F32: gpt__wbuf_f32(w, ((const float *)e->data)[i]); break;
+        case GPT_DTYPE_I32: gpt__wbuf_le(w, (uint32_t)((const int32_t *)e->data)[i], 4); break;
+        case GPT_DTYPE_I64: gpt__wbuf_le(w, (uint64_t)((const int64_t *)e->data)[i], 8); break;
+        default: gpt__wbuf_le(w, ((const uint16_t *)e->data)[i], 2); break;   /* F16, BF16 */
+        }
+    }
+}
+
+typedef struct gpt__st_job {   /* what the body of a safetensors file needs */
+    const char *path;
+    const char *header;        /* (header_len) JSON padded with spaces */
+    size_t header_len;
+    const gpt_st_entry *entries;
+    int n;
+} gpt__st_job;
+
+static int gpt__st_body(FILE *f, void *arg) {
+    const gpt__st_job *job = (const gpt__st_job *)arg;
+    gpt__wbuf w;
+    int i;
+    w.f = f;
+    w.path = job->path;
+    w.n = 0;
+    w.rc = GPT_OK;
+    gpt__wbuf_le(&w, (uint64_t)job->header_len, 8);
+    gpt__wbuf_flush(&w);
+    if (w.rc == GPT_OK && fwrite(job->header, 1, job->header_len, f) != job->header_len)
+        w.rc = gpt__fail(GPT_ERR_IO, "%s: write failed (disk full?)", job->path);
+    for (i = 0; i < job->n && w.rc == GPT_OK; i++) gpt__st_write_data(&w, &job->entries[i]);
+    gpt__wbuf_flush(&w);
+    return w.rc;
+}
+
+/* Writes a file atomically: body(f, arg) fills "<path>.tmp", which replaces path only when
+   every step succeeded. Errors name the final path. */
+static int gpt__write_atomic(const char *path, int (*body)(FILE *f, void *arg), void *arg,
+                             void *ctx) {
+    size_t len = strlen(path);
+    char *tmp = (char *)gpt__malloc(len + 5, ctx, "temporary file name");
+    FILE *f;
+    int rc;
+    if (!tmp) return GPT_ERR_NOMEM;
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    f = fopen(tmp, "wb");
+    if (!f) {
+        rc = gpt__fail(GPT_ERR_IO, "%s: cannot create the temporary file '%s'", path, tmp);
+        GPT_FREE(tmp, ctx);
+        return rc;
+    }
+    rc = body(f, arg);
+    if (rc == GPT_OK && fflush(f) != 0)
+        rc = gpt__fail(GPT_ERR_IO, "%s: write failed (disk full?)", path);
+#ifdef GPT__HAVE_FSYNC
+    if (rc == GPT_OK && fsync(fileno(f)) != 0)
+        rc = gpt__fail(GPT_ERR_IO, "%s: cannot sync the file to the disk", path);
+#endif
+    if (fclose(f) != 0 && rc == GPT_OK)
+        rc = gpt__fail(GPT_ERR_IO, "%s: write failed on close (disk full?)", path);
+    if (rc == GPT_OK && rename(tmp, path) != 0)
+        rc = gpt__fail(GPT_ERR_IO, "%s: cannot rename '%s' over it", path, tmp);
+    if (rc != GPT_OK) remove(tmp);
+    GPT_FREE(tmp, ctx);
+    return rc;
+}
+
+/* Parses a header we are about to write, with the reader's parser: a failure means the
+   caller's names or metadata make an invalid file (a duplicate name, invalid UTF-8). */
+static int gpt__st_check_header(const char *path, const char *header, size_t len, void *ctx) {
+    gpt__json_doc doc;
+    char detail[sizeof gpt__error_detail];
+    int rc = gpt__json_parse(&doc, header, len, path, ctx);
+    if (rc == GPT_ERR_FORMAT) {
+        memcpy(detail, gpt__error_detail, sizeof detail);   /* gpt__fail overwrites it */
+        return gpt__fail(GPT_ERR_ARG, "cannot write this header: %s", detail);
+    }
+    gpt__json_free(&doc);
+    return rc;
+}
+
+GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
+                         const char *const *metadata, void *ctx) {
+    gpt__sb sb = {NULL, 0, 0};
+    gpt__st_job job;
+    size_t pad;
+    int rc;
+    if (!path) return gpt__fail(GPT_ERR_ARG, "gpt_st_write: path is NULL");
+    if ((rc = gpt__st_check_entries(path, entries, n, metadata)) != GPT_OK) return rc;
+    gpt__st_header(&sb, entries, n, metadata);        /* measure */
+    pad = (8 - (8 + sb.len) % 8) % 8;                  /* spaces, so the data is 8-aligned */
+    sb.cap = sb.len + pad;
+    sb.buf = (char *)gpt__malloc(sb.cap, ctx, "safetensors header");
+    if (!sb.buf) return GPT_ERR_NOMEM;
+    sb.len = 0;
+    gpt__st_header(&sb, entries, n, metadata);        /* write */
+    memset(sb.buf + sb.len, ' ', pad);
+    rc = gpt__st_check_header(path, sb.buf, sb.cap, ctx);
+    if (rc == GPT_OK) {
+        job.path = path;
+        job.header = sb.buf;
+        job.header_len = sb.cap;
+        job.entries = entries;
+        job.n = n;
+        rc = gpt__write_atomic(path, gpt__st_body, &job, ctx);
+    }
+    GPT_FREE(sb.buf, ctx);
+    return rc;
+}
+
+/* ---- GPT-2 names and shapes --------------------------------------------------------------
+   The parameter table of >>model gives each tensor's Hugging Face name without "h.N.", its
+   shape as gpt.h stores it and the conv1d flag; everything below derives the file's names
+   and shapes from it, so the table stays the one place that lists the parameters. */
+#define GPT__NAME_CAP 160   /* longest: "optimizer.m.h.1023.attn.c_proj.weight" and a prefix */
+
+/* 1 for the tensors HF keeps inside the blocks, under "h.N."; the others are the two
+   embeddings and the final layernorm. (t->layers cannot tell: with one layer it is 1 for
+   both kinds.) */
+static int gpt__in_block(const gpt_tensor *t) {
+    return strncmp(t->name, "wte.", 4) != 0 && strncmp(t->name, "wpe.", 4) != 0 &&
+           strncmp(t->name, "ln_f.", 5) != 0;
+}
+
+/* The file name of layer l of t: "<group>h.<l>.<name>", or "<group><name>" outside blocks.
+   group is "", "transformer.", "optimizer.m." or "optimizer.v.". */
+static void gpt__param_name(char *out, const char *group, const gpt_tensor *t, int l) {
+    if (gpt__in_block(t)) snprintf(out, GPT__NAME_CAP, "%sh.%d.%s", group, l, t->name);
+    else snprintf(out, GPT__NAME_CAP, "%s%s", group, t->name);
+}
+
+/* t's shape as Hugging Face stores it: (rows) for a vector, (cols, rows) for a Conv1D
+   weight, (rows, cols) otherwise. Returns the number of dimensions. */
+static int gpt__hf_shape(const gpt_tensor *t, uint64_t shape[2]) {
+    if (t->cols == 0) {
+        shape[0] = (uint64_t)t->rows;
+        return 1;
+    }
+    shape[0] = (uint64_t)(t->conv1d ? t->cols : t->rows);
+    shape[1] = (uint64_t)(t->conv1d ? t->rows : t->cols);
+    return 2;
+}
+
+static const gpt_tensor *gpt__param_by_name(const gpt_model *m, const char *name) {
+    int p;
+    for (p = 0; p < GPT_NUM_PARAM_TENSORS; p++)
+        if (strcmp(m->tensors[p].name, name) == 0) return &m->tensors[p];
+    return NULL;
+}
+
+/* What a tensor name in a file means. */
+enum { GPT__CK_PARAM, GPT__CK_ADAM_M, GPT__CK_ADAM_V, GPT__CK_LM_HEAD, GPT__CK_BUFFER };
+
+typedef struct gpt__ck_name {
+    int kind;           /* GPT__CK_* */
+    int prefixed;       /* the name began with "transformer." */
+    int layer;          /* N of "h.N.", or -1 outside the blocks */
+    const char *base;   /* the rest, a name of the parameter table: "attn.c_attn.weight" */
+} gpt__ck_name;
+
+/* Splits a name: [optimizer.m. | optimizer.v. | transformer.] [h.N.] base. A malformed
+   block number (h.x., h.01., h.5000.) is an error, the rest is judged by the caller. */
+static int gpt__ck_parse(const char *path, const char *name, gpt__ck_name *nm) {
+    const char *s = name, *d;
+    long l = 0;
+    nm->kind = GPT__CK_PARAM;
+    nm->prefixed = 0;
+    nm->layer = -1;
+    if (strcmp(s, "lm_head.weight") == 0) nm->kind = GPT__CK_LM_HEAD;
+    else if (strncmp(s, "optimizer.m.", 12) == 0) { nm->kind = GPT__CK_ADAM_M; s += 12; }
+    else if (strncmp(s, "optimizer.v.", 12) == 0) { nm->kind = GPT__CK_ADAM_V; s += 12; }
+    else if (strncmp(s, "transformer.", 12) == 0) { nm->prefixed = 1; s += 12; }
+    nm->base = s;
+    if (strncmp(s, "h.", 2) != 0) return GPT_OK;
+    for (d = s + 2; *d >= '0' && *d <= '9' && l < 1024; d++) l = l * 10 + (*d - '0');
+    if (d == s + 2 || *d != '.' || (s[2] == '0' && d > s + 3) || l >= 1024)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': bad block number (h.0 to h.1023, "
+                         "no leading zeros)", path, name);
+    nm->layer = (int)l;
+    nm->base = d + 1;
+    if (nm->kind == GPT__CK_PARAM &&
+        (strcmp(nm->base, "attn.bias") == 0 || strcmp(nm->base, "attn.masked_bias") == 0))
+        nm->kind = GPT__CK_BUFFER;
+    return GPT_OK;
+}
+
+/* The number of blocks in the file: 1 + the largest N of an "h.N." name. */
+static int gpt__ck_layers(const gpt_st *st, int *L) {
+    int i, rc;
+    *L = 0;
+    for (i = 0; i < st->n_tensors; i++) {
+        gpt__ck_name nm;
+        if ((rc = gpt__ck_parse(st->path, st->tensors[i].name, &nm)) != GPT_OK) return rc;
+        if (nm.layer + 1 > *L) *L = nm.layer + 1;
+    }
+    return GPT_OK;
+}
+
+/* "transformer." when the file uses GPT2LMHeadModel's names, else "". */
+static const char *gpt__ck_prefix(const gpt_st *st) {
+    return gpt_st_find(st, "transformer.wte.weight") ? "transformer." : "";
+}
+
+/* File tensor `name` must exist, hold floats, and have t's Hugging Face shape. */
+static int gpt__ck_expect(const gpt_st *st, const char *name, const gpt_tensor *t) {
+    const gpt_st_tensor *f = gpt_st_find(st, name);
+    uint64_t want[2];
+    int nd = gpt__hf_shape(t, want);
+    char a[200], b[200];
+    if (!f) return gpt__fail(GPT_ERR_FORMAT, "%s: missing tensor '%s'", st->path, name);
+    if (f->dtype != GPT_DTYPE_F32 && f->dtype != GPT_DTYPE_F16 && f->dtype != GPT_DTYPE_BF16)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': dtype %s, expected F32, F16 or BF16",
+                         st->path, name, gpt__dtypes[f->dtype].name);
+    if (f->ndim != nd || f->shape[0] != want[0] || (nd == 2 && f->shape[1] != want[1]))
+        return gpt__fail(GPT_ERR_SHAPE, "%s: tensor '%s': shape %s but the model needs %s",
+                         st->path, name, gpt__shape_text(a, sizeof a, f->ndim, f->shape),
+                         gpt__shape_text(b, sizeof b, nd, want));
+    return GPT_OK;
+}
+
+/* Reads file tensor `name` (checked by gpt__ck_expect) into dst, one layer's copy of t in
+   gpt.h's layout. A Conv1D weight is stored (cols, rows) in the file: its element (i, j)
+   goes to dst[j*cols + i]. It is read in chunks and scattered, so no second copy is made. */
+static int gpt__ck_read(gpt_st *st, const char *name, const gpt_tensor *t, float *dst) {
+    const gpt_st_tensor *f = gpt_st_find(st, name);
+    float chunk[GPT__ST_CHUNK];
+    size_t rows = (size_t)t->rows, cols = (size_t)t->cols, e, k, n, i = 0, j = 0;
+    int rc;
+    if (!t->conv1d) return gpt__st_read_floats(st, f, 0, t->size, dst);
+    for (e = 0; e < t->size; e += n) {
+        n = t->size - e < GPT__ST_CHUNK ? t->size - e : GPT__ST_CHUNK;
+        if ((rc = gpt__st_read_floats(st, f, e, n, chunk)) != GPT_OK) return rc;
+        for (k = 0; k < n; k++) {
+            dst[j * cols + i] = chunk[k];   /* file (i, j), i < cols, j < rows */
+            if (++j == rows) { j = 0; i++; }
+        }
+    }
+    return GPT_OK;
+}
+
+GPT_DEF int gpt_st_read_param(gpt_st *st, const char *name, const gpt_tensor *t, float *dst) {
+    int rc = gpt__ck_expect(st, name, t);
+    return rc != GPT_OK ? rc : gpt__ck_read(st, name, t, dst);
+}
+
+/* ---- Loading ---------------------------------------------------------------------------------
+   First every check, then the reads: each file tensor must be known (a parameter, a moment,
+   the tied head or an attention buffer), every parameter must be there with the right shape,
+   the moments all or none, and lm_head.weight equal to wte.weight. Only then is the model
+   written, so a bad file leaves it untouched. */
+
+/* lm_head.weight, if present, must be wte.weight again: compared value by value. */
+static int gpt__ck_lm_head(gpt_st *st, const gpt_model *m, const char *prefix) {
+    const gpt_tensor *wte = gpt__param_by_name(m, "wte.weight");
+    const gpt_st_tensor *h = gpt_st_find(st, "lm_head.weight"), *w;
+    float a[GPT__ST_CHUNK], b[GPT__ST_CHUNK];
+    char name[GPT__NAME_CAP];
+    size_t e, n;
+    int rc;
+    if (!h) return GPT_OK;
+    gpt__param_name(name, prefix, wte, 0);
+    w = gpt_st_find(st, name);
+    if ((rc = gpt__ck_expect(st, "lm_head.weight", wte)) != GPT_OK) return rc;
+    for (e = 0; e < wte->size; e += n) {
+        n = wte->size - e < GPT__ST_CHUNK ? wte->size - e : GPT__ST_CHUNK;
+        if ((rc = gpt__st_read_floats(st, h, e, n, a)) != GPT_OK ||
+            (rc = gpt__st_read_floats(st, w, e, n, b)) != GPT_OK)
+            return rc;
+        if (memcmp(a, b, n * sizeof(float)) != 0)
+            return gpt__fail(GPT_ERR_FORMAT, "%s: lm_head.weight differs from %s: gpt.h ties "
+                             "the output head to the token embedding", st->path, name);
+    }
+    return GPT_OK;
+}
+
+/* Every tensor of the file must mean something to model m. Counts the moments found. */
+static int gpt__ck_known(const gpt_st *st, const gpt_model *m, int prefixed, int *n_moments) {
+    int i, rc;
+    *n_moments = 0;
+    for (i = 0; i < st->n_tensors; i++) {
+        const char *name = st->tensors[i].name;
+        const gpt_tensor *t;
+        gpt__ck_name nm;
+        if ((rc = gpt__ck_parse(st->path, name, &nm)) != GPT_OK) return rc;
+        if (nm.kind == GPT__CK_LM_HEAD) continue;
+        if ((nm.kind == GPT__CK_PARAM || nm.kind == GPT__CK_BUFFER) && nm.prefixed != prefixed)
+            return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': names with and without the "
+                             "'transformer.' prefix are mixed", st->path, name);
+        if (nm.kind == GPT__CK_BUFFER) continue;
+        t = gpt__param_by_name(m, nm.base);
+        if (!t || gpt__in_block(t) != (nm.layer >= 0) || nm.layer >= m->config.n_layer)
+            return gpt__fail(GPT_ERR_FORMAT, "%s: unexpected tensor '%s'", st->path, name);
+        if (nm.kind != GPT__CK_PARAM) (*n_moments)++;
+    }
+    return GPT_OK;
+}
+
+/* Calls fn(st, name, t, l, arg) for every layer of every parameter in one group. */
+static int gpt__ck_each(gpt_st *st, const gpt_model *m, const char *group,
+                        int (*fn)(gpt_st *st, const char *name, const gpt_tensor *t, int l,
+                                  void *arg), void *arg) {
+    char name[GPT__NAME_CAP];
+    int p, l, rc;
+    for (p = 0; p < GPT_NUM_PARAM_TENSORS; p++) {
+        for (l = 0; l < m->tensors[p].layers; l++) {
+            gpt__param_name(name, group, &m->tensors[p], l);
+            if ((rc = fn(st, name, &m->tensors[p], l, arg)) != GPT_OK) return rc;
+        }
+    }
+    return GPT_OK;
+}
+
+static int gpt__ck_expect_fn(gpt_st *st, const char *name, const gpt_tensor *t, int l,
+                             void *arg) {
+    (void)l;
+    (void)arg;
+    return gpt__ck_expect(st, name, t);
+}
+
+/* arg: the flat array (num_params) to fill, laid out as param_memory. */
+typedef struct gpt__ck_fill_job {
+    const gpt_model *m;
+    float *flat;
+} gpt__ck_fill_job;
+
+static int gpt__ck_read_fn(gpt_st *st, const char *name, const gpt_tensor *t, int l, void *arg) {
+    const gpt__ck_fill_job *job = (const gpt__ck_fill_job *)arg;
+    size_t at = (size_t)(t->data - job->m->param_memory) + (size_t)l * t->size;
+    return gpt__ck_read(st, name, t, job->flat + at);
+}
+
+/* Checks everything, then reads the parameters and, with `optimizer`, the moments and step
+   (zeros when the file has no moments). */
+static int gpt__ck_load(gpt_st *st, gpt_model *m, int optimizer) {
+    const char *prefix = gpt__ck_prefix(st), *step_text = gpt_st_meta(st, "adam_step");
+    gpt__ck_fill_job job;
+    uint64_t step = 0;
+    int L, n_moments, rc;
+    if ((rc = gpt__ck_layers(st, &L)) != GPT_OK) return rc;
+    if (L != m->config.n_layer)
+        return gpt__fail(GPT_ERR_SHAPE, "%s: the file has %d blocks, the model %d", st->path, L,
+                         m->config.n_layer);
+    if ((rc = gpt__ck_known(st, m, prefix[0] != '\0', &n_moments)) != GPT_OK ||
+        (rc = gpt__ck_each(st, m, prefix, gpt__ck_expect_fn, NULL)) != GPT_OK)
+        return rc;
+    if (n_moments > 0) {
+        if ((rc = gpt__ck_each(st, m, "optimizer.m.", gpt__ck_expect_fn, NULL)) != GPT_OK ||
+            (rc = gpt__ck_each(st, m, "optimizer.v.", gpt__ck_expect_fn, NULL)) != GPT_OK)
+            return rc;
+        if (!step_text || !gpt__parse_uint(step_text, strlen(step_text), (uint64_t)-1, &step))
+            return gpt__fail(GPT_ERR_FORMAT, "%s: the AdamW moments need a metadata entry "
+                             "adam_step with a non-negative integer", st->path);
+    }
+    if ((rc = gpt__ck_lm_head(st, m, prefix)) != GPT_OK) return rc;
+    job.m = m;   /* every check passed: from here on the model is written */
+    job.flat = m->param_memory;
+    if ((rc = gpt__ck_each(st, m, prefix, gpt__ck_read_fn, &job)) != GPT_OK || !optimizer)
+        return rc;
+    if (n_moments == 0) {
+        memset(m->adam_m, 0, m->num_params * sizeof(float));
+        memset(m->adam_v, 0, m->num_params * sizeof(float));
+        m->adam_step = 0;
+        return GPT_OK;
+    }
+    job.flat = m->adam_m;
+    if ((rc = gpt__ck_each(st, m, "optimizer.m.", gpt__ck_read_fn, &job)) != GPT_OK) return rc;
+    job.flat = m->adam_v;
+    if ((rc = gpt__ck_each(st, m, "optimizer.v.", gpt__ck_read_fn, &job)) != GPT_OK) return rc;
+    m->adam_step = step;
+    return GPT_OK;
+}
+
+/* ---- The configuration of a file ---------------------------------------------------------
+   V, C and maxT come from the shapes of wte and wpe, L from the block names. n_head shows in
+   no shape: it comes from the caller, config.json, the metadata or the GPT-2 family, in that
+   order. config.json and the metadata may restate the other four; if they do, they must
+   agree with the shapes (a config.json of another model beside the file is an error, not a
+   silent mix). */
+enum { GPT__CFG_LAYER, GPT__CFG_EMBD, GPT__CFG_VOCAB, GPT__CFG_BLOCK, GPT__CFG_HEAD, GPT__CFG_N };
+static const char *const gpt__cfg_meta_keys[GPT__CFG_N] = {"n_layer", "n_embd", "vocab_size",
+                                                           "block_size", "n_head"};
+static const char *const gpt__cfg_json_keys[GPT__CFG_N] = {"n_layer", "n_embd", "vocab_size",
+                                                           "n_positions", "n_head"};
+
+/* vals[k] (-1 when the source does not state it) must agree with cfg for the first four;
+   where names the source and keys the names it uses. */
+static int gpt__ck_agree(const char *where, const char *const keys[GPT__CFG_N],
+                         const long vals[GPT__CFG_N], const gpt_config *cfg) {
+    long want[GPT__CFG_HEAD];
+    int k;
+    want[GPT__CFG_LAYER] = cfg->n_layer;
+    want[GPT__CFG_EMBD] = cfg->n_embd;
+    want[GPT__CFG_VOCAB] = cfg->vocab_size;
+    want[GPT__CFG_BLOCK] = cfg->block_size;
+    for (k = 0; k < GPT__CFG_HEAD; k++) {
+        if (vals[k] >= 0 && vals[k] != want[k])
+            return gpt__fail(GPT_ERR_FORMAT, "%s: %s is %ld but the tensor shapes give %ld",
+                             where, keys[k], vals[k], want[k]);
+    }
+    return GPT_OK;
+}
+
+/* The five values as the metadata states them (-1 when absent). */
+static int gpt__ck_meta_config(const gpt_st *st, long vals[GPT__CFG_N]) {
+    int k;
+    for (k = 0; k < GPT__CFG_N; k++) {
+        const char *s = gpt_st_meta(st, gpt__cfg_meta_keys[k]);
+        uint64_t v = 0;
+        if (s && (!gpt__parse_uint(s, strlen(s), INT_MAX, &v) || v == 0))
+            return gpt__fail(GPT_ERR_FORMAT, "%s: metadata %s is '%s', not a positive integer",
+                             st->path, gpt__cfg_meta_keys[k], s);
+        vals[k] = s ? (long)v : -1;
+    }
+    return GPT_OK;
+}
+
+/* The file `name` in the folder of `path` ("run/model.safetensors" -> "run/config.json").
+   Both '/' and '\\' end a folder name, so Windows paths work too. */
+static char *gpt__sibling(const char *path, const char *name, void *ctx) {
+    const char *slash = strrchr(path, '/'), *bslash = strrchr(path, '\\');
+    size_t dir, len = strlen(name);
+    char *out;
+    if (bslash && (!slash || bslash > slash)) slash = bslash;
+    dir = slash ? (size_t)(slash - path) + 1 : 0;
+    out = (char *)gpt__malloc(dir + len + 1, ctx, "file name");
+    if (out) {
+        memcpy(out, path, dir);
+        memcpy(out + dir, name, len + 1);
+    }
+    return out;
+}
+
+/* Reads a small file whole into *text (freed by the caller); at most cap bytes. */
+static int gpt__read_small(const char *path, size_t cap, char **text, size_t *len, void *ctx) {
+    FILE *f = fopen(path, "rb");
+    long size = -1;
+    int rc = GPT_OK;
+    *text = NULL;
+    if (!f) return gpt__fail(GPT_ERR_IO, "%s: cannot open for reading", path);
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
+        rc = gpt__fail(GPT_ERR_IO, "%s: cannot read (a directory?)", path);
+    else if ((unsigned long)size > cap)
+        rc = gpt__fail(GPT_ERR_FORMAT, "%s: %ld bytes, more than the %lu expected", path, size,
+                       (unsigned long)cap);
+    else if (!(*text = (char *)gpt__malloc((size_t)size + 1, ctx, "file contents")))
+        rc = GPT_ERR_NOMEM;
+    else if (fread(*text, 1, (size_t)size, f) != (size_t)size)
+        rc = gpt__fail(GPT_ERR_IO, "%s: cannot read", path);
+    fclose(f);
+    if (rc != GPT_OK && *text) {
+        GPT_FREE(*text, ctx);
+        *text = NULL;
+    }
+    *len = size > 0 ? (size_t)size : 0;
+    return rc;
+}
+
+/* The five values as a Hugging Face config.json states them (-1 when absent). */
+static int gpt__ck_json_config(const char *path, void *ctx, long vals[GPT__CFG_N]) {
+    gpt__json_doc doc;
+    char *text;
+    size_t len;
+    uint64_t v;
+    int rc = gpt__read_small(path, 1 << 20, &text, &len, ctx), k;
+    if (rc != GPT_OK) return rc;
+    rc = gpt__json_parse(&doc, text, len, path, ctx);   /* numbers point into text */
+    if (rc != GPT_OK) {
+        GPT_FREE(text, ctx);
+        return rc;
+    }
+    if (doc.nodes[0].type != GPT__JSON_OBJECT)
+        rc = gpt__fail(GPT_ERR_FORMAT, "%s: not a JSON object", path);
+    for (k = 0; k < GPT__CFG_N && rc == GPT_OK; k++) {
+        const gpt__json *node = gpt__json_get(doc.nodes, gpt__cfg_json_keys[k]);
+        vals[k] = -1;
+        if (node && (!gpt__json_uint(node, INT_MAX, &v) || v == 0))
+            rc = gpt__fail(GPT_ERR_FORMAT, "%s: %s is not a positive integer", path,
+                           gpt__cfg_json_keys[k]);
+        else if (node)
+            vals[k] = (long)v;
+    }
+    gpt__json_free(&doc);
+    GPT_FREE(text, ctx);
+    return rc;
+}
+
+/* vals from config.json: opt->config_json, else "config.json" beside the file when there is
+   one (all -1 when there is none). */
+static int gpt__ck_config_file(const gpt_st *st, const gpt_load_options *opt,
+                               const gpt_config *cfg, long vals[GPT__CFG_N]) {
+    void *ctx = opt->model.alloc_ctx;
+    const char *path = opt->config_json;
+    char *beside = NULL;
+    int rc, k;
+    for (k = 0; k < GPT__CFG_N; k++) vals[k] = -1;
+    if (!path) {
+        FILE *probe;
+        if (!(beside = gpt__sibling(st->path, "config.json", ctx))) return GPT_ERR_NOMEM;
+        probe = fopen(beside, "rb");
+        if (!probe) {
+            GPT_FREE(beside, ctx);
+            return GPT_OK;
+        }
+        fclose(probe);
+        path = beside;
+    }
+    rc = gpt__ck_json_config(path, ctx, vals);
+    if (rc == GPT_OK) rc = gpt__ck_agree(path, gpt__cfg_json_keys, vals, cfg);
+    if (beside) GPT_FREE(beside, ctx);
+    return rc;
+}
+
+/* n_head: the caller's, else config.json's, else the metadata's, else GPT-2's for this
+   width. config.json and metadata are checked against the shapes either way. */
+static int gpt__ck_n_head(const gpt_st *st, const gpt_load_options *opt, gpt_config *cfg) {
+    static const int family[4][2] = {{768, 12}, {1024, 16}, {1280, 20}, {1600, 25}};
+    long js[GPT__CFG_N], meta[GPT__CFG_N];
+    int rc, k;
+    if ((rc = gpt__ck_config_file(st, opt, cfg, js)) != GPT_OK ||
+        (rc = gpt__ck_meta_config(st, meta)) != GPT_OK ||
+        (rc = gpt__ck_agree(st->path, gpt__cfg_meta_keys, meta, cfg)) != GPT_OK)
+        return rc;
+    if (js[GPT__CFG_HEAD] > 0 && meta[GPT__CFG_HEAD] > 0 && js[GPT__CFG_HEAD] != meta[GPT__CFG_HEAD])
+        return gpt__fail(GPT_ERR_FORMAT, "%s: metadata n_head %ld but config.json says %ld",
+                         st->path, meta[GPT__CFG_HEAD], js[GPT__CFG_HEAD]);
+    cfg->n_head = opt->n_head > 0 ? opt->n_head
+                : js[GPT__CFG_HEAD] > 0 ? (int)js[GPT__CFG_HEAD]
+                : meta[GPT__CFG_HEAD] > 0 ? (int)meta[GPT__CFG_HEAD] : 0;
+    for (k = 0; k < 4 && cfg->n_head == 0; k++)
+        if (family[k][0] == cfg->n_embd) cfg->n_head = family[k][1];
+    if (cfg->n_head == 0)
+        return gpt__fail(GPT_ERR_ARG, "%s: n_head is unknown: no config.json beside the file, "
+                         "no n_head in its metadata, and n_embd %d is no GPT-2 size; pass "
+                         "n_head in gpt_load_options", st->path, cfg->n_embd);
+    return GPT_OK;
+}
+
+/* V, C, maxT from wte and wpe, L from the block names. */
+static int gpt__ck_shapes(const gpt_st *st, const char *prefix, gpt_config *cfg) {
+    char wte_name[GPT__NAME_CAP], wpe_name[GPT__NAME_CAP], a[200], b[200];
+    const gpt_st_tensor *wte, *wpe;
+    int rc;
+    snprintf(wte_name, sizeof wte_name, "%swte.weight", prefix);
+    snprintf(wpe_name, sizeof wpe_name, "%swpe.weight", prefix);
+    wte = gpt_st_find(st, wte_name);
+    wpe = gpt_st_find(st, wpe_name);
+    if (!wte || !wpe)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: missing tensor '%s' (not a GPT-2 checkpoint?)",
+                         st->path, wte ? wpe_name : wte_name);
+    if (wte->ndim != 2 || wpe->ndim != 2 || wpe->shape[1] != wte->shape[1] ||
+        wte->shape[0] > INT_MAX || wte->shape[1] > INT_MAX || wpe->shape[0] > INT_MAX)
+        return gpt__fail(GPT_ERR_SHAPE, "%s: %s %s and %s %s are not (V,C) and (maxT,C)",
+                         st->path, wte_name, gpt__shape_text(a, sizeof a, wte->ndim, wte->shape),
+                         wpe_name, gpt__shape_text(b, sizeof b, wpe->ndim, wpe->shape));
+    cfg->vocab_size = (int)wte->shape[0];
+    cfg->n_embd = (int)wte->shape[1];
+    cfg->block_size = (int)wpe->shape[0];
+    cfg->n_head = 0;
+    if ((rc = gpt__ck_layers(st, &cfg->n_layer)) != GPT_OK) return rc;
+    if (cfg->n_layer == 0)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: no transformer blocks (no tensor h.0.*)", st->path);
+    return GPT_OK;
+}
+
+GPT_DEF gpt_load_options gpt_load_options_defaults(void) {
+    gpt_load_options o;
+    o.model = gpt_options_defaults();
+    o.n_head = 0;
+    o.config_json = NULL;
+    o.optimizer = 0;
+    return o;
+}
+
+GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *opt) {
+    gpt_load_options defaults = gpt_load_options_defaults();
+    char detail[sizeof gpt__error_detail];
+    gpt_model *m = NULL;
+    gpt_config cfg;
+    gpt_st *st;
+    int rc;
+    *out = NULL;
+    if (!opt) opt = &defaults;
+    if (!path) return gpt__fail(GPT_ERR_ARG, "gpt_load: path is NULL");
+    if (opt->optimizer && !opt->model.training)
+        return gpt__fail(GPT_ERR_ARG, "%s: loading the optimizer needs model.training = 1", path);
+    if ((rc = gpt_st_open(&st, path, opt->model.alloc_ctx)) != GPT_OK) return rc;
+    rc = gpt__ck_shapes(st, gpt__ck_prefix(st), &cfg);
+    if (rc == GPT_OK) rc = gpt__ck_n_head(st, opt, &cfg);
+    if (rc == GPT_OK && (rc = gpt_config_check(&cfg)) != GPT_OK) {
+        memcpy(detail, gpt__error_detail, sizeof detail);   /* add the file name */
+        gpt__fail(rc, "%s: %s", path, detail);
+    }
+    if (rc == GPT_OK) {
+        gpt_options mo = opt->model;   /* the caller cannot know block_size beforehand */
+        if (mo.max_seq > cfg.block_size) mo.max_seq = cfg.block_size;
+        rc = gpt_model_create(&m, &cfg, &mo);
+    }
+    if (rc == GPT_OK) rc = gpt__ck_load(st, m, opt->optimizer);
+    gpt_st_close(st);
+    if (rc != GPT_OK) {
+        gpt_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return GPT_OK;
+}
+
+GPT_DEF int gpt_load_into(gpt_model *m, const char *path, int optimizer) {
+    long meta[GPT__CFG_N];
+    gpt_st *st;
+    int rc;
+    if (!m || !path) return gpt__fail(GPT_ERR_ARG, "gpt_load_into: model or path is NULL");
+    if (optimizer && !m->adam_m)
+        return gpt__fail(GPT_ERR_ARG, "%s: loading the optimizer needs a training model", path);
+    if ((rc = gpt_st_open(&st, path, m->options.alloc_ctx)) != GPT_OK) return rc;
+    rc = gpt__ck_meta_config(st, meta);
+    if (rc == GPT_OK && meta[GPT__CFG_HEAD] > 0 && meta[GPT__CFG_HEAD] != m->config.n_head)
+        rc = gpt__fail(GPT_ERR_SHAPE, "%s: the file's n_head is %ld, the model's %d", path,
+                       meta[GPT__CFG_HEAD], m->config.n_head);
+    if (rc == GPT_OK) rc = gpt__ck_load(st, m, optimizer);
+    gpt_st_close(st);
+    return rc;
+}
+
+/* ---- Saving --------------------------------------------------------------------------------
+   One gpt_st_entry per layer of each parameter (and of each moment), pointing straight into
+   the model with `transposed` set for the Conv1D weights: gpt_st_write streams them out. */
+#define GPT__RESERVED_KEYS 8   /* the metadata keys gpt_save writes itself */
+static const char *const gpt__reserved_keys[GPT__RESERVED_KEYS] = {
+    "format", "gpt_h_format", "n_layer", "n_head", "n_embd", "block_size", "vocab_size",
+    "adam_step"
+};
+
+/* Entries for one group ("" parameters, "optimizer.m.", "optimizer.v.") of the flat array
+   `flat` (laid out as param_memory); names go to `names` (GPT__NAME_CAP each). */
+static int gpt__ck_entries(const gpt_model *m, const char *group, const float *flat,
+                           gpt_st_entry *e, char *names) {
+    int p, l, n = 0;
+    for (p = 0; p < GPT_NUM_PARAM_TENSORS; p++) {
+        const gpt_tensor *t = &m->tensors[p];
+        for (l = 0; l < t->layers; l++, n++) {
+            char *name = names + (size_t)n * GPT__NAME_CAP;
+            gpt__param_name(name, group, t, l);
+            e[n].name = name;
+            e[n].dtype = GPT_DTYPE_F32;
+            e[n].ndim = gpt__hf_shape(t, e[n].shape);
+            e[n].data = flat + (t->data - m->param_memory) + (size_t)l * t->size;
+            e[n].transposed = t->conv1d;
+        }
+    }
+    return n;
+}
+
+/* The metadata list: gpt.h's pairs, then the caller's. `numbers` holds the digits. */
+static int gpt__ck_meta_list(const gpt_model *m, const char *path, const gpt_save_options *opt,
+                             const char **list, char numbers[6][24]) {
+    const gpt_config *c = &m->config;
+    int n = 0, i, k;
+    snprintf(numbers[0], 24, "%d", c->n_layer);
+    snprintf(numbers[1], 24, "%d", c->n_head);
+    snprintf(numbers[2], 24, "%d", c->n_embd);
+    snprintf(numbers[3], 24, "%d", c->block_size);
+    snprintf(numbers[4], 24, "%d", c->vocab_size);
+    snprintf(numbers[5], 24, "%llu", (unsigned long long)m->adam_step);
+    list[n++] = "format";
+    list[n++] = "pt";
+    list[n++] = "gpt_h_format";
+    list[n++] = "1";
+    for (k = 0; k < 6 && (k < 5 || opt->optimizer); k++) {
+        list[n++] = gpt__reserved_keys[2 + k];
+        list[n++] = numbers[k];
+    }
+    for (i = 0; opt->metadata && opt->metadata[i]; i++) {
+        for (k = 0; i % 2 == 0 && k < GPT__RESERVED_KEYS; k++)
+            if (strcmp(opt->metadata[i], gpt__reserved_keys[k]) == 0)
+                return gpt__fail(GPT_ERR_ARG, "%s: metadata key '%s' is reserved by gpt.h",
+                                 path, opt->metadata[i]);
+        list[n++] = opt->metadata[i];
+    }
+    list[n] = NULL;
+    return GPT_OK;
+}
+
+GPT_DEF gpt_save_options gpt_save_options_defaults(void) {
+    gpt_save_options o;
+    o.optimizer = 0;
+    o.metadata = NULL;
+    o.write_config_json = 0;
+    return o;
+}
+
+/* Hugging Face's config.json for this model. gpt.h trains without dropout, hence the zero
+   dropout probabilities; the token ids are GPT-2's <|endoftext|> when the vocabulary has it,
+   else its last id. */
+typedef struct gpt__config_job {
+    const char *path;
+    const gpt_config *c;
+} gpt__config_job;
+
+static int gpt__config_body(FILE *f, void *arg) {
+    const gpt__config_job *job = (const gpt__config_job *)arg;
+    const gpt_config *c = job->c;
+    int eot = c->vocab_size > 50256 ? 50256 : c->vocab_size - 1;
+    int n = fprintf(f,
+        "{\n  \"architectures\": [\"GPT2LMHeadModel\"],\n  \"model_type\": \"gpt2\",\n"
+        "  \"activation_function\": \"gelu_new\",\n  \"layer_norm_epsilon\": 1e-05,\n"
+        "  \"initializer_range\": 0.02,\n  \"attn_pdrop\": 0.0,\n  \"embd_pdrop\": 0.0,\n"
+        "  \"resid_pdrop\": 0.0,\n  \"tie_word_embeddings\": true,\n"
+        "  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n  \"n_ctx\": %d,\n"
+        "  \"n_positions\": %d,\n  \"n_embd\": %d,\n  \"n_head\": %d,\n  \"n_layer\": %d,\n"
+        "  \"vocab_size\": %d\n}\n", eot, eot, c->block_size, c->block_size, c->n_embd,
+        c->n_head, c->n_layer, c->vocab_size);
+    return n < 0 ? gpt__fail(GPT_ERR_IO, "%s: write failed (disk full?)", job->path) : GPT_OK;
+}
+
+static int gpt__write_config_json(const gpt_model *m, const char *path) {
+    void *ctx = m->options.alloc_ctx;
+    char *cfg_path = gpt__sibling(path, "config.json", ctx);
+    gpt__config_job job;
+    int rc;
+    if (!cfg_path) return GPT_ERR_NOMEM;
+    job.path = cfg_path;
+    job.c = &m->config;
+    rc = gpt__write_atomic(cfg_path, gpt__config_body, &job, ctx);
+    GPT_FREE(cfg_path, ctx);
+    return rc;
+}
+
+GPT_DEF int gpt_save(const gpt_model *m, const char *path, const gpt_save_options *opt) {
+    gpt_save_options defaults = gpt_save_options_defaults();
+    char numbers[6][24], *names;
+    const char **meta;
+    gpt_st_entry *entries;
+    size_t per_group = 0, n_user = 0, bytes;
+    int p, n, rc;
+    void *ctx;
+    if (!opt) opt = &defaults;
+    if (!m || !path) return gpt__fail(GPT_ERR_ARG, "gpt_save: model or path is NULL");
+    if (opt->optimizer && !m->adam_m)
+        return gpt__fail(GPT_ERR_ARG, "%s: the model has no optimizer state to save", path);
+    ctx = m->options.alloc_ctx;
+    for (p = 0; p < GPT_NUM_PARAM_TENSORS; p++) per_group += (size_t)m->tensors[p].layers;
+    while (opt->metadata && opt->metadata[n_user]) n_user++;
+    n = (int)per_group * (opt->optimizer ? 3 : 1);   /* at most 3 * (12*1024 + 4) */
+    bytes = (size_t)n * (sizeof(gpt_st_entry) + GPT__NAME_CAP) +
+            (2 * GPT__RESERVED_KEYS + n_user + 1) * sizeof(char *);
+    entries = (gpt_st_entry *)gpt__malloc(bytes, ctx, "checkpoint entries");
+    if (!entries) return GPT_ERR_NOMEM;
+    meta = (const char **)(void *)(entries + n);
+    names = (char *)(void *)(meta + 2 * GPT__RESERVED_KEYS + n_user + 1);
+    gpt__ck_entries(m, "", m->param_memory, entries, names);
+    if (opt->optimizer) {
+        size_t k = per_group;
+        gpt__ck_entries(m, "optimizer.m.", m->adam_m, entries + k, names + k * GPT__NAME_CAP);
+        k *= 2;
+        gpt__ck_entries(m, "optimizer.v.", m->adam_v, entries + k, names + k * GPT__NAME_CAP);
+    }
+    rc = gpt__ck_meta_list(m, path, opt, meta, numbers);
+    if (rc == GPT_OK) rc = gpt_st_write(path, entries, n, meta, ctx);
+    GPT_FREE(entries, ctx);
+    if (rc == GPT_OK && opt->write_config_json) rc = gpt__write_config_json(m, path);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -2728,7 +4211,7 @@ static int gpt__tok_class(uint32_t cp) {
 /* The character at s[0..n), n >= 1: returns its length in bytes and sets *cls. A byte that
    does not start a valid UTF-8 sequence is a one-byte OTHER character (section 1). */
 static size_t gpt__tok_char(const unsigned char *s, size_t n, int *cls) {
-    uint32_t cp;
+    uint32_t cp = 0;
     int len;
     if (s[0] < 0x80) { *cls = gpt__tok_class(s[0]); return 1; }   /* ASCII shortcut */
     len = gpt__tok_utf8_decode(s, n, &cp);
@@ -2953,7 +4436,7 @@ static int gpt__tok_add_merge(gpt_tokenizer *tok, const gpt__tok_alphabet *a, co
     size_t len = 0, left_len = 0, i = 0, slot;
     int bad_space = 0;
     while (i < n) {
-        uint32_t cp;
+        uint32_t cp = 0;
         int k;
         if (line[i] == ' ') {                         /* the separator: exactly one */
             bad_space |= left_len != 0 || len == 0;
@@ -3194,7 +4677,7 @@ static int gpt__tok_json_key(gpt__tok_json *j, const gpt__tok_alphabet *a, unsig
     *len = 0;
     if ((rc = gpt__tok_json_expect(j, '"', "expected a string")) != GPT_OK) return rc;
     for (;;) {
-        uint32_t cp;
+        uint32_t cp = 0;
         if ((rc = gpt__tok_json_char(j, &cp, &done)) != GPT_OK || done) return rc;
         if (cp >= 324 || a->byte_of[cp] < 0)
             return gpt__tok_json_error(j, "a character of this key spells no byte in GPT-2's "
@@ -3220,26 +4703,27 @@ static int gpt__tok_json_id(gpt__tok_json *j, long *value) {
     return GPT_OK;
 }
 
-/* Checks one entry "key": id of encoder.json. The raw key text (quotes included) is
-   raw[0..raw_len), for the message. seen (V) marks the ids met so far. */
+/* Checks one entry "key": id of encoder.json, whose key (quotes included) is the raw text
+   j->s[start..end), shown in the messages. seen (V) marks the ids met so far. */
 static int gpt__tok_check_entry(const gpt_tokenizer *tok, const gpt__tok_json *j,
                                 const char *merges_path, const unsigned char *key,
-                                size_t len, long id, const unsigned char *raw, size_t raw_len,
+                                size_t len, long id, size_t start, size_t end,
                                 unsigned char *seen) {
-    int want = gpt__tok_lookup(tok, key, len), shown = (int)(raw_len < 60 ? raw_len : 60);
+    int want = gpt__tok_lookup(tok, key, len), shown = (int)(end - start < 60 ? end - start : 60);
+    const char *raw = (const char *)j->s + start;
     size_t eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1;
     if (want < 0 && len == eot_len && memcmp(key, GPT__TOK_EOT_TEXT, eot_len) == 0)
         want = tok->eot;
     if (want < 0)
         return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: token %.*s is not a token of %s",
-                         j->path, (unsigned long)j->pos, shown, raw, merges_path);
+                         j->path, (unsigned long)start, shown, raw, merges_path);
     if (id != want)
         return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: token %.*s has id %ld, but %s gives "
-                         "it id %d", j->path, (unsigned long)j->pos, shown, raw, id,
+                         "it id %d", j->path, (unsigned long)start, shown, raw, id,
                          merges_path, want);
     if (seen[id])
         return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: token %.*s appears twice", j->path,
-                         (unsigned long)j->pos, shown, raw);
+                         (unsigned long)start, shown, raw);
     seen[id] = 1;
     return GPT_OK;
 }
@@ -3253,7 +4737,7 @@ static int gpt__tok_check_json(const gpt_tokenizer *tok, const char *path,
     unsigned char key[GPT__TOK_MAX_TOKEN_BYTES];
     unsigned char *seen = (unsigned char *)gpt__malloc((size_t)tok->vocab_size, tok->alloc_ctx,
                                                        "tokenizer: encoder.json check");
-    size_t entries = 0, len, start;
+    size_t entries = 0, len, start, key_end;
     long id;
     int rc, more = 1;
     if (!seen) return GPT_ERR_NOMEM;
@@ -3267,10 +4751,10 @@ static int gpt__tok_check_json(const gpt_tokenizer *tok, const char *path,
         gpt__tok_json_space(&j);
         start = j.pos;
         if ((rc = gpt__tok_json_key(&j, &a, key, &len)) != GPT_OK) break;
+        key_end = j.pos;
         if ((rc = gpt__tok_json_expect(&j, ':', "expected ':'")) != GPT_OK) break;
         if ((rc = gpt__tok_json_id(&j, &id)) != GPT_OK) break;
-        rc = gpt__tok_check_entry(tok, &j, merges_path, key, len, id, s + start,
-                                  j.pos - start, seen);
+        rc = gpt__tok_check_entry(tok, &j, merges_path, key, len, id, start, key_end, seen);
         entries++;
         gpt__tok_json_space(&j);
         if (rc == GPT_OK && j.pos < n && s[j.pos] == ',') j.pos++;
@@ -3436,7 +4920,9 @@ static int gpt__tok_scratch_reserve(gpt__tok_scratch *w, size_t n) {
                          "is too long (the limit is about 700 MB)", (unsigned long)n);
     bytes = gpt__mul(cap, 3 * sizeof(gpt__tok_merge) + 3 * sizeof(int32_t), &ok);
     memory = ok ? gpt__malloc(bytes, w->ctx, "gpt_tok_encode: scratch") : NULL;
-    if (!memory) return ok ? GPT_ERR_NOMEM : gpt__fail(GPT_ERR_NOMEM, "gpt_tok_encode: size");
+    if (!ok) return gpt__fail(GPT_ERR_NOMEM, "gpt_tok_encode: scratch for a word of %lu bytes "
+                              "overflows size_t", (unsigned long)n);
+    if (!memory) return GPT_ERR_NOMEM;
     if (w->memory) GPT_FREE(w->memory, w->ctx);
     w->memory = memory;
     w->heap = (gpt__tok_merge *)memory;                 /* 8-byte aligned things first */
@@ -3531,6 +5017,299 @@ static int gpt__tok_encode_piece(const gpt_tokenizer *tok, const unsigned char *
     }
     if ((rc = gpt__tok_scratch_reserve(w, n)) != GPT_OK) return rc;
     gpt__tok_bpe(tok, s, (int32_t)n, w, out);
+    return GPT_OK;
+}
+
+/* ---- 6. Encode, decode, stream ------------------------------------------------------------
+   encode = pre-tokenize, then BPE each pre-token. With allow_special the text is first cut
+   at every "<|endoftext|>", which becomes the id eot, and the pieces between are encoded as
+   if they were separate texts (so "a <|endoftext|>" ends its first piece with " ", as in
+   tiktoken). decode = concatenate the tokens' bytes. */
+
+/* Emits the ids of s[0..n), pre-token by pre-token. */
+static int gpt__tok_encode_ordinary(const gpt_tokenizer *tok, const unsigned char *s, size_t n,
+                                    gpt__tok_scratch *w, gpt__tok_out *out) {
+    size_t i, end;
+    int rc = GPT_OK;
+    for (i = 0; i < n && rc == GPT_OK; i = end) {
+        end = gpt__tok_pretoken_end(s, n, i);
+        rc = gpt__tok_encode_piece(tok, s + i, end - i, w, out);
+    }
+    return rc;
+}
+
+/* Where the first "<|endoftext|>" starts in s[0..n), or n when there is none. */
+static size_t gpt__tok_find_eot(const gpt_tokenizer *tok, const unsigned char *s, size_t n) {
+    const unsigned char *eot = tok->bytes + tok->token_start[tok->eot];
+    size_t len = tok->token_start[tok->eot + 1] - tok->token_start[tok->eot], i = 0;
+    while (i + len <= n) {
+        const unsigned char *p = (const unsigned char *)memchr(s + i, eot[0], n - len + 1 - i);
+        if (!p) break;
+        if (memcmp(p, eot, len) == 0) return (size_t)(p - s);
+        i = (size_t)(p - s) + 1;
+    }
+    return n;
+}
+
+GPT_DEF int gpt_tok_encode(const gpt_tokenizer *tok, const char *text, size_t len,
+                           int allow_special, int *ids, size_t cap, size_t *n_out) {
+    const unsigned char *s = (const unsigned char *)text;
+    size_t eot_len, pos = 0;
+    gpt__tok_scratch w;
+    gpt__tok_out out;
+    int rc = GPT_OK;
+    if (!tok || !n_out || (!text && len) || (!ids && cap))
+        return gpt__fail(GPT_ERR_ARG, "gpt_tok_encode: NULL tokenizer, text, ids or n_out");
+    eot_len = tok->token_start[tok->eot + 1] - tok->token_start[tok->eot];
+    gpt__tok_scratch_init(&w, tok->alloc_ctx);
+    out.ids = ids; out.cap = cap; out.count = 0;
+    while (pos < len && rc == GPT_OK) {
+        size_t stop = allow_special ? pos + gpt__tok_find_eot(tok, s + pos, len - pos) : len;
+        rc = gpt__tok_encode_ordinary(tok, s + pos, stop - pos, &w, &out);
+        pos = stop;
+        if (stop < len) { gpt__tok_emit(&out, tok->eot); pos += eot_len; }
+    }
+    if (w.memory) GPT_FREE(w.memory, w.ctx);
+    if (rc != GPT_OK) return rc;
+    *n_out = out.count;
+    if (out.count > cap)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_encode: the text has %lu tokens, room for %lu",
+                         (unsigned long)out.count, (unsigned long)cap);
+    return GPT_OK;
+}
+
+GPT_DEF int gpt_tok_decode(const gpt_tokenizer *tok, const int *ids, size_t n,
+                           char *out, size_t cap, size_t *len_out) {
+    size_t i, len = 0;
+    if (!tok || !len_out || (!ids && n) || (!out && cap))
+        return gpt__fail(GPT_ERR_ARG, "gpt_tok_decode: NULL tokenizer, ids, out or len_out");
+    for (i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= tok->vocab_size)
+            return gpt__fail(GPT_ERR_RANGE, "gpt_tok_decode: id %d at position %lu is outside "
+                             "[0, %d)", ids[i], (unsigned long)i, tok->vocab_size);
+    for (i = 0; i < n; i++) {
+        size_t start = tok->token_start[ids[i]], bytes = tok->token_start[ids[i] + 1] - start;
+        if (len < cap) memcpy(out + len, tok->bytes + start, bytes < cap - len ? bytes
+                                                                                 : cap - len);
+        len += bytes;
+    }
+    *len_out = len;
+    if (len > cap)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_decode: the text has %lu bytes, room for %lu",
+                         (unsigned long)len, (unsigned long)cap);
+    return GPT_OK;
+}
+
+/* The streaming decoder appends the token's bytes to the kept-back ones and walks them
+   character by character with the UTF-8 decoder of section 1: a complete character goes
+   out, an invalid byte goes out as it is, and a valid start that the end cuts short (at most
+   3 bytes) is kept back for the next push. */
+GPT_DEF void gpt_tok_stream_init(gpt_tok_stream *stream) {
+    stream->n_pending = 0;
+}
+
+GPT_DEF int gpt_tok_stream_push(gpt_tok_stream *stream, const gpt_tokenizer *tok, int id,
+                                char *out, size_t cap, size_t *len_out) {
+    unsigned char buf[3 + GPT__TOK_MAX_TOKEN_BYTES];   /* kept-back bytes + the token */
+    size_t n, done = 0, start;
+    if (id < 0 || id >= tok->vocab_size)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_stream_push: id %d is outside [0, %d)", id,
+                         tok->vocab_size);
+    start = tok->token_start[id];
+    n = tok->token_start[id + 1] - start;
+    GPT_ASSERT(n <= GPT__TOK_MAX_TOKEN_BYTES);        /* the loader checks every token */
+    memcpy(buf, stream->pending, (size_t)stream->n_pending);
+    memcpy(buf + stream->n_pending, tok->bytes + start, n);
+    n += (size_t)stream->n_pending;
+    while (done < n) {
+        uint32_t cp = 0;
+        int len = gpt__tok_utf8_decode(buf + done, n - done, &cp);
+        if (len < 0) break;                            /* unfinished: keep it back */
+        done += len > 0 ? (size_t)len : 1;             /* a character, or an invalid byte */
+    }
+    *len_out = done;
+    if (done > cap)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_stream_push: %lu bytes, room for %lu",
+                         (unsigned long)done, (unsigned long)cap);
+    memcpy(out, buf, done);
+    stream->n_pending = (int)(n - done);
+    memcpy(stream->pending, buf + done, n - done);
+    return GPT_OK;
+}
+
+GPT_DEF int gpt_tok_stream_flush(gpt_tok_stream *stream, char *out, size_t cap,
+                                 size_t *len_out) {
+    size_t n = (size_t)stream->n_pending;
+    *len_out = n;
+    if (n > cap)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_stream_flush: %lu bytes, room for %lu",
+                         (unsigned long)n, (unsigned long)cap);
+    memcpy(out, stream->pending, n);
+    stream->n_pending = 0;
+    return GPT_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>inference   The KV cache, the one-token forward, and sampling.
+
+   Idea: generating text is a loop: run the model, pick the next token, append it, run again.
+   Running the full forward over the whole sequence each time would redo all the work for
+   the earlier positions. But in a causal model nothing about position t2 ever changes once
+   it is computed: its key and value in every layer are fixed. So keep them (the "KV cache")
+   and, for each new token, compute only that one position: its query attends over the
+   cached keys and values of all positions before it, plus its own.
+   Math:     for the new position p, in every layer l:
+               q_p, k_p, v_p = c_attn(ln_1(x_p));  K[l][p] = k_p;  V[l][p] = v_p
+               y_p = sum_{t2 <= p} softmax_t2(q_p . K[l][t2] / sqrt(HS)) V[l][t2]
+             the rest of the block is per position, exactly as in the full forward.
+   PyTorch:  model(idx[:, -1:], past_key_values=past, use_cache=True) in Hugging Face.
+   Shapes:   token, pos -> logits (V); cache K, V (L, maxT, C) filled up to pos.
+   Cost:     every weight is read once per token, so sampling speed is set by memory
+             bandwidth: about 500 MB per token for the 124M model in fp32.
+   Context:  positions stop at block_size (wpe has no row beyond it). The sample program
+             slides the window when it gets there: it keeps the last half of the tokens and
+             runs them again from position 0, then carries on.
+   ------------------------------------------------------------------------------------------ */
+GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) {
+    int C = m->config.n_embd, NH = m->config.n_head, HS = C / NH, L = m->config.n_layer;
+    int V = m->config.vocab_size, maxT = m->config.block_size, l, h, i, t2;
+    gpt_kv *kv = &m->kv;
+    float scale = 1.0f / sqrtf((float)HS), mean, rstd;
+    if (!kv->k) return gpt__fail(GPT_ERR_ARG, "model was created without a KV cache");
+    if (token < 0 || token >= V)
+        return gpt__fail(GPT_ERR_RANGE, "token %d is outside [0, %d)", token, V);
+    if (pos < 0 || pos >= maxT)
+        return gpt__fail(GPT_ERR_RANGE, "position %d is outside [0, block_size %d)", pos, maxT);
+    gpt__encoder_forward(kv->x, &token, m->params.wte, m->params.wpe + (size_t)pos * C, 1, 1, C);
+    for (l = 0; l < L; l++) {
+        gpt__layer_params p = gpt__params_of_layer(&m->params, l, C);
+        float *K = kv->k + (size_t)l * maxT * C, *Vc = kv->v + (size_t)l * maxT * C;
+        /* attention: this position's q, k, v; k and v go into the cache */
+        gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, p.ln_1_w, p.ln_1_b, 1, C);
+        gpt__matmul_forward(kv->qkv, NULL, kv->xb, p.c_attn_w, p.c_attn_b, 1, C, 3 * C);
+        memcpy(K + (size_t)pos * C, kv->qkv + C, (size_t)C * sizeof(float));
+        memcpy(Vc + (size_t)pos * C, kv->qkv + 2 * C, (size_t)C * sizeof(float));
+        for (h = 0; h < NH; h++) {
+            const float *q = kv->qkv + h * HS;
+            float *y = kv->atty + h * HS, maxv = -FLT_MAX;
+            double sum = 0.0;
+            for (t2 = 0; t2 <= pos; t2++) {
+                kv->att[t2] = gpt__dot(q, K + (size_t)t2 * C + h * HS, HS) * scale;
+                if (kv->att[t2] > maxv) maxv = kv->att[t2];
+            }
+            for (t2 = 0; t2 <= pos; t2++) {
+                kv->att[t2] = expf(kv->att[t2] - maxv);
+                sum += kv->att[t2];
+            }
+            for (i = 0; i < HS; i++) y[i] = 0.0f;
+            for (t2 = 0; t2 <= pos; t2++) {
+                float a = (float)(kv->att[t2] / sum);
+                const float *v = Vc + (size_t)t2 * C + h * HS;
+                for (i = 0; i < HS; i++) y[i] += a * v[i];
+            }
+        }
+        gpt__matmul_forward(kv->xb, NULL, kv->atty, p.attn_proj_w, p.attn_proj_b, 1, C, C);
+        gpt__residual_forward(kv->x, kv->x, kv->xb, (size_t)C);
+        /* MLP */
+        gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, p.ln_2_w, p.ln_2_b, 1, C);
+        gpt__matmul_forward(kv->fch, NULL, kv->xb, p.c_fc_w, p.c_fc_b, 1, C, 4 * C);
+        gpt__gelu_forward(kv->fch, kv->fch, (size_t)4 * C);
+        gpt__matmul_forward(kv->xb, NULL, kv->fch, p.mlp_proj_w, p.mlp_proj_b, 1, 4 * C, C);
+        gpt__residual_forward(kv->x, kv->x, kv->xb, (size_t)C);
+    }
+    gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, m->params.ln_f_w, m->params.ln_f_b, 1, C);
+    gpt__matmul_forward(kv->logits, NULL, kv->xb, m->params.wte, NULL, 1, C, V);
+    if (logits) *logits = kv->logits;
+    return GPT_OK;
+}
+
+/* ---- Sampling ---------------------------------------------------------------------------------
+   Idea:     the logits say how much the model likes each token. Temperature sharpens (< 1) or
+             flattens (> 1) the distribution; top-k and top-p cut its long tail of unlikely
+             tokens, which is where incoherent text comes from; then draw one token.
+   Math:     p_v = softmax(logits / temperature)
+             top-k: keep the k largest p_v.  top-p: keep the largest p_v in decreasing order
+             until their sum reaches top_p (at least one).  Renormalise and draw.
+   PyTorch:  probs = F.softmax(logits / temperature, -1); v, i = torch.topk(probs, k); ...
+             torch.multinomial(probs, 1)    (as in the seed's generate loop)
+   How:      the kept tokens are taken in decreasing order of probability from a binary
+             max-heap over all V ids (built in O(V), each pop O(log V)), so only as many
+             tokens as are kept get sorted. Ties go to the lower id, so results are exact
+             functions of the seed. */
+
+/* Does id a come before id b (more probable, or as probable with a lower id)? */
+static int gpt__before(const float *p, int a, int b) {
+    return p[a] > p[b] || (p[a] == p[b] && a < b);
+}
+
+static void gpt__sift_down(int *heap, int n, int i, const float *p) {
+    for (;;) {
+        int best = i, l = 2 * i + 1, r = 2 * i + 2, tmp;
+        if (l < n && gpt__before(p, heap[l], heap[best])) best = l;
+        if (r < n && gpt__before(p, heap[r], heap[best])) best = r;
+        if (best == i) return;
+        tmp = heap[i]; heap[i] = heap[best]; heap[best] = tmp;
+        i = best;
+    }
+}
+
+GPT_DEF gpt_sampler gpt_sampler_defaults(void) {
+    gpt_sampler s;
+    s.temperature = 1.0f;
+    s.top_k = 50;
+    s.top_p = 1.0f;
+    s.greedy = 0;
+    return s;
+}
+
+GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, gpt_rng *rng,
+                       int *token) {
+    int V = m->config.vocab_size, v, n, kept, *heap = m->kv.order;
+    float *p = m->kv.probs, maxv = -FLT_MAX;
+    double sum = 0.0, mass = 0.0, u;
+    if (!p) return gpt__fail(GPT_ERR_ARG, "sampling needs a model created with kv_cache");
+    if (!s->greedy && (!(s->temperature > 0.0f) || s->top_k < 0 ||
+                       !(s->top_p > 0.0f && s->top_p <= 1.0f)))
+        return gpt__fail(GPT_ERR_ARG, "sampler: need temperature > 0, top_k >= 0, 0 < top_p "
+                         "<= 1 (got %g, %d, %g)", s->temperature, s->top_k, s->top_p);
+    for (v = 0; v < V; v++) if (logits[v] > maxv) maxv = logits[v];
+    if (s->greedy) {
+        for (v = 0; v < V - 1 && logits[v] != maxv; v++) {}
+        *token = v;
+        return GPT_OK;
+    }
+    for (v = 0; v < V; v++) {
+        p[v] = expf((logits[v] - maxv) / s->temperature);
+        sum += p[v];
+    }
+    for (v = 0; v < V; v++) p[v] = (float)(p[v] / sum);
+    if (s->top_k == 0 && s->top_p >= 1.0f) {   /* nothing is cut: draw from all V */
+        u = (double)gpt_rng_uniform(rng);
+        for (v = 0; v < V - 1; v++) {
+            u -= p[v];
+            if (u < 0.0) break;
+        }
+        *token = v;
+        return GPT_OK;
+    }
+    /* pop the most probable tokens into heap[V-1], heap[V-2], ... until the cut */
+    for (v = 0; v < V; v++) heap[v] = v;
+    for (v = V / 2 - 1; v >= 0; v--) gpt__sift_down(heap, V, v, p);
+    for (n = V, kept = 0; n > 0; kept++) {
+        int top = heap[0];
+        if (kept > 0 && ((s->top_k > 0 && kept >= s->top_k) || mass >= s->top_p)) break;
+        heap[0] = heap[--n];
+        heap[n] = top;
+        gpt__sift_down(heap, n, 0, p);
+        mass += p[top];
+    }
+    /* draw among the kept tokens, in decreasing order of probability */
+    u = (double)gpt_rng_uniform(rng) * mass;
+    for (v = V - 1; v > V - kept; v--) {
+        u -= p[heap[v]];
+        if (u < 0.0) break;
+    }
+    *token = heap[v];
     return GPT_OK;
 }
 

@@ -88,18 +88,18 @@ static void test_layernorm(gpt_rng *rng) {
 }
 
 /* matmul (both versions) */
-typedef struct { float *out, *inp, *w, *b, *r; int N, C, OC, ref; } mm_ctx;
+typedef struct { float *out, *scratch, *inp, *w, *b, *r; int N, C, OC, ref; } mm_ctx;
 static double mm_loss(void *p) {
     mm_ctx *c = (mm_ctx *)p;
     if (c->ref) gpt__matmul_forward_ref(c->out, c->inp, c->w, c->b, c->N, c->C, c->OC);
-    else gpt__matmul_forward(c->out, c->inp, c->w, c->b, c->N, c->C, c->OC);
+    else gpt__matmul_forward(c->out, c->scratch, c->inp, c->w, c->b, c->N, c->C, c->OC);
     return dot_r(c->out, c->r, (size_t)c->N * c->OC);
 }
 static void test_matmul_fd(gpt_rng *rng, int ref) {
     mm_ctx c;
-    int N = 7, C = 37, OC = 9;
+    int N = 29, C = 37, OC = 9;
     float *din = fvec(N * C), *dw = fvec(OC * C), *db = fvec(OC);
-    c.N = N; c.C = C; c.OC = OC; c.ref = ref;
+    c.N = N; c.C = C; c.OC = OC; c.ref = ref; c.scratch = fvec(N * C);
     c.out = fvec(N * OC); c.inp = fvec(N * C); c.w = fvec(OC * C); c.b = fvec(OC);
     c.r = fvec(N * OC);
     fill(c.inp, N * C, rng, 1.0f); fill(c.w, OC * C, rng, 0.3f); fill(c.b, OC, rng, 1.0f);
@@ -110,23 +110,26 @@ static void test_matmul_fd(gpt_rng *rng, int ref) {
     fd_check(ref ? "matmul_ref dweight" : "matmul dweight", mm_loss, &c, c.w, dw, OC * C, 40, rng);
     fd_check(ref ? "matmul_ref dbias" : "matmul dbias", mm_loss, &c, c.b, db, OC, 9, rng);
     free(din); free(dw); free(db); free(c.out); free(c.inp); free(c.w); free(c.b); free(c.r);
+    free(c.scratch);
 }
 
 /* The fast matmul computes the same numbers as the plain one, on awkward shapes. */
 static void test_matmul_fast_vs_ref(gpt_rng *rng) {
+    /* (N, C, OC): one row, tiles with and without leftovers in every direction */
     static const int shapes[][3] = {{1, 64, 50}, {4, 16, 4}, {5, 33, 7}, {9, 100, 13},
-                                    {16, 64, 192}, {3, 7, 5}, {13, 257, 31}};
+                                    {24, 64, 192}, {3, 7, 5}, {53, 257, 31}, {48, 24, 8},
+                                    {100, 50, 97}};
     size_t s;
     for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
         float *inp = fvec(N * C), *w = fvec(OC * C), *b = fvec(OC), *dout = fvec(N * OC);
         float *o1 = fvec(N * OC), *o2 = fvec(N * OC);
         float *di1 = fvec(N * C), *di2 = fvec(N * C), *dw1 = fvec(OC * C), *dw2 = fvec(OC * C);
-        float *db1 = fvec(OC), *db2 = fvec(OC);
+        float *db1 = fvec(OC), *db2 = fvec(OC), *scratch = fvec(N * C);
         fill(inp, N * C, rng, 1.0f); fill(w, OC * C, rng, 1.0f); fill(b, OC, rng, 1.0f);
         fill(dout, N * OC, rng, 1.0f);
         fill(di1, N * C, rng, 1.0f); memcpy(di2, di1, sizeof(float) * N * C);  /* += check */
-        gpt__matmul_forward(o1, inp, w, b, N, C, OC);
+        gpt__matmul_forward(o1, scratch, inp, w, b, N, C, OC);
         gpt__matmul_forward_ref(o2, inp, w, b, N, C, OC);
         gpt__matmul_backward(di1, dw1, db1, dout, inp, w, N, C, OC);
         gpt__matmul_backward_ref(di2, dw2, db2, dout, inp, w, N, C, OC);
@@ -139,7 +142,7 @@ static void test_matmul_fast_vs_ref(gpt_rng *rng) {
         CHECK(test_max_rel(db1, db2, OC, 1.0) < 1e-4, "matmul dbias fast != ref %d %d %d",
               N, C, OC);
         free(inp); free(w); free(b); free(dout); free(o1); free(o2); free(di1); free(di2);
-        free(dw1); free(dw2); free(db1); free(db2);
+        free(dw1); free(dw2); free(db1); free(db2); free(scratch);
     }
 }
 
