@@ -4,7 +4,7 @@
 #   make bench            the benchmarks
 #   make NO_OMP=1 ...     build without OpenMP
 CC      ?= cc
-OPT     ?= -O3 -march=native -mtune=generic -ffp-contract=fast
+OPT     ?= -O3 -march=native -mtune=generic -ffp-contract=fast -fno-math-errno
 CFLAGS  ?= $(OPT) -std=c99 -Wall -Wextra -pedantic
 LDLIBS  = -lm
 
