@@ -454,7 +454,8 @@ GPT_DEF int gpt_st_read_int(gpt_st *st, const char *name, int *dst, size_t n);
 /* Reads `name`, which holds parameter t in Hugging Face's layout (transposed when
    t->conv1d), into dst in gpt.h's layout: t->size floats, one layer's copy. Useful for
    reference files that store gradients or weights under other names ("grad.h.0.ln_1.weight").
-   GPT_ERR_SHAPE when the file's shape is not t's Hugging Face shape. */
+   GPT_ERR_SHAPE when the file's shape is not t's Hugging Face shape; a transposed read needs
+   a small scratch buffer (16 rows), hence GPT_ERR_NOMEM is possible too. */
 GPT_DEF int gpt_st_read_param(gpt_st *st, const char *name, const gpt_tensor *t, float *dst);
 
 /* One tensor to write. `data` holds numel elements in the machine's own representation:
@@ -553,9 +554,9 @@ typedef struct gpt_tok_pair {
     int32_t left, right, id;
 } gpt_tok_pair;
 
-/* A loaded vocabulary. Read the fields freely, write none. Every function that takes a
-   const tokenizer may be called from several threads at once: encoding keeps its scratch
-   memory per call. */
+/* A loaded vocabulary (one tokenizer is a few MB). Read the fields freely, write none. Every
+   function that takes a const tokenizer may be called from several threads at once:
+   encoding keeps its scratch memory per call. */
 typedef struct gpt_tokenizer {
     int vocab_size;            /* V: 256 + n_merges + 1 (50257 for GPT-2) */
     int n_merges;              /* merge rules read from vocab.bpe (50000) */
@@ -574,8 +575,9 @@ typedef struct gpt_tokenizer {
 /* Loads a vocabulary from OpenAI's vocab.bpe (Hugging Face calls the same file merges.txt)
    and, when encoder_json_path is not NULL, checks that encoder.json (vocab.json) gives every
    token the id the merges give it. The files are read as untrusted input: a malformed one
-   gives GPT_ERR_FORMAT and a missing or unreadable one GPT_ERR_IO, with gpt_last_error()
-   naming the file and the line (vocab.bpe) or byte offset (encoder.json). On success *out
+   (or one over 16 MB, or with a token over 256 bytes) gives GPT_ERR_FORMAT and a missing or
+   unreadable one GPT_ERR_IO, with gpt_last_error() naming the file and the line (vocab.bpe)
+   or byte offset (encoder.json). On success *out
    owns everything; free it with gpt_tok_free. On failure *out is set to NULL and nothing is
    leaked. alloc_ctx is passed to GPT_MALLOC. */
 GPT_DEF int gpt_tok_load(gpt_tokenizer **out, const char *merges_path,
@@ -2492,7 +2494,8 @@ static int gpt__json_uint(const gpt__json *v, uint64_t max, uint64_t *out) {
    checks that the tensors tile the data buffer, and checks that the file is exactly as long
    as the header says. No tensor data is read until a gpt_st_read_* asks for it. The limits
    below are plausibility bounds on what a header may claim, checked before anything that
-   size is allocated: gpt2-xl's header is 40 KB and holds 580 tensors. */
+   size is allocated: even gpt2-xl's header, with the AdamW moments, is a few hundred KB
+   listing under two thousand tensors. */
 #define GPT__ST_MAX_HEADER 100000000u             /* 100 MB of JSON */
 #define GPT__ST_MAX_ENTRIES 1000000               /* tensors, and metadata pairs */
 #define GPT__ST_MAX_DATA ((uint64_t)1 << 42)      /* 4 TB of tensor data */
@@ -2970,13 +2973,13 @@ static int gpt__st_lookup(const gpt_st *st, const char *name, size_t n, int want
 }
 
 GPT_DEF int gpt_st_read_f32(gpt_st *st, const char *name, float *dst, size_t n) {
-    const gpt_st_tensor *t;
+    const gpt_st_tensor *t = NULL;
     int rc = gpt__st_lookup(st, name, n, 1, &t);
     return rc != GPT_OK ? rc : gpt__st_read_floats(st, t, 0, n, dst);
 }
 
 GPT_DEF int gpt_st_read_int(gpt_st *st, const char *name, int *dst, size_t n) {
-    const gpt_st_tensor *t;
+    const gpt_st_tensor *t = NULL;
     int rc = gpt__st_lookup(st, name, n, 0, &t);
     return rc != GPT_OK ? rc : gpt__st_read_ints(st, t, dst);
 }
@@ -3373,32 +3376,43 @@ static int gpt__ck_expect(const gpt_st *st, const char *name, const gpt_tensor *
 /* Reads file tensor `name` (checked by gpt__ck_expect) into dst, one layer's copy of t in
    gpt.h's layout. A Conv1D weight is stored (cols, rows) in the file: its element (i, j)
    goes to dst[j*cols + i]. Scattering value by value would touch a new cache line for every
-   write (consecutive values land cols floats apart), which makes loading five times slower
-   than reading. So the file is read GPT__TILE rows at a time, a (GPT__TILE, rows) tile, and
-   each of dst's rows receives GPT__TILE consecutive floats from it: a cache line per write. */
+   write (consecutive values land cols floats apart), several times slower than the reading
+   itself. So the file is read GPT__TILE rows at a time into `tile` (GPT__TILE*rows floats,
+   unused for other tensors), and each of dst's rows receives GPT__TILE consecutive floats. */
 #define GPT__TILE 16
 
-static int gpt__ck_read(gpt_st *st, const char *name, const gpt_tensor *t, float *dst) {
+static int gpt__ck_read(gpt_st *st, const char *name, const gpt_tensor *t, float *dst,
+                        float *tile) {
     const gpt_st_tensor *f = gpt_st_find(st, name);
     size_t rows = (size_t)t->rows, cols = (size_t)t->cols, i0, n, j, k;
-    float *tile;
     int rc = GPT_OK;
     if (!t->conv1d) return gpt__st_read_floats(st, f, 0, t->size, dst);
-    tile = (float *)gpt__malloc(GPT__TILE * rows * sizeof(float), st->alloc_ctx, "tile");
-    if (!tile) return GPT_ERR_NOMEM;
     for (i0 = 0; i0 < cols && rc == GPT_OK; i0 += n) {
         n = cols - i0 < GPT__TILE ? cols - i0 : GPT__TILE;   /* file rows in this tile */
         rc = gpt__st_read_floats(st, f, (uint64_t)i0 * rows, n * rows, tile);   /* (n, rows) */
         for (j = 0; rc == GPT_OK && j < rows; j++)
             for (k = 0; k < n; k++) dst[j * cols + i0 + k] = tile[k * rows + j];
     }
-    GPT_FREE(tile, st->alloc_ctx);
     return rc;
 }
 
+/* A tile for gpt__ck_read that fits every Conv1D tensor of m (or just t when m is NULL). */
+static float *gpt__ck_tile(const gpt_model *m, const gpt_tensor *t, void *ctx) {
+    size_t rows = t ? (size_t)t->rows : 0;
+    int p;
+    for (p = 0; m && p < GPT_NUM_PARAM_TENSORS; p++)
+        if (m->tensors[p].conv1d && (size_t)m->tensors[p].rows > rows) rows = m->tensors[p].rows;
+    return (float *)gpt__malloc(GPT__TILE * (rows ? rows : 1) * sizeof(float), ctx, "tile");
+}
+
 GPT_DEF int gpt_st_read_param(gpt_st *st, const char *name, const gpt_tensor *t, float *dst) {
+    float *tile;
     int rc = gpt__ck_expect(st, name, t);
-    return rc != GPT_OK ? rc : gpt__ck_read(st, name, t, dst);
+    if (rc != GPT_OK) return rc;
+    if (!(tile = gpt__ck_tile(NULL, t, st->alloc_ctx))) return GPT_ERR_NOMEM;
+    rc = gpt__ck_read(st, name, t, dst, tile);
+    GPT_FREE(tile, st->alloc_ctx);
+    return rc;
 }
 
 /* ---- Loading ---------------------------------------------------------------------------------
@@ -3475,57 +3489,68 @@ static int gpt__ck_expect_fn(gpt_st *st, const char *name, const gpt_tensor *t, 
     return gpt__ck_expect(st, name, t);
 }
 
-/* arg: the flat array (num_params) to fill, laid out as param_memory. */
+/* arg: the flat array (num_params) to fill, laid out as param_memory, and the tile. */
 typedef struct gpt__ck_fill_job {
     const gpt_model *m;
     float *flat;
+    float *tile;
 } gpt__ck_fill_job;
 
 static int gpt__ck_read_fn(gpt_st *st, const char *name, const gpt_tensor *t, int l, void *arg) {
     const gpt__ck_fill_job *job = (const gpt__ck_fill_job *)arg;
     size_t at = (size_t)(t->data - job->m->param_memory) + (size_t)l * t->size;
-    return gpt__ck_read(st, name, t, job->flat + at);
+    return gpt__ck_read(st, name, t, job->flat + at, job->tile);
 }
 
-/* Checks everything, then reads the parameters and, with `optimizer`, the moments and step
-   (zeros when the file has no moments). */
-static int gpt__ck_load(gpt_st *st, gpt_model *m, int optimizer) {
-    const char *prefix = gpt__ck_prefix(st), *step_text = gpt_st_meta(st, "adam_step");
-    gpt__ck_fill_job job;
-    uint64_t step = 0;
-    int L, n_moments, rc;
+/* Checks everything; n_moments: how many AdamW tensors the file has; *step: adam_step. */
+static int gpt__ck_check(gpt_st *st, const gpt_model *m, const char *prefix, int *n_moments,
+                         uint64_t *step) {
+    const char *step_text = gpt_st_meta(st, "adam_step");
+    int L, rc;
     if ((rc = gpt__ck_layers(st, &L)) != GPT_OK) return rc;
     if (L != m->config.n_layer)
         return gpt__fail(GPT_ERR_SHAPE, "%s: the file has %d blocks, the model %d", st->path, L,
                          m->config.n_layer);
-    if ((rc = gpt__ck_known(st, m, prefix[0] != '\0', &n_moments)) != GPT_OK ||
+    if ((rc = gpt__ck_known(st, m, prefix[0] != '\0', n_moments)) != GPT_OK ||
         (rc = gpt__ck_each(st, m, prefix, gpt__ck_expect_fn, NULL)) != GPT_OK)
         return rc;
-    if (n_moments > 0) {
+    if (*n_moments > 0) {
         if ((rc = gpt__ck_each(st, m, "optimizer.m.", gpt__ck_expect_fn, NULL)) != GPT_OK ||
             (rc = gpt__ck_each(st, m, "optimizer.v.", gpt__ck_expect_fn, NULL)) != GPT_OK)
             return rc;
-        if (!step_text || !gpt__parse_uint(step_text, strlen(step_text), (uint64_t)-1, &step))
+        if (!step_text || !gpt__parse_uint(step_text, strlen(step_text), (uint64_t)-1, step))
             return gpt__fail(GPT_ERR_FORMAT, "%s: the AdamW moments need a metadata entry "
                              "adam_step with a non-negative integer", st->path);
     }
-    if ((rc = gpt__ck_lm_head(st, m, prefix)) != GPT_OK) return rc;
+    return gpt__ck_lm_head(st, m, prefix);
+}
+
+/* Checks everything, then reads the parameters and, with `optimizer`, the moments and step
+   (zeros when the file has no moments). The tile is allocated before the first write, so
+   that running out of memory cannot leave the model half loaded either. */
+static int gpt__ck_load(gpt_st *st, gpt_model *m, int optimizer) {
+    const char *prefix = gpt__ck_prefix(st);
+    gpt__ck_fill_job job;
+    uint64_t step = 0;
+    int n_moments = 0, rc;
+    if ((rc = gpt__ck_check(st, m, prefix, &n_moments, &step)) != GPT_OK) return rc;
+    if (!(job.tile = gpt__ck_tile(m, NULL, st->alloc_ctx))) return GPT_ERR_NOMEM;
     job.m = m;   /* every check passed: from here on the model is written */
     job.flat = m->param_memory;
-    if ((rc = gpt__ck_each(st, m, prefix, gpt__ck_read_fn, &job)) != GPT_OK || !optimizer)
-        return rc;
-    if (n_moments == 0) {
+    rc = gpt__ck_each(st, m, prefix, gpt__ck_read_fn, &job);
+    if (rc == GPT_OK && optimizer && n_moments > 0) {
+        job.flat = m->adam_m;
+        rc = gpt__ck_each(st, m, "optimizer.m.", gpt__ck_read_fn, &job);
+        job.flat = m->adam_v;
+        if (rc == GPT_OK) rc = gpt__ck_each(st, m, "optimizer.v.", gpt__ck_read_fn, &job);
+        m->adam_step = step;
+    } else if (rc == GPT_OK && optimizer) {
         memset(m->adam_m, 0, m->num_params * sizeof(float));
         memset(m->adam_v, 0, m->num_params * sizeof(float));
         m->adam_step = 0;
-        return GPT_OK;
     }
-    job.flat = m->adam_m;
-    if ((rc = gpt__ck_each(st, m, "optimizer.m.", gpt__ck_read_fn, &job)) != GPT_OK) return rc;
-    job.flat = m->adam_v;
-    if ((rc = gpt__ck_each(st, m, "optimizer.v.", gpt__ck_read_fn, &job)) != GPT_OK) return rc;
-    m->adam_step = step;
-    return GPT_OK;
+    GPT_FREE(job.tile, st->alloc_ctx);
+    return rc;
 }
 
 /* ---- The configuration of a file ---------------------------------------------------------
@@ -3594,6 +3619,7 @@ static int gpt__read_small(const char *path, size_t cap, char **text, size_t *le
     long size = -1;
     int rc = GPT_OK;
     *text = NULL;
+    *len = 0;
     if (!f) return gpt__fail(GPT_ERR_IO, "%s: cannot open for reading", path);
     if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
@@ -3617,9 +3643,9 @@ static int gpt__read_small(const char *path, size_t cap, char **text, size_t *le
 /* The five values as a Hugging Face config.json states them (-1 when absent). */
 static int gpt__ck_json_config(const char *path, void *ctx, long vals[GPT__CFG_N]) {
     gpt__json_doc doc;
-    char *text;
-    size_t len;
-    uint64_t v;
+    char *text = NULL;
+    size_t len = 0;
+    uint64_t v = 0;
     int rc = gpt__read_small(path, 1 << 20, &text, &len, ctx), k;
     if (rc != GPT_OK) return rc;
     rc = gpt__json_parse(&doc, text, len, path, ctx);   /* numbers point into text */
@@ -3951,10 +3977,11 @@ GPT_DEF int gpt_save(const gpt_model *m, const char *path, const gpt_save_option
      until no adjacent concatenation is a token.  The ids of the parts are the output.
 
    Reference: tiktoken.get_encoding("gpt2").encode_ordinary(text) (Python or Node), and
-   OpenAI's gpt-2 src/encoder.py. Note tiktoken asks "is a+b a token?", while encoder.py
-   asks "is (a, b) a merge rule?". A token can be the concatenation of several pairs of
-   tokens (" the" = " t"+"he" = " th"+"e"), and only one of them is its merge rule, so the
-   two can differ; we follow tiktoken, and so look up every split of every token.
+   OpenAI's gpt-2 src/encoder.py. tiktoken asks "is a+b a token?", where encoder.py asks "is
+   (a, b) a merge rule?". A token can often be cut into two tokens in several ways (" the" =
+   " t"+"he" = " th"+"e") and only one of them is its merge rule, so in principle the two
+   could merge differently. We follow tiktoken and look up every cut of every token; on
+   GPT-2's vocabulary we know of no input where the two disagree.
 
    Shapes: text (len bytes) -> ids (n), n <= len; ids (n) -> bytes (sum of token lengths).
    ------------------------------------------------------------------------------------------ */
@@ -4329,24 +4356,25 @@ static size_t gpt__tok_pretoken_end(const unsigned char *s, size_t n, size_t i) 
 
 /* ---- 4. The vocabulary -------------------------------------------------------------------
    vocab.bpe (Hugging Face: merges.txt) starts with a "#version" line, then one merge rule a
-   line: two tokens separated by one space, "t h" then "Ġ t" ... Rule r (counting from 0)
-   makes token 256+r, the bytes of its left token followed by those of its right token.
-   encoder.json (Hugging Face: vocab.json) is a JSON object from token to id, {"!": 0, ...,
-   "<|endoftext|>": 50256}; it follows from vocab.bpe, so we only check that it agrees.
+   line: two tokens separated by one space. Rule r (counting from 0) makes token 256+r, the
+   bytes of its left token followed by those of its right token. encoder.json (Hugging Face:
+   vocab.json) is a JSON object from token to id, {"!": 0, ..., "<|endoftext|>": 50256}; it
+   follows from vocab.bpe, so we only check that it agrees.
 
-   Both files spell bytes as printable characters. OpenAI's bytes_to_unicode() maps the 188
-   printable bytes ('!'..'~', 0xA1..0xAC, 0xAE..0xFF) to the characters with the same code,
-   and the other 68 bytes (controls, space, 0x7F..0xA0, 0xAD), in increasing order, to
-   U+0100..U+0143: the space 0x20 is the 33rd of them, so it is written 'Ġ' (U+0120). That
-   list order is also the id order of the 256 single-byte tokens: '!' is id 0, 0xFF is id
-   187, byte 0x00 is id 188.
+   Both files spell bytes as printable characters, so that a token never contains a space or
+   a newline of its own. OpenAI's bytes_to_unicode() maps the 188 printable bytes ('!'..'~',
+   0xA1..0xAC, 0xAE..0xFF) to the characters with the same code, and the other 68 bytes
+   (controls, space, 0x7F..0xA0, 0xAD), in increasing order, to U+0100..U+0143. The space
+   0x20 is the 33rd of those, so it is written U+0120 (a G with a dot above), and the first
+   rule of vocab.bpe, "<U+0120> t", makes " t". The same order, printable bytes first, gives
+   the ids of the 256 single-byte tokens: '!' is id 0, 0xFF is id 187, byte 0x00 is id 188.
 
    Two hash tables, built at load time, make encoding fast:
      strings: bytes -> id, every token except <|endoftext|> (so that text never produces it
               by accident). Open addressing, FNV-1a hash.
      pairs:   (left id, right id) -> id of the token whose bytes are left's then right's.
               Every way of cutting every token in two tokens is an entry (108299 for GPT-2,
-              50000 of them merge rules; section >>tokenizer says why all of them).
+              50000 of them merge rules; the section opener says why all of them).
    Limits that keep a hostile file harmless: files up to 16 MB, tokens up to 256 bytes (GPT-2's
    longest is 128), so building the pair table costs at most 256 steps per file byte. */
 #define GPT__TOK_MAX_FILE (16u << 20)
@@ -5018,6 +5046,7 @@ static void gpt__tok_bpe(const gpt_tokenizer *tok, const unsigned char *s, int32
                          gpt__tok_scratch *w, gpt__tok_out *out) {
     size_t n_heap = 0;
     int32_t i;
+    GPT_ASSERT(n >= 2 && (size_t)n <= w->cap);
     for (i = 0; i < n; i++) {                  /* start: every byte is a part of its own */
         w->part[i] = tok->byte_id[s[i]];
         w->next[i] = i + 1;
@@ -5294,11 +5323,27 @@ GPT_DEF gpt_sampler gpt_sampler_defaults(void) {
     return s;
 }
 
+/* Draws one of ids[0..n) (ids NULL: the ids 0..n-1), id with probability p[id] / mass, where
+   mass is the sum of those p: walk the running sum until it passes a uniform point in
+   [0, mass). Should rounding leave the point beyond the end, the last id with p > 0 wins, so
+   a token of probability 0 is never drawn. */
+static int gpt__draw(const float *p, const int *ids, int n, double mass, gpt_rng *rng) {
+    double u = (double)gpt_rng_uniform(rng) * mass;
+    int i, id, last = ids ? ids[0] : 0;
+    for (i = 0; i < n; i++) {
+        id = ids ? ids[i] : i;
+        if (p[id] > 0.0f) last = id;
+        u -= p[id];
+        if (u < 0.0) return id;
+    }
+    return last;
+}
+
 GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, gpt_rng *rng,
                        int *token) {
     int V = m->config.vocab_size, v, n, kept, *heap = m->kv.order;
     float *p = m->kv.probs, maxv = -FLT_MAX;
-    double sum = 0.0, mass = 0.0, u;
+    double sum = 0.0, mass = 0.0;
     if (!p) return gpt__fail(GPT_ERR_ARG, "sampling needs a model created with kv_cache");
     if (!s->greedy && (!(s->temperature > 0.0f) || s->top_k < 0 ||
                        !(s->top_p > 0.0f && s->top_p <= 1.0f)))
@@ -5310,18 +5355,14 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
         *token = v;
         return GPT_OK;
     }
+    /* p[v] = exp((logit - max) / temperature): the softmax before dividing by its sum, which
+       the draw does implicitly (a point in [0, mass) instead of [0, 1)) */
     for (v = 0; v < V; v++) {
         p[v] = expf((logits[v] - maxv) / s->temperature);
         sum += p[v];
     }
-    for (v = 0; v < V; v++) p[v] = (float)(p[v] / sum);
     if (s->top_k == 0 && s->top_p >= 1.0f) {   /* nothing is cut: draw from all V */
-        u = (double)gpt_rng_uniform(rng);
-        for (v = 0; v < V - 1; v++) {
-            u -= p[v];
-            if (u < 0.0) break;
-        }
-        *token = v;
+        *token = gpt__draw(p, NULL, V, sum, rng);
         return GPT_OK;
     }
     /* pop the most probable tokens into heap[V-1], heap[V-2], ... until the cut */
@@ -5329,19 +5370,14 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
     for (v = V / 2 - 1; v >= 0; v--) gpt__sift_down(heap, V, v, p);
     for (n = V, kept = 0; n > 0; kept++) {
         int top = heap[0];
-        if (kept > 0 && ((s->top_k > 0 && kept >= s->top_k) || mass >= s->top_p)) break;
+        if (kept > 0 && ((s->top_k > 0 && kept >= s->top_k) || mass >= s->top_p * sum)) break;
         heap[0] = heap[--n];
         heap[n] = top;
         gpt__sift_down(heap, n, 0, p);
         mass += p[top];
     }
-    /* draw among the kept tokens, in decreasing order of probability */
-    u = (double)gpt_rng_uniform(rng) * mass;
-    for (v = V - 1; v > V - kept; v--) {
-        u -= p[heap[v]];
-        if (u < 0.0) break;
-    }
-    *token = heap[v];
+    /* draw among the kept tokens, heap[V-kept .. V) */
+    *token = gpt__draw(p, heap + V - kept, kept, mass, rng);
     return GPT_OK;
 }
 
