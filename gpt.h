@@ -60,6 +60,31 @@
    fixed order: a training step gives the same bits with any number of threads.
 
    ==========================================================================================
+   FILE FORMATS
+   ==========================================================================================
+   CHECKPOINTS are safetensors files (see >>checkpoint). Bytes 0-7: N, unsigned 64-bit little
+   endian. Then N bytes of UTF-8 JSON, padded with spaces so that the data starts on a multiple
+   of 8: {"__metadata__": {string: string}, "<name>": {"dtype": "F32"|"F16"|"BF16"|...,
+   "shape": [d0, d1, ...], "data_offsets": [begin, end]}, ...}. Then the data: each tensor
+   row-major, little endian, at bytes [begin, end) of the data buffer; the tensors tile the
+   buffer exactly and the file ends where it ends. Names are Hugging Face's GPT-2 keys
+   (wte.weight, wpe.weight, h.N.ln_1.weight, ..., ln_f.bias). The four matmul weights
+   (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj) are stored as HF's Conv1D does, (in, out):
+   transposed relative to gpt.h's memory. Loading also accepts a "transformer." prefix, F16
+   and BF16, an lm_head.weight equal to wte.weight, and the h.N.attn.bias / masked_bias buffers
+   (ignored). gpt.h's own checkpoints add optimizer.m.<name> and optimizer.v.<name> (the AdamW
+   moments, same layout) and metadata format="pt", gpt_h_format="1" (the checkpoint format
+   version), n_layer, n_head, n_embd, block_size, vocab_size, adam_step, plus the caller's
+   pairs (the trainer stores its progress there). n_head, which no shape shows, comes from the
+   caller, else config.json beside the file, else this metadata, else the GPT-2 family
+   (768->12, 1024->16, 1280->20, 1600->25). Saves go to <path>.tmp, are flushed and fsynced,
+   then renamed over <path>.
+   VOCABULARY: OpenAI's vocab.bpe (a "#version" line, then one merge "left right" per line;
+   merge rank r makes token 256+r) and encoder.json (token string -> id; checked against the
+   merges when present); Hugging Face calls the same files merges.txt and vocab.json. Ids
+   0..255 are the single bytes, 50256 is <|endoftext|> (see >>tokenizer).
+
+   ==========================================================================================
    READING GUIDE
    ==========================================================================================
    The implementation is a book in teaching order. Search for the markers:
@@ -507,10 +532,12 @@ GPT_DEF gpt_load_options gpt_load_options_defaults(void);
 GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *opt);
 
 /* Fills an existing model from a checkpoint whose shapes must match it (GPT_ERR_SHAPE
-   otherwise, naming the tensor and both shapes). With optimizer 1 the model must be training;
-   the moments and step are loaded, or zeroed when the file has none. Every check is done
-   before the first value is written, so a bad file leaves the model untouched; only a read
-   error in the middle (a disk failing) can leave it partly loaded. */
+   otherwise, naming the tensor and both shapes, or when the file's metadata gives another
+   n_head; config.json is not read). With optimizer 1 the model must be training; the
+   moments and step are loaded, or zeroed when the file has none. Every check is done, and
+   the one scratch buffer allocated, before the first value is written, so a bad file or
+   GPT_ERR_NOMEM leaves the model untouched; only a read error in the middle (a disk
+   failing) can leave it partly loaded. */
 GPT_DEF int gpt_load_into(gpt_model *model, const char *path, int optimizer);
 
 typedef struct gpt_save_options {
