@@ -251,7 +251,7 @@ typedef struct gpt_acts {
     float *logits;     /* (B,T,V) */
     float *probs;      /* (B,T,V)       softmax(logits), kept for backward */
     float *losses;     /* (B,T)         -log probs[target] */
-    float *scratch;    /* (B,T,4C)      a matmul's transposed input (see >>kernels) */
+    float *scratch;    /* (B*T+24,4C)   a matmul's transposed, padded input (>>kernels) */
 } gpt_acts;
 #define GPT_NUM_ACT_TENSORS 23
 
@@ -1092,13 +1092,16 @@ typedef struct gpt__mat {
     size_t rs, cs;
 } gpt__mat;
 
-/* One register tile: out[r0.., i0..] += sum_k A[r,k] * B[k,i] for a TR x TI block. */
+/* One register tile: out[r0.., i0..] += sum_k A[r,k] * B[k,i] for a TR x TI block, of which
+   only the first iw columns are read from and written to out (iw < TI for the last tile of
+   a padded B, whose extra columns hold zeros: see the forward). */
 static void gpt__gemm_tile(gpt__mat out, gpt__mat A, const float *B, size_t ldb, int K, int r0,
-                           int i0) {
+                           int i0, int iw) {
     float acc[GPT__TR][GPT__TI];
     int r, l, k;
     for (r = 0; r < GPT__TR; r++)
-        for (l = 0; l < GPT__TI; l++) acc[r][l] = out.p[(r0 + r) * out.rs + (i0 + l) * out.cs];
+        for (l = 0; l < GPT__TI; l++)
+            acc[r][l] = l < iw ? out.p[(r0 + r) * out.rs + (i0 + l) * out.cs] : 0.0f;
     for (k = 0; k < K; k++) {
         const float *b = B + (size_t)k * ldb + i0;
         for (r = 0; r < GPT__TR; r++) {
@@ -1107,10 +1110,14 @@ static void gpt__gemm_tile(gpt__mat out, gpt__mat A, const float *B, size_t ldb,
         }
     }
     for (r = 0; r < GPT__TR; r++)
-        for (l = 0; l < GPT__TI; l++) out.p[(r0 + r) * out.rs + (i0 + l) * out.cs] = acc[r][l];
+        for (l = 0; l < iw; l++) out.p[(r0 + r) * out.rs + (i0 + l) * out.cs] = acc[r][l];
 }
 
-/* out (R,I) += A (R,K) @ B (K,I), B with rows of stride ldb.
+/* out (R,I) += A (R,K) @ B (K,I), B with rows of stride ldb. When B is padded (its rows hold
+   whole tiles of columns, the extra ones zero), every column is done by tiles; otherwise the
+   columns left over after the last whole tile are done by the plain loop, as are the rows
+   left over after the last whole tile of rows. The plain loop runs k outside and i inside,
+   so each element still sums k = 0, 1, 2, ... in order.
    Cache blocking: the sum over k is cut into blocks of rows of B small enough to stay in the
    L2 cache (GPT__BLOCK_BYTES) while every tile uses them; between blocks the partial sums
    wait in out. Without it, a long k (the 50257 rows of wte in the output head's backward)
@@ -1118,9 +1125,10 @@ static void gpt__gemm_tile(gpt__mat out, gpt__mat A, const float *B, size_t ldb,
    change: block after block, k still runs 0, 1, 2, ... */
 #define GPT__BLOCK_BYTES (128 * 1024)
 
-static void gpt__gemm(gpt__mat out, gpt__mat A, const float *B, size_t ldb, int R, int K, int I) {
-    int r_tiles = R / GPT__TR, i_tiles = I / GPT__TI, job, r, k0;
-    int kb = (int)(GPT__BLOCK_BYTES / sizeof(float) / (size_t)I);
+static void gpt__gemm(gpt__mat out, gpt__mat A, const float *B, size_t ldb, int R, int K, int I,
+                      int b_padded) {
+    int r_tiles = R / GPT__TR, i_tiles = b_padded ? (I + GPT__TI - 1) / GPT__TI : I / GPT__TI;
+    int kb = (int)(GPT__BLOCK_BYTES / sizeof(float) / (size_t)I), job, r, k0;
     if (kb < 16) kb = 16;
     for (k0 = 0; k0 < K; k0 += kb) {
         int kn = K - k0 < kb ? K - k0 : kb;
@@ -1128,29 +1136,32 @@ static void gpt__gemm(gpt__mat out, gpt__mat A, const float *B, size_t ldb, int 
         const float *Bk = B + (size_t)k0 * ldb;
         Ak.p += (size_t)k0 * A.cs;
         GPT_OMP(parallel for schedule(static))
-        for (job = 0; job < r_tiles * i_tiles; job++)
-            gpt__gemm_tile(out, Ak, Bk, ldb, kn, (job / i_tiles) * GPT__TR,
-                           (job % i_tiles) * GPT__TI);
-        /* the edges, plain: right columns of the tiled rows, then all columns of the rest */
+        for (job = 0; job < r_tiles * i_tiles; job++) {
+            int i0 = (job % i_tiles) * GPT__TI;
+            gpt__gemm_tile(out, Ak, Bk, ldb, kn, (job / i_tiles) * GPT__TR, i0,
+                           I - i0 < GPT__TI ? I - i0 : GPT__TI);
+        }
         GPT_OMP(parallel for schedule(static))
         for (r = 0; r < R; r++) {
-            int i = r < r_tiles * GPT__TR ? i_tiles * GPT__TI : 0, k;
-            for (; i < I; i++) {
-                float sum = out.p[r * out.rs + i * out.cs];
-                for (k = 0; k < kn; k++)
-                    sum += Ak.p[r * Ak.rs + k * Ak.cs] * Bk[(size_t)k * ldb + i];
-                out.p[r * out.rs + i * out.cs] = sum;
+            int i0 = r < r_tiles * GPT__TR ? (i_tiles * GPT__TI < I ? i_tiles * GPT__TI : I) : 0;
+            int i, k;
+            float *o = out.p + r * out.rs;
+            for (k = 0; k < kn; k++) {
+                float a = Ak.p[r * Ak.rs + k * Ak.cs];
+                const float *b = Bk + (size_t)k * ldb;
+                for (i = i0; i < I; i++) o[i * out.cs] += a * b[i];
             }
         }
     }
 }
 
-/* Forward. scratch holds at least N*C floats (the transposed input); with fewer rows than a
+/* Forward. scratch holds at least (N+TI)*C floats (the transposed, padded input); with fewer rows than a
    tile (one token at a time, see >>inference) there is nothing to share, and each output is
    a dot product, parallel over outputs, that streams its weight row once. */
 static void gpt__matmul_forward(float *out, float *scratch, const float *inp, const float *weight,
                                 const float *bias, int N, int C, int OC) {
     gpt__mat outT, W;
+    size_t ld;
     int n, o, i;
     if (GPT__PLAIN_KERNELS) {
         gpt__matmul_forward_ref(out, inp, weight, bias, N, C, OC);
@@ -1164,15 +1175,18 @@ static void gpt__matmul_forward(float *out, float *scratch, const float *inp, co
                     gpt__dot(inp + (size_t)n * C, weight + (size_t)o * C, C);
         return;
     }
+    /* inp^T, each row padded with zeros to whole tiles: ld = N rounded up to GPT__TI */
+    ld = (size_t)(N + GPT__TI - 1) / GPT__TI * GPT__TI;
     GPT_OMP(parallel for schedule(static))
     for (i = 0; i < C; i++)
-        for (n = 0; n < N; n++) scratch[(size_t)i * N + n] = inp[(size_t)n * C + i];
+        for (n = 0; n < (int)ld; n++)
+            scratch[(size_t)i * ld + n] = n < N ? inp[(size_t)n * C + i] : 0.0f;
     GPT_OMP(parallel for schedule(static))
     for (n = 0; n < N; n++)
         for (o = 0; o < OC; o++) out[(size_t)n * OC + o] = bias ? bias[o] : 0.0f;
     outT.p = out; outT.rs = 1; outT.cs = (size_t)OC;          /* (OC,N) view of out (N,OC) */
     W.p = (float *)weight; W.rs = (size_t)C; W.cs = 1;
-    gpt__gemm(outT, W, scratch, (size_t)N, OC, C, N);
+    gpt__gemm(outT, W, scratch, ld, OC, C, N, 1);
 }
 
 static void gpt__matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
@@ -1187,10 +1201,10 @@ static void gpt__matmul_backward(float *dinp, float *dweight, float *dbias, cons
     dw.p = dweight; dw.rs = (size_t)C; dw.cs = 1;
     /* dinp (N,C) += dout (N,OC) @ weight (OC,C) */
     d.p = (float *)dout; d.rs = (size_t)OC; d.cs = 1;
-    gpt__gemm(di, d, weight, (size_t)C, N, OC, C);
+    gpt__gemm(di, d, weight, (size_t)C, N, OC, C, 0);
     /* dweight (OC,C) += dout^T (OC,N) @ inp (N,C) */
     d.rs = 1; d.cs = (size_t)OC;
-    gpt__gemm(dw, d, inp, (size_t)C, OC, N, C);
+    gpt__gemm(dw, d, inp, (size_t)C, OC, N, C, 0);
     if (dbias) {
         GPT_OMP(parallel for schedule(static))
         for (o = 0; o < OC; o++) {
@@ -1716,7 +1730,7 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
     d->acts.logits = gpt__carve_f(cv, BT, V, 1);
     d->acts.probs = gpt__carve_f(cv, BT, V, 1);
     d->acts.losses = gpt__carve_f(cv, BT, 1, 1);
-    d->acts.scratch = gpt__carve_f(cv, BT, 4 * C, 1);
+    d->acts.scratch = gpt__carve_f(cv, BT ? BT + GPT__TI : 0, 4 * C, 1);  /* padded rows */
     d->inputs = (int *)gpt__carve(cv, BT, sizeof(int));
     d->targets = (int *)gpt__carve(cv, BT, sizeof(int));
     /* gradients of one block's activations, reused for every block (gpt_grad_acts) */
@@ -5315,9 +5329,11 @@ GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) 
    Idea:     the logits say how much the model likes each token. Temperature sharpens (< 1) or
              flattens (> 1) the distribution; top-k and top-p cut its long tail of unlikely
              tokens, which is where incoherent text comes from; then draw one token.
-   Math:     p_v = softmax(logits / temperature)
+   Math:     p_v = softmax(logits / temperature)_v
              top-k: keep the k largest p_v.  top-p: keep the largest p_v in decreasing order
              until their sum reaches top_p (at least one).  Renormalise and draw.
+             (The code never divides by the softmax's sum: it keeps the exp() values and
+             draws a point in [0, their sum) instead of [0, 1), which is the same.)
    PyTorch:  probs = F.softmax(logits / temperature, -1); v, i = torch.topk(probs, k); ...
              torch.multinomial(probs, 1)    (as in the seed's generate loop)
    How:      the kept tokens are taken in decreasing order of probability from a binary

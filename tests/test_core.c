@@ -99,7 +99,7 @@ static void test_matmul_fd(gpt_rng *rng, int ref) {
     mm_ctx c;
     int N = 29, C = 37, OC = 9;
     float *din = fvec(N * C), *dw = fvec(OC * C), *db = fvec(OC);
-    c.N = N; c.C = C; c.OC = OC; c.ref = ref; c.scratch = fvec(N * C);
+    c.N = N; c.C = C; c.OC = OC; c.ref = ref; c.scratch = fvec((N + GPT__TI) * C);
     c.out = fvec(N * OC); c.inp = fvec(N * C); c.w = fvec(OC * C); c.b = fvec(OC);
     c.r = fvec(N * OC);
     fill(c.inp, N * C, rng, 1.0f); fill(c.w, OC * C, rng, 0.3f); fill(c.b, OC, rng, 1.0f);
@@ -125,7 +125,7 @@ static void test_matmul_fast_vs_ref(gpt_rng *rng) {
         float *inp = fvec(N * C), *w = fvec(OC * C), *b = fvec(OC), *dout = fvec(N * OC);
         float *o1 = fvec(N * OC), *o2 = fvec(N * OC);
         float *di1 = fvec(N * C), *di2 = fvec(N * C), *dw1 = fvec(OC * C), *dw2 = fvec(OC * C);
-        float *db1 = fvec(OC), *db2 = fvec(OC), *scratch = fvec(N * C);
+        float *db1 = fvec(OC), *db2 = fvec(OC), *scratch = fvec((N + GPT__TI) * C);
         fill(inp, N * C, rng, 1.0f); fill(w, OC * C, rng, 1.0f); fill(b, OC, rng, 1.0f);
         fill(dout, N * OC, rng, 1.0f);
         fill(di1, N * C, rng, 1.0f); memcpy(di2, di1, sizeof(float) * N * C);  /* += check */
