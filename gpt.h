@@ -201,6 +201,7 @@ typedef struct gpt_tensor {
     float *data;        /* first element (layer 0); layer l starts at data + l*size */
     size_t size;        /* elements in one layer's copy */
     int layers;         /* L for per-block tensors, 1 for wte, wpe, ln_f */
+    int per_block;      /* 1: one copy per block, stored as "h.N.<name>" (even when L = 1) */
     int rows, cols;     /* shape as gpt.h stores it: (rows, cols), cols=0 for a vector */
     int decay;          /* 1: AdamW weight decay applies (2-D tensors) */
     int conv1d;         /* 1: Hugging Face stores it transposed, as (cols, rows) */
@@ -1623,6 +1624,8 @@ static void gpt__set_tensor(gpt_tensor *t, const char *name, int layers, int row
     t->name = name;
     t->data = NULL;
     t->layers = layers;
+    t->per_block = strncmp(name, "ln_1", 4) == 0 || strncmp(name, "ln_2", 4) == 0 ||
+                   strncmp(name, "attn.", 5) == 0 || strncmp(name, "mlp.", 4) == 0;
     t->rows = rows;
     t->cols = cols;
     t->size = (size_t)rows * (size_t)(cols ? cols : 1);
@@ -3310,18 +3313,11 @@ GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
    and shapes from it, so the table stays the one place that lists the parameters. */
 #define GPT__NAME_CAP 160   /* longest: "optimizer.m.h.1023.attn.c_proj.weight" and a prefix */
 
-/* 1 for the tensors HF keeps inside the blocks, under "h.N."; the others are the two
-   embeddings and the final layernorm. (t->layers cannot tell: with one layer it is 1 for
-   both kinds.) */
-static int gpt__in_block(const gpt_tensor *t) {
-    return strncmp(t->name, "wte.", 4) != 0 && strncmp(t->name, "wpe.", 4) != 0 &&
-           strncmp(t->name, "ln_f.", 5) != 0;
-}
 
 /* The file name of layer l of t: "<group>h.<l>.<name>", or "<group><name>" outside blocks.
    group is "", "transformer.", "optimizer.m." or "optimizer.v.". */
 static void gpt__param_name(char *out, const char *group, const gpt_tensor *t, int l) {
-    if (gpt__in_block(t)) snprintf(out, GPT__NAME_CAP, "%sh.%d.%s", group, l, t->name);
+    if (t->per_block) snprintf(out, GPT__NAME_CAP, "%sh.%d.%s", group, l, t->name);
     else snprintf(out, GPT__NAME_CAP, "%s%s", group, t->name);
 }
 
@@ -3501,7 +3497,7 @@ static int gpt__ck_known(const gpt_st *st, const gpt_model *m, int prefixed, int
                              "'transformer.' prefix are mixed", st->path, name);
         if (nm.kind == GPT__CK_BUFFER) continue;
         t = gpt__param_by_name(m, nm.base);
-        if (!t || gpt__in_block(t) != (nm.layer >= 0) || nm.layer >= m->config.n_layer)
+        if (!t || t->per_block != (nm.layer >= 0) || nm.layer >= m->config.n_layer)
             return gpt__fail(GPT_ERR_FORMAT, "%s: unexpected tensor '%s'", st->path, name);
         if (nm.kind != GPT__CK_PARAM) (*n_moments)++;
     }

@@ -29,7 +29,7 @@ static int read_params(gpt_st *st, const gpt_model *m, const char *prefix, float
         for (l = 0; l < t->layers; l++) {
             char name[128];
             int err;
-            if (t->layers > 1) snprintf(name, sizeof name, "%sh.%d.%s", prefix, l, t->name);
+            if (t->per_block) snprintf(name, sizeof name, "%sh.%d.%s", prefix, l, t->name);
             else snprintf(name, sizeof name, "%s%s", prefix, t->name);
             err = gpt_st_read_param(st, name, t, d + (size_t)l * t->size);
             if (err != GPT_OK) {
