@@ -23,7 +23,7 @@ all example: $(EXAMPLES)
 %: examples/%.c gpt.h
 	$(CC) $(CFLAGS) -I. -o $@ $< $(LDLIBS)
 
-tests/bin/%: tests/%.c gpt.h tests/test.h
+tests/bin/%: tests/%.c gpt.h tests/test.h tests/test_alloc.h
 	@mkdir -p tests/bin
 	$(CC) $(CFLAGS) -I. -o $@ $< $(LDLIBS)
 
@@ -36,3 +36,35 @@ clean:
 # Benchmarks: every bench/bench_*.sh, each printing its own report (they build what they need).
 bench: $(EXAMPLES)
 	@for b in bench/bench_*.sh; do sh $$b || exit 1; done
+
+# OpenAI's GPT-2 124M from the Hugging Face hub (about 550 MB) into gpt2/, for ./sample. Each
+# file is fetched once (to a .part file, renamed when complete); run again to finish a broken
+# download. Needs curl and the internet; no test needs this.
+GPT2_URL   := https://huggingface.co/gpt2/resolve/main
+GPT2_FILES := model.safetensors config.json vocab.json merges.txt
+gpt2: sample
+	@mkdir -p gpt2
+	@for f in $(GPT2_FILES); do \
+	    if [ -s gpt2/$$f ]; then echo "gpt2/$$f: already here"; continue; fi; \
+	    echo "downloading $(GPT2_URL)/$$f"; \
+	    curl -L --fail --retry 3 --progress-bar -o gpt2/$$f.part $(GPT2_URL)/$$f && \
+	        mv gpt2/$$f.part gpt2/$$f || { rm -f gpt2/$$f.part; exit 1; }; \
+	done
+	@echo "GPT-2 124M is in gpt2/. Try:"
+	@echo "  ./sample --model gpt2/model.safetensors --prompt \"Hello, I'm a language model,\""
+
+# Tiny Shakespeare (1.1 MB, from Karpathy's char-rnn) as input.txt, the text ./train reads by
+# default. Needs curl and the internet; offline, put any text file at input.txt or give
+# ./train --input FILE. No test needs this.
+SHAKESPEARE_URL := https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt
+shakespeare:
+	@if [ -s input.txt ]; then echo "input.txt: already here"; exit 0; fi; \
+	echo "downloading $(SHAKESPEARE_URL)"; \
+	if curl -L --fail --retry 3 --progress-bar -o input.txt.part $(SHAKESPEARE_URL); then \
+	    mv input.txt.part input.txt; \
+	    echo "Tiny Shakespeare is in input.txt. Try: make train && ./train --preset small --steps 1500"; \
+	else \
+	    rm -f input.txt.part; \
+	    echo "Download failed (offline?). Put any text file at input.txt, or run ./train --input FILE."; \
+	    exit 1; \
+	fi

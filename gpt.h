@@ -4286,15 +4286,8 @@ static int gpt__tok_in_ranges(const uint32_t (*table)[2], size_t count, uint32_t
 
 #define GPT__TOK_COUNT(table) (sizeof(table) / sizeof(table[0]))
 
-/* The class of code point cp. ASCII, most of any English text, skips the search; the tests
-   check that the shortcut agrees with the tables for all 128 ASCII code points. */
-static int gpt__tok_class(uint32_t cp) {
-    if (cp < 0x80) {
-        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) return GPT__TOK_LETTER;
-        if (cp >= '0' && cp <= '9') return GPT__TOK_NUMBER;
-        if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D)) return GPT__TOK_SPACE;  /* \t\n\v\f\r */
-        return GPT__TOK_OTHER;
-    }
+/* The class of code point cp by binary search in the tables. */
+static int gpt__tok_class_from_tables(uint32_t cp) {
     if (gpt__tok_in_ranges(gpt__unicode_letter, GPT__TOK_COUNT(gpt__unicode_letter), cp))
         return GPT__TOK_LETTER;
     if (gpt__tok_in_ranges(gpt__unicode_number, GPT__TOK_COUNT(gpt__unicode_number), cp))
@@ -4302,6 +4295,16 @@ static int gpt__tok_class(uint32_t cp) {
     if (gpt__tok_in_ranges(gpt__unicode_space, GPT__TOK_COUNT(gpt__unicode_space), cp))
         return GPT__TOK_SPACE;
     return GPT__TOK_OTHER;
+}
+
+static int gpt__tok_class(uint32_t cp) {
+    if (cp < 0x80) {
+        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) return GPT__TOK_LETTER;
+        if (cp >= '0' && cp <= '9') return GPT__TOK_NUMBER;
+        if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D)) return GPT__TOK_SPACE;  /* \t\n\v\f\r */
+        return GPT__TOK_OTHER;
+    }
+    return gpt__tok_class_from_tables(cp);
 }
 
 /* The character at s[0..n), n >= 1: returns its length in bytes and sets *cls. A byte that

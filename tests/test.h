@@ -8,6 +8,13 @@
 
 static int test_passed, test_failed;
 
+/* Helpers a test may not use: no "defined but not used" warning for them. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TEST_HELPER static __attribute__((unused))
+#else
+#define TEST_HELPER static
+#endif
+
 #define CHECK(cond, ...)                                                              \
     do {                                                                              \
         if (cond) test_passed++;                                                      \
@@ -20,12 +27,12 @@ static int test_passed, test_failed;
     } while (0)
 
 /* |a-b| <= atol + rtol*|b| */
-static int test_close(double a, double b, double atol, double rtol) {
+TEST_HELPER int test_close(double a, double b, double atol, double rtol) {
     return fabs(a - b) <= atol + rtol * fabs(b);
 }
 
 /* largest |a-b| / (atol + |b|) over n values: <= 1 means every value is within tolerance */
-static double test_max_rel(const float *a, const float *b, size_t n, double atol) {
+TEST_HELPER double test_max_rel(const float *a, const float *b, size_t n, double atol) {
     double worst = 0;
     size_t i;
     for (i = 0; i < n; i++) {

@@ -3,21 +3,7 @@
    determinism and thread independence. */
 #include <stdlib.h>
 
-/* A counting allocator: ctx points at a test_alloc; it can be told to fail. */
-typedef struct test_alloc { int fail_next; long live; } test_alloc;
-static void *test_malloc(size_t n, void *ctx) {
-    test_alloc *a = (test_alloc *)ctx;
-    if (a && a->fail_next) return NULL;
-    if (a) a->live++;
-    return malloc(n);
-}
-static void test_free(void *p, void *ctx) {
-    test_alloc *a = (test_alloc *)ctx;
-    if (a && p) a->live--;
-    free(p);
-}
-#define GPT_MALLOC(n, ctx) test_malloc(n, ctx)
-#define GPT_FREE(p, ctx) test_free(p, ctx)
+#include "test_alloc.h"
 #define GPT_IMPLEMENTATION
 #define GPT_STATIC
 #include "gpt.h"
@@ -417,16 +403,16 @@ static void test_clip_and_decay(gpt_rng *rng) {
 static void test_memory_and_errors(gpt_rng *rng) {
     gpt_config cfg = tiny_config(), bad;
     gpt_options opt = gpt_options_defaults();
-    test_alloc a = {0, 0};
+    test_alloc a = {0, -1};
     gpt_model *m = (gpt_model *)1;
     int tok[16] = {0}, err;
     float loss;
     opt.max_batch = 2; opt.max_seq = 8; opt.alloc_ctx = &a;
-    a.fail_next = 1;
+    a.fail_after = 0;
     err = gpt_model_create(&m, &cfg, &opt);
     CHECK(err == GPT_ERR_NOMEM && m == NULL && a.live == 0, "failing allocator gives NOMEM");
     CHECK(strstr(gpt_last_error(), "out of memory") != NULL, "NOMEM detail: %s", gpt_last_error());
-    a.fail_next = 0;
+    a.fail_after = -1;
     CHECK(gpt_model_create(&m, &cfg, &opt) == GPT_OK && a.live == 1, "one allocation per model");
     CHECK(m->arena_bytes == gpt_model_bytes(&cfg, &opt) + 64, "gpt_model_bytes is the size");
     gpt_model_init(m, rng);

@@ -4,23 +4,7 @@
    counting allocator that can fail), the streaming decoder and the special token. */
 #include <stdlib.h>
 
-/* A counting allocator: `live` allocations now; fail_after >= 0 makes that many succeed
-   and every later one fail. */
-typedef struct test_alloc { long live; long fail_after; } test_alloc;
-static void *test_malloc(size_t n, void *ctx) {
-    test_alloc *a = (test_alloc *)ctx;
-    if (a && a->fail_after == 0) return NULL;
-    if (a && a->fail_after > 0) a->fail_after--;
-    if (a) a->live++;
-    return malloc(n);
-}
-static void test_free(void *p, void *ctx) {
-    test_alloc *a = (test_alloc *)ctx;
-    if (a && p) a->live--;
-    free(p);
-}
-#define GPT_MALLOC(n, ctx) test_malloc(n, ctx)
-#define GPT_FREE(p, ctx) test_free(p, ctx)
+#include "test_alloc.h"
 #define GPT_IMPLEMENTATION
 #define GPT_STATIC
 #include "gpt.h"
@@ -195,15 +179,6 @@ static void test_utf8(void) {
     }
 }
 
-static int table_class(uint32_t cp) {   /* the tables alone, without the ASCII shortcut */
-    if (gpt__tok_in_ranges(gpt__unicode_letter, GPT__TOK_COUNT(gpt__unicode_letter), cp))
-        return GPT__TOK_LETTER;
-    if (gpt__tok_in_ranges(gpt__unicode_number, GPT__TOK_COUNT(gpt__unicode_number), cp))
-        return GPT__TOK_NUMBER;
-    if (gpt__tok_in_ranges(gpt__unicode_space, GPT__TOK_COUNT(gpt__unicode_space), cp))
-        return GPT__TOK_SPACE;
-    return GPT__TOK_OTHER;
-}
 
 static void test_classes(void) {
     static const struct { uint32_t cp; int cls; } known[] = {
@@ -215,7 +190,7 @@ static void test_classes(void) {
     uint32_t cp;
     size_t k;
     int bad = 0;
-    for (cp = 0; cp < 128; cp++) bad += gpt__tok_class(cp) != table_class(cp);
+    for (cp = 0; cp < 128; cp++) bad += gpt__tok_class(cp) != gpt__tok_class_from_tables(cp);
     CHECK(bad == 0, "the ASCII shortcut disagrees with the tables on %d code points", bad);
     for (k = 0; k < sizeof known / sizeof known[0]; k++)
         CHECK(gpt__tok_class(known[k].cp) == known[k].cls, "U+%04lX: class %d, want %d",
