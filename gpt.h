@@ -939,7 +939,7 @@ static void gpt__encoder_backward(float *dwte, float *dwpe, const float *dout, c
 static void gpt__layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                                    const float *weight, const float *bias, int N, int C) {
     int n;
-    GPT_OMP(parallel for)
+    GPT_OMP(parallel for if ((size_t)N * C >= 32768))   /* one token's row: no threads */
     for (n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *o = out + (size_t)n * C;
@@ -1169,7 +1169,8 @@ static void gpt__matmul_forward(float *out, float *scratch, const float *inp, co
         return;
     }
     if (N < GPT__TI || !scratch) {
-        GPT_OMP(parallel for schedule(static))
+        /* (threads only pay off on real work: a small matrix stays on this thread) */
+        GPT_OMP(parallel for schedule(static) if ((size_t)N * C * OC >= 32768))
         for (o = 0; o < OC; o++)
             for (n = 0; n < N; n++)
                 out[(size_t)n * OC + o] = (bias ? bias[o] : 0.0f) +
