@@ -1,0 +1,942 @@
+/* train.c - train GPT-2 on a text file with gpt.h, the way the seed's PyTorch trainer does.
+
+       make shakespeare && make train            Tiny Shakespeare as input.txt, and this program
+       ./train --preset small --steps 1500       a small model: Shakespeare-like text in ~10 min
+       ./train                                   the seed: GPT-2 124M, 25 epochs over input.txt
+       ./train --init gpt2/model.safetensors     fine-tune OpenAI's GPT-2 from its weights
+       ./train --resume checkpoint.safetensors   carry on exactly where an earlier run stopped
+       ./train --help                            every option with its default
+
+   The program, top to bottom:
+     1. the options: one table gives the parser, --help, and what a checkpoint records;
+     2. the text: encoded once with the GPT-2 tokenizer, split into training and validation;
+     3. the model: new from a preset, from weights (--init) or from a checkpoint (--resume);
+     4. checkpoints: the weights, AdamW state and training progress in one safetensors file;
+     5. the training loop. One step, all of it through gpt.h:
+            gpt_loader_next      the next batch: inputs (B,T) and targets (B,T)
+            gpt_forward          logits (B,T,V) and the mean cross-entropy loss
+            gpt_zero_grad        every gradient to 0 (backward adds into them)
+            gpt_backward         d loss / d every parameter
+            gpt_clip_grad_norm   the global gradient norm; scale it down to --clip if above
+            gpt_lr               this step's learning rate (linear warmup, then cosine)
+            gpt_adamw_step       one AdamW update
+        and at the end of each epoch: the validation loss, the best model, a sample of text,
+        the checkpoint.
+   Exit status: 0 done (or stopped by --stop-after), 1 failure during the run, 2 bad options
+   or input (found before anything is written), 130 stopped by Ctrl-C (checkpoint saved). */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime() is POSIX, not C99 */
+#define GPT_IMPLEMENTATION
+#include "gpt.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ---- 1. Options ---------------------------------------------------------------------------
+   Every option is one row of a table: its name, what its value is ("N" an integer, "F" a
+   number, else text), where the value goes, the allowed range, whether it is a training
+   setting that a checkpoint records (--resume then refuses a different value), and its help.
+   The defaults are those of the seed. */
+typedef struct args {
+    const char *input, *preset, *init, *resume, *out, *checkpoint, *log, *epoch_log, *vocab;
+    long layers, heads, embd, block_size;   /* 0: from the preset, or from the --init file */
+    long batch, seq, epochs, steps, warmup, seed, threads, save_every, stop_after, sample_every;
+    double val_frac, lr, min_lr, weight_decay, clip;
+} args;
+
+static const args defaults = {
+    "input.txt", "gpt2", NULL, NULL, "model.safetensors", "checkpoint.safetensors", NULL, NULL,
+    NULL, 0, 0, 0, 0, 4, 32, 25, 0, 0, 1337, 0, 0, 0, 0, 0.1, 6e-4, 6e-5, 0.1, 1.0};
+
+typedef struct option {
+    const char *name;   /* given as --name */
+    const char *arg;    /* "N", "F", or the kind of text ("FILE") */
+    size_t offset;      /* of the value in args */
+    double lo, hi;      /* allowed range of a number, both ends included */
+    int recorded;       /* 1: recorded in checkpoints, checked by --resume */
+    const char *help;   /* ends with the default, unless `def` says it */
+    const char *def;    /* NULL: print the default value from `defaults` */
+} option;
+
+#define AT(field) offsetof(args, field)
+#define BIG 1e15
+static const option options[] = {
+    {"input", "FILE", AT(input), 0, 0, 0, "text to train on", NULL},
+    {"val-frac", "F", AT(val_frac), 0, 1, 1, "fraction of the tokens, at the end, kept for "
+     "validation (< 1)", NULL},
+    {"preset", "NAME", AT(preset), 0, 0, 0, "model shape: gpt2 (124M), gpt2-medium, gpt2-large, "
+     "gpt2-xl, or small (4 layers, 4 heads, 128 channels, block 256)", NULL},
+    {"layers", "N", AT(layers), 1, 1024, 0, "transformer blocks", "from the preset"},
+    {"heads", "N", AT(heads), 1, 1 << 20, 0, "attention heads", "from the preset"},
+    {"embd", "N", AT(embd), 1, 1 << 20, 0, "channels (a multiple of --heads)", "from the preset"},
+    {"block-size", "N", AT(block_size), 1, 1 << 20, 0, "longest context", "from the preset"},
+    {"init", "FILE", AT(init), 0, 0, 0, "start from these weights (Hugging Face GPT-2 "
+     ".safetensors or a gpt.h checkpoint); the shape comes from the file", "none"},
+    {"resume", "FILE", AT(resume), 0, 0, 0, "continue the run saved in this checkpoint, with "
+     "its settings", "none"},
+    {"batch", "N", AT(batch), 1, 1 << 20, 1, "batch size B", NULL},
+    {"seq", "N", AT(seq), 1, 1 << 20, 1, "sequence length T (at most the block size)", NULL},
+    {"epochs", "N", AT(epochs), 1, BIG, 1, "passes over the training tokens", NULL},
+    {"steps", "N", AT(steps), 1, BIG, 1, "total steps: the schedule spans them and training "
+     "stops after them", "epochs x steps per epoch"},
+    {"lr", "F", AT(lr), 0, BIG, 1, "peak learning rate", NULL},
+    {"min-lr", "F", AT(min_lr), 0, BIG, 1, "learning rate at the end of the cosine", NULL},
+    {"warmup", "N", AT(warmup), 0, BIG, 1, "steps of linear warmup", NULL},
+    {"weight-decay", "F", AT(weight_decay), 0, BIG, 1, "AdamW weight decay of 2-D weights", NULL},
+    {"clip", "F", AT(clip), 0, BIG, 1, "largest gradient norm, 0: no clipping", NULL},
+    {"seed", "N", AT(seed), 0, BIG, 1, "random seed: initial weights and samples", NULL},
+    {"threads", "N", AT(threads), 0, 4096, 0, "OpenMP threads", "all cores"},
+    {"out", "FILE", AT(out), 0, 0, 0, "best model: saved whenever the validation loss "
+     "(without validation: the epoch's training loss) improves", NULL},
+    {"checkpoint", "FILE", AT(checkpoint), 0, 0, 0, "latest state, to resume from: saved "
+     "every --save-every steps, after each epoch and on exit", NULL},
+    {"save-every", "N", AT(save_every), 0, BIG, 0, "also save the checkpoint every N steps",
+     "0: only after epochs and on exit"},
+    {"stop-after", "N", AT(stop_after), 1, BIG, 0, "run N steps, save the checkpoint and exit "
+     "(the schedule still spans all steps)", "none"},
+    {"log", "FILE", AT(log), 0, 0, 0, "CSV, one row per step: step,epoch,loss,lr,norm,ms,"
+     "tok_per_s", "none"},
+    {"epoch-log", "FILE", AT(epoch_log), 0, 0, 0, "CSV, one row per epoch: epoch,train_loss,"
+     "val_loss,best_saved", "none"},
+    {"sample-every", "N", AT(sample_every), 0, BIG, 0, "print a sample every N steps",
+     "0: after each epoch only"},
+    {"vocab", "DIR", AT(vocab), 0, 0, 0, "folder with vocab.bpe + encoder.json (or merges.txt "
+     "+ vocab.json)", "beside the --init/--resume file, else data/ here, else data/ beside "
+     "this program"},
+};
+#define N_OPTIONS ((int)(sizeof options / sizeof options[0]))
+
+static int is_int(const option *o) { return strcmp(o->arg, "N") == 0; }
+static int is_float(const option *o) { return strcmp(o->arg, "F") == 0; }
+
+/* The shortest decimal text of x that reads back to exactly x ("0.0006", not
+   "0.00059999999999999995"), so that recorded settings are exact and still readable. */
+static void exact_text(double x, char *buf, size_t cap) {
+    int digits;
+    for (digits = 1; digits < 17; digits++) {
+        snprintf(buf, cap, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x) return;
+    }
+    snprintf(buf, cap, "%.17g", x);
+}
+
+/* The value of option o in a as text. This is also how a checkpoint records it. */
+static void value_text(const option *o, const args *a, char *buf, size_t cap) {
+    const char *field = (const char *)a + o->offset;
+    if (is_float(o)) exact_text(*(const double *)(const void *)field, buf, cap);
+    else if (is_int(o)) snprintf(buf, cap, "%ld", *(const long *)(const void *)field);
+    else snprintf(buf, cap, "%s", *(const char *const *)(const void *)field);
+}
+
+/* Parses text into option o of a. Returns 0 when it is not a number in range. */
+static int set_value(const option *o, args *a, const char *text) {
+    char *field = (char *)a + o->offset, *end;
+    double v;
+    long n = 0;
+    if (!is_int(o) && !is_float(o)) { *(const char **)(void *)field = text; return 1; }
+    errno = 0;
+    if (is_int(o)) v = (double)(n = strtol(text, &end, 10));
+    else v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !(v >= o->lo && v <= o->hi)) return 0;
+    if (is_int(o)) *(long *)(void *)field = n;
+    else *(double *)(void *)field = v;
+    return 1;
+}
+
+/* Prints text from column 23 on, wrapped at spaces to stay within 99 columns. */
+static void print_wrapped(const char *text) {
+    int col = 23, len;
+    while (*text) {
+        while (*text == ' ') text++;
+        for (len = 0; text[len] && text[len] != ' '; len++) {}
+        if (col > 23 && col + 1 + len > 99) { printf("\n%23s", ""); col = 23; }
+        else if (col > 23) { putchar(' '); col++; }
+        printf("%.*s", len, text);
+        col += len;
+        text += len;
+    }
+    putchar('\n');
+}
+
+static void usage(void) {
+    char name[40], def[64], line[512];
+    int i;
+    printf("usage: ./train [options]    train GPT-2 on a text file (defaults: the seed's)\n");
+    for (i = 0; i < N_OPTIONS; i++) {
+        const option *o = &options[i];
+        if (!o->def) value_text(o, &defaults, def, sizeof def);
+        snprintf(name, sizeof name, "--%s %s", o->name, o->arg);
+        snprintf(line, sizeof line, "%s (default: %s)", o->help, o->def ? o->def : def);
+        printf("  %-20s ", name);
+        print_wrapped(line);
+    }
+    printf("  --help               this text\n"
+           "Exit status: 0 done, 1 failure while training, 2 bad options or input, 130 "
+           "interrupted.\n");
+}
+
+/* Fills a from the command line. given[i] is set when options[i] appears. Returns 1 to go
+   on, 0 after --help, -1 after printing an error. */
+static int parse_args(args *a, int given[], int argc, char **argv) {
+    int i, k;
+    *a = defaults;
+    for (i = 1; i < argc; i++) {
+        const char *name = argv[i];
+        if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) { usage(); return 0; }
+        for (k = 0; k < N_OPTIONS; k++)
+            if (strncmp(name, "--", 2) == 0 && strcmp(name + 2, options[k].name) == 0) break;
+        if (k == N_OPTIONS) {
+            fprintf(stderr, "train: unknown option '%s' (see --help)\n", name);
+            return -1;
+        }
+        if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0) {
+            fprintf(stderr, "train: %s needs a value (%s)\n", name, options[k].arg);
+            return -1;
+        }
+        if (!set_value(&options[k], a, argv[++i])) {
+            if (options[k].hi >= BIG)
+                fprintf(stderr, "train: %s %s: expected %s >= %.15g\n", name, argv[i],
+                        is_int(&options[k]) ? "an integer" : "a number", options[k].lo);
+            else
+                fprintf(stderr, "train: %s %s: expected %s from %.15g to %.15g\n", name, argv[i],
+                        is_int(&options[k]) ? "an integer" : "a number", options[k].lo,
+                        options[k].hi);
+            return -1;
+        }
+        given[k] = 1;
+    }
+    return 1;
+}
+
+static int option_index(const char *name) {
+    int k;
+    for (k = 0; k < N_OPTIONS && strcmp(options[k].name, name) != 0; k++) {}
+    return k;
+}
+
+/* ---- The state of a run -------------------------------------------------------------------- */
+typedef struct run {
+    args a;
+    int given[N_OPTIONS];          /* options[i] was on the command line */
+    gpt_model *m;                  /* training model; its KV cache is used for the samples */
+    gpt_tokenizer *tok;
+    int *tokens;                   /* (n_tokens) the whole text, encoded */
+    size_t n_tokens, n_train;      /* training: tokens[0, n_train), validation: the rest */
+    uint64_t input_hash;           /* FNV-1a of the token ids: --resume checks the text */
+    gpt_loader loader;             /* over the training tokens */
+    gpt_adamw adamw;
+    gpt_schedule sched;
+    gpt_rng rng;                   /* initial weights, then the samples */
+    int *inputs, *targets;         /* (B,T) one batch */
+    long step, total, per_epoch;   /* steps done, steps in all, steps in one epoch */
+    long resumed_pos;              /* loader position read from the checkpoint */
+    double best_loss;              /* lowest validation (or epoch) loss so far */
+    double epoch_loss_sum;         /* training losses of this epoch so far, added up */
+    long done;                     /* steps of this invocation */
+    double ms_sum;                 /* and their time, for the ETA */
+    FILE *log, *epoch_log;
+} run;
+
+static int given(const run *r, const char *name) { return r->given[option_index(name)]; }
+
+static volatile sig_atomic_t interrupted = 0;
+
+/* Ctrl-C: finish the step, save the checkpoint, exit 130. A second Ctrl-C stops at once. */
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+    signal(SIGINT, SIG_DFL);
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* ---- 2. The text --------------------------------------------------------------------------
+   The whole file is encoded once, as ordinary text (tiktoken's encode_ordinary: no special
+   tokens), then split: the first (1 - val_frac) of the tokens train, the rest validate. */
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = NULL, *bigger;
+    if (!f) {
+        fprintf(stderr, "train: cannot open %s: %s (make shakespeare downloads Tiny "
+                "Shakespeare to input.txt)\n", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        if (!(bigger = (char *)realloc(buf, cap))) { free(buf); buf = NULL; break; }
+        buf = bigger;
+        if ((got = fread(buf + n, 1, cap - n, f)) == 0) break;
+        if ((n += got) == cap) cap *= 2;
+    }
+    if (!buf || ferror(f)) {
+        fprintf(stderr, "train: %s: %s\n", path, buf ? "read error" : "out of memory");
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static int has_file(const char *dir, const char *name) {
+    char path[4096];
+    FILE *f;
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return 0;
+    if ((f = fopen(path, "rb")) != NULL) fclose(f);
+    return f != NULL;
+}
+
+/* The folder part of path ("." when there is none) into dir. */
+static void folder_of(const char *path, char *dir, size_t cap) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, cap, ".");
+    else snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+}
+
+/* The vocabulary: --vocab, else beside the model file when it has one, else data/ here,
+   else data/ beside this program. */
+static gpt_tokenizer *load_vocab(const run *r, const char *argv0) {
+    gpt_tokenizer *tok = NULL;
+    const char *model = r->a.resume ? r->a.resume : r->a.init;
+    char dirs[3][4096];
+    int n = 0, i;
+    if (r->a.vocab) snprintf(dirs[n++], sizeof dirs[0], "%s", r->a.vocab);
+    else {
+        if (model) {
+            folder_of(model, dirs[n], sizeof dirs[0]);
+            if (has_file(dirs[n], "merges.txt") || has_file(dirs[n], "vocab.bpe")) n++;
+        }
+        snprintf(dirs[n++], sizeof dirs[0], "data");
+        if (strchr(argv0, '/')) {
+            char exe[4000];
+            folder_of(argv0, exe, sizeof exe);
+            snprintf(dirs[n++], sizeof dirs[0], "%s/data", exe);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (gpt_tok_load_dir(&tok, dirs[i], NULL) == GPT_OK) return tok;
+        if (has_file(dirs[i], "merges.txt") || has_file(dirs[i], "vocab.bpe")) break;
+    }
+    fprintf(stderr, "train: no GPT-2 vocabulary (vocab.bpe + encoder.json) in %s: %s\n",
+            r->a.vocab ? r->a.vocab : "data/ here or beside this program (give --vocab DIR)",
+            gpt_last_error());
+    return NULL;
+}
+
+/* FNV-1a, 64 bits, over the ids as 4 little-endian bytes each: a fingerprint of the text. */
+static uint64_t fnv1a(const int *ids, size_t n) {
+    uint64_t h = 14695981039346656037ull;
+    size_t i;
+    int b;
+    for (i = 0; i < n; i++)
+        for (b = 0; b < 4; b++) {
+            h ^= (uint64_t)(((uint32_t)ids[i] >> (8 * b)) & 0xFF);
+            h *= 1099511628211ull;
+        }
+    return h;
+}
+
+/* Reads and encodes --input into r->tokens. */
+static int load_text(run *r) {
+    size_t len, n;
+    char *text = read_file(r->a.input, &len);
+    if (!text) return 0;
+    if (len == 0) {
+        fprintf(stderr, "train: %s is empty\n", r->a.input);
+        free(text);
+        return 0;
+    }
+    r->tokens = (int *)malloc((len + 1) * sizeof(int));   /* a token has at least one byte */
+    if (!r->tokens || gpt_tok_encode(r->tok, text, len, 0, r->tokens, len + 1, &n) != GPT_OK) {
+        fprintf(stderr, "train: %s: %s\n", r->a.input,
+                r->tokens ? gpt_last_error() : "out of memory");
+        free(text);
+        return 0;
+    }
+    free(text);
+    r->n_tokens = n;
+    r->input_hash = fnv1a(r->tokens, n);
+    return 1;
+}
+
+/* ---- 3. The model -------------------------------------------------------------------------
+   A new model takes its shape from --preset and the single overrides; --init and --resume
+   take it from the file, and then the shape options, when given, must agree with it. One
+   model does everything: it trains with batches of (B,T), evaluates the validation loss with
+   the same batches, and samples through its KV cache (gpt_options.kv_cache). */
+static int preset_config(gpt_config *c, const char *name) {
+    /* small: the vocabulary's 50257 x C embedding is also the output head, so at small C the
+       head costs most of a step, and C = 64, 128 and 192 measured about the same (~0.6 s of
+       one core per step at B=4, T=32); 4 layers of 128 channels learn the look of the play
+       (names, short verse lines) in 1500 steps, about ten minutes on two cores. */
+    if (strcmp(name, "small") == 0) {
+        c->n_layer = 4; c->n_head = 4; c->n_embd = 128; c->block_size = 256;
+        c->vocab_size = 50257;
+        return 1;
+    }
+    if (gpt_config_preset(c, name) == GPT_OK) return 1;
+    fprintf(stderr, "train: --preset %s: unknown (gpt2, gpt2-medium, gpt2-large, gpt2-xl, "
+            "small)\n", name);
+    return 0;
+}
+
+/* The shape the command line asks for: the preset, then --layers --heads --embd --block-size. */
+static int wanted_config(const run *r, gpt_config *c) {
+    if (!preset_config(c, r->a.preset)) return 0;
+    if (r->a.layers) c->n_layer = (int)r->a.layers;
+    if (r->a.heads) c->n_head = (int)r->a.heads;
+    if (r->a.embd) c->n_embd = (int)r->a.embd;
+    if (r->a.block_size) c->block_size = (int)r->a.block_size;
+    if (gpt_config_check(c) != GPT_OK) {
+        fprintf(stderr, "train: model shape: %s\n", gpt_last_error());
+        return 0;
+    }
+    return 1;
+}
+
+/* With --init or --resume: the shape options given (--preset included) must match the file. */
+static int check_shape(const run *r, const gpt_config *have, const char *path) {
+    static const char *names[4] = {"layers", "heads", "embd", "block-size"};
+    const long flags[4] = {r->a.layers, r->a.heads, r->a.embd, r->a.block_size};
+    const int file[4] = {have->n_layer, have->n_head, have->n_embd, have->block_size};
+    gpt_config c;
+    int i, preset[4];
+    if (given(r, "preset")) {
+        if (!preset_config(&c, r->a.preset)) return 0;
+        preset[0] = c.n_layer; preset[1] = c.n_head; preset[2] = c.n_embd;
+        preset[3] = c.block_size;
+        for (i = 0; i < 4; i++)
+            if (!flags[i] && preset[i] != file[i]) {
+                fprintf(stderr, "train: --preset %s (%s %d) does not match %s (%s %d)\n",
+                        r->a.preset, names[i], preset[i], path, names[i], file[i]);
+                return 0;
+            }
+    }
+    for (i = 0; i < 4; i++)
+        if (flags[i] && flags[i] != file[i]) {
+            fprintf(stderr, "train: --%s %ld does not match %s (%s %d)\n", names[i], flags[i],
+                    path, names[i], file[i]);
+            return 0;
+        }
+    return 1;
+}
+
+/* The block size of a weights file, from its position embedding, without loading it. */
+static int file_block_size(const char *path, long *block) {
+    gpt_st *st;
+    const gpt_st_tensor *t;
+    if (gpt_st_open(&st, path, NULL) != GPT_OK) {
+        fprintf(stderr, "train: %s\n", gpt_last_error());
+        return 0;
+    }
+    t = gpt_st_find(st, "wpe.weight");
+    if (!t) t = gpt_st_find(st, "transformer.wpe.weight");
+    if (t && t->ndim == 2) *block = (long)t->shape[0];
+    gpt_st_close(st);
+    if (!t || t->ndim != 2) {
+        fprintf(stderr, "train: %s: no wpe.weight: not GPT-2 weights\n", path);
+        return 0;
+    }
+    return 1;
+}
+
+/* Creates r->m: loaded from --resume or --init, or new with the initialisation of GPT-2. */
+static int make_model(run *r) {
+    gpt_load_options lo = gpt_load_options_defaults();
+    const char *path = r->a.resume ? r->a.resume : r->a.init;
+    long block = 0;
+    gpt_config c;
+    lo.model.max_batch = (int)r->a.batch;
+    lo.model.max_seq = (int)r->a.seq;
+    lo.model.training = 1;
+    lo.model.kv_cache = 1;
+    lo.optimizer = r->a.resume != NULL;
+    if (!path) {
+        if (!wanted_config(r, &c)) return 0;
+        if (r->a.seq > c.block_size) {
+            fprintf(stderr, "train: --seq %ld is longer than the block size %d\n", r->a.seq,
+                    c.block_size);
+            return 0;
+        }
+        if (gpt_model_create(&r->m, &c, &lo.model) != GPT_OK) {
+            fprintf(stderr, "train: creating the model: %s\n", gpt_last_error());
+            return 0;
+        }
+        gpt_model_init(r->m, &r->rng);
+        return 1;
+    }
+    if (!file_block_size(path, &block)) return 0;
+    if (r->a.seq > block) {
+        fprintf(stderr, "train: --seq %ld is longer than the block size %ld of %s\n",
+                r->a.seq, block, path);
+        return 0;
+    }
+    if (gpt_load(&r->m, path, &lo) != GPT_OK && r->a.heads) {
+        lo.n_head = (int)r->a.heads;   /* no config.json and no metadata: take --heads */
+        gpt_load(&r->m, path, &lo);
+    }
+    if (!r->m) {
+        fprintf(stderr, "train: loading %s: %s\n", path, gpt_last_error());
+        return 0;
+    }
+    return check_shape(r, &r->m->config, path);
+}
+
+/* ---- 4. Checkpoints -----------------------------------------------------------------------
+   gpt_save writes the weights in Hugging Face's layout, the AdamW moments and step, the
+   shape, and the metadata given here: every recorded option ("train.lr" ...) and the
+   progress. Together they let --resume continue bit for bit. All values are decimal text;
+   doubles use the shortest text that reads back to the same double. */
+#define N_PROGRESS 7
+static const char *progress_keys[N_PROGRESS] = {
+    "train.step", "train.loader_pos", "train.best_loss", "train.epoch_loss_sum",
+    "train.rng_state", "train.input_tokens", "train.input_hash"};
+
+static int save(const run *r, const char *path, int with_config_json) {
+    char keys[N_OPTIONS][32], values[N_OPTIONS + N_PROGRESS][40];
+    const char *kv[2 * (N_OPTIONS + N_PROGRESS) + 1];
+    gpt_save_options so = gpt_save_options_defaults();
+    int i, n = 0;
+    for (i = 0; i < N_OPTIONS; i++) {
+        if (!options[i].recorded) continue;
+        snprintf(keys[i], sizeof keys[i], "train.%s", options[i].name);
+        value_text(&options[i], &r->a, values[n], sizeof values[n]);
+        kv[2 * n] = keys[i];
+        kv[2 * n + 1] = values[n];
+        n++;
+    }
+    snprintf(values[n], 40, "%ld", r->step);
+    snprintf(values[n + 1], 40, "%lu", (unsigned long)r->loader.pos);
+    exact_text(r->best_loss, values[n + 2], 40);
+    exact_text(r->epoch_loss_sum, values[n + 3], 40);
+    snprintf(values[n + 4], 40, "%llu", (unsigned long long)r->rng.state);
+    snprintf(values[n + 5], 40, "%lu", (unsigned long)r->n_tokens);
+    snprintf(values[n + 6], 40, "%llu", (unsigned long long)r->input_hash);
+    for (i = 0; i < N_PROGRESS; i++, n++) {
+        kv[2 * n] = progress_keys[i];
+        kv[2 * n + 1] = values[n];
+    }
+    kv[2 * n] = NULL;
+    so.optimizer = 1;
+    so.metadata = kv;
+    so.write_config_json = with_config_json;
+    if (gpt_save(r->m, path, &so) != GPT_OK) {
+        fprintf(stderr, "train: saving %s: %s\n", path, gpt_last_error());
+        return 0;
+    }
+    return 1;
+}
+
+/* Reads the metadata value key as an unsigned integer or a double (strict). */
+static int meta_number(const gpt_st *st, const char *key, int is_double, double *d,
+                       unsigned long long *u) {
+    const char *text = gpt_st_meta(st, key);
+    char *end;
+    errno = 0;
+    if (!text || !*text) return 0;
+    if (is_double) *d = strtod(text, &end);
+    else *u = strtoull(text, &end, 10);
+    return *end == '\0' && errno != ERANGE && (is_double || text[0] != '-');
+}
+
+/* --resume, before the model is built: the recorded options (an option given on the command
+   line must have the recorded value) and the progress. */
+static int read_resume(run *r) {
+    gpt_st *st;
+    char mine[64];
+    double d[N_PROGRESS];
+    unsigned long long u[N_PROGRESS];
+    int i, ok = 1;
+    if (gpt_st_open(&st, r->a.resume, NULL) != GPT_OK) {
+        fprintf(stderr, "train: --resume: %s\n", gpt_last_error());
+        return 0;
+    }
+    for (i = 0; i < N_OPTIONS && ok; i++) {
+        const option *o = &options[i];
+        const char *theirs;
+        if (!o->recorded) continue;
+        snprintf(mine, sizeof mine, "train.%s", o->name);
+        theirs = gpt_st_meta(st, mine);
+        if (!theirs) break;
+        value_text(o, &r->a, mine, sizeof mine);
+        if (r->given[i] && strcmp(mine, theirs) != 0) {
+            fprintf(stderr, "train: --%s %s contradicts %s, which was trained with --%s %s\n",
+                    o->name, mine, r->a.resume, o->name, theirs);
+            ok = 0;
+        } else if (!set_value(o, &r->a, theirs)) break;
+    }
+    for (i = 0; i < N_PROGRESS && ok; i++)
+        if (!meta_number(st, progress_keys[i], i == 2 || i == 3, &d[i], &u[i])) break;
+    gpt_st_close(st);
+    if (ok && i < N_PROGRESS) {
+        fprintf(stderr, "train: %s is not a training checkpoint of this program (metadata "
+                "missing or malformed); to start from its weights use --init\n", r->a.resume);
+        ok = 0;
+    }
+    if (!ok) return 0;
+    r->step = (long)u[0];
+    r->resumed_pos = (long)u[1];
+    r->best_loss = d[2];
+    r->epoch_loss_sum = d[3];
+    r->rng.state = u[4];
+    if (u[5] != r->n_tokens || u[6] != r->input_hash) {
+        fprintf(stderr, "train: %s is not the text %s was trained on (%lu tokens, or "
+                "another text of that length)\n", r->a.input, r->a.resume,
+                (unsigned long)u[5]);
+        return 0;
+    }
+    return 1;
+}
+
+/* Makes sure path can be written before the training starts, with the temporary file that
+   gpt_save itself uses, so that a bad --out or --checkpoint fails now and not after hours. */
+static int writable(const char *path) {
+    char tmp[4096];
+    FILE *f;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return 0;
+    if (!(f = fopen(tmp, "wb"))) {
+        fprintf(stderr, "train: cannot write %s: %s\n", path, strerror(errno));
+        return 0;
+    }
+    fclose(f);
+    remove(tmp);
+    return 1;
+}
+
+/* ---- 5. Training ---------------------------------------------------------------------------
+   Validation loss: the mean loss over consecutive, non-overlapping (B,T) batches of the
+   validation tokens, with the training model (forward with targets, no backward). When the
+   validation tokens are fewer than one batch needs (B*T+1), one batch of as many whole
+   sequences of T as fit is used instead; fewer than T+1 tokens is an error found at the
+   start. */
+static int val_loss(run *r, double *out) {
+    const int *val = r->tokens + r->n_train;
+    size_t n_val = r->n_tokens - r->n_train, T = (size_t)r->a.seq, rows = (size_t)r->a.batch;
+    size_t batches = (n_val - 1) / (rows * T), b;
+    double sum = 0.0;
+    float loss;
+    if (batches == 0) {
+        rows = (n_val - 1) / T;
+        batches = 1;
+    }
+    for (b = 0; b < batches; b++) {
+        const int *x = val + b * rows * T;   /* (rows,T) inputs; the targets are x + 1 */
+        if (gpt_forward(r->m, x, x + 1, (int)rows, (int)T, &loss) != GPT_OK) {
+            fprintf(stderr, "train: validation: %s\n", gpt_last_error());
+            return 0;
+        }
+        sum += loss;
+    }
+    *out = sum / (double)batches;
+    return 1;
+}
+
+/* Prints SAMPLE_TOKENS tokens drawn from the model after a newline, one at a time through
+   the KV cache, with the run's generator (recorded in checkpoints, so that a resumed run draws
+   the same samples). The context stays within T, the positions the model has been trained
+   on: when it is full, its last half is run again from position 0. The inputs buffer holds
+   the context. */
+#define SAMPLE_TOKENS 64
+static int print_sample(run *r) {
+    gpt_sampler sampler = gpt_sampler_defaults();
+    gpt_tok_stream stream;
+    int *ctx = r->inputs, window = (int)r->a.seq, keep = window / 2, pos = 0, token, i;
+    char text[512];
+    size_t len, n;
+    float *logits;
+    if (gpt_tok_encode(r->tok, "\n", 1, 0, &token, 1, &n) != GPT_OK) token = 0;
+    gpt_tok_stream_init(&stream);
+    printf("---- sample after step %ld ----\n", r->step);
+    for (i = 0; i < SAMPLE_TOKENS; i++) {
+        if (pos == window) {   /* context full: keep the last half, run it again */
+            memmove(ctx, ctx + window - keep, (size_t)keep * sizeof(int));
+            for (pos = 0; pos < keep; pos++)
+                if (gpt_forward_token(r->m, ctx[pos], pos, NULL) != GPT_OK) break;
+        }
+        ctx[pos] = token;
+        if (gpt_forward_token(r->m, token, pos++, &logits) != GPT_OK ||
+            gpt_sample(r->m, logits, &sampler, &r->rng, &token) != GPT_OK) {
+            fprintf(stderr, "train: sampling: %s\n", gpt_last_error());
+            return 0;
+        }
+        if (gpt_tok_stream_push(&stream, r->tok, token, text, sizeof text, &len) == GPT_OK)
+            fwrite(text, 1, len, stdout);
+    }
+    if (gpt_tok_stream_flush(&stream, text, sizeof text, &len) == GPT_OK)
+        fwrite(text, 1, len, stdout);
+    printf("\n---- end of sample ----\n");
+    return 1;
+}
+
+static void print_duration(double seconds) {
+    long s = (long)(seconds + 0.5);
+    if (s >= 3600) printf("%ldh%02ldm%02lds", s / 3600, s / 60 % 60, s % 60);
+    else printf("%ldm%02lds", s / 60, s % 60);
+}
+
+/* One step. The loss is that of this batch before the update, lr the rate used for the
+   update, norm the gradient norm before clipping; all three go to the log. */
+static int train_step(run *r) {
+    gpt_model *m = r->m;
+    int B = (int)r->a.batch, T = (int)r->a.seq;
+    long epoch = r->step / r->per_epoch + 1, epochs = (r->total - 1) / r->per_epoch + 1;
+    double t0 = now_ms(), ms, tok_per_s;
+    float loss, norm, lr;
+    gpt_loader_next(&r->loader, r->inputs, r->targets);
+    if (gpt_forward(m, r->inputs, r->targets, B, T, &loss) != GPT_OK) goto fail;
+    gpt_zero_grad(m);
+    if (gpt_backward(m) != GPT_OK) goto fail;
+    norm = gpt_clip_grad_norm(m, (float)r->a.clip);
+    lr = gpt_lr(&r->sched, r->step);
+    if (gpt_adamw_step(m, &r->adamw, lr) != GPT_OK) goto fail;
+    ms = now_ms() - t0;
+    if (!isfinite(loss) || !isfinite(norm)) {   /* diverged: stop before saving anything */
+        fprintf(stderr, "train: step %ld: the loss is %g and the gradient norm %g; stopping "
+                "without saving (try a lower --lr)\n", r->step, loss, norm);
+        return 0;
+    }
+    tok_per_s = (double)B * T / (ms > 0 ? ms : 1e-3) * 1e3;
+    r->epoch_loss_sum += loss;
+    r->ms_sum += ms;
+    r->done++;
+    printf("step %*ld/%ld | epoch %ld/%ld | loss %.6f | lr %.4e | norm %.4f | %.1f ms | "
+           "%.0f tok/s | ETA ", (int)(log10((double)r->total) + 1), r->step + 1, r->total,
+           epoch, epochs, loss, lr, norm, ms, tok_per_s);
+    print_duration((double)(r->total - r->step - 1) * r->ms_sum / (double)r->done * 1e-3);
+    printf("\n");
+    fflush(stdout);
+    if (r->log) {
+        fprintf(r->log, "%ld,%ld,%.9g,%.9g,%.9g,%.9g,%.9g\n", r->step, epoch, loss, lr, norm,
+                ms, tok_per_s);
+        fflush(r->log);
+    }
+    r->step++;
+    return 1;
+fail:
+    fprintf(stderr, "train: step %ld: %s\n", r->step, gpt_last_error());
+    return 0;
+}
+
+/* The end of an epoch (or of the run, which may end within one): average training loss,
+   validation loss, the best model when it improved, a sample, and the checkpoint. */
+static int end_epoch(run *r) {
+    long epoch = (r->step - 1) / r->per_epoch + 1;
+    long steps = r->step - (epoch - 1) * r->per_epoch;   /* in this epoch */
+    double train_loss = r->epoch_loss_sum / (double)steps, val = 0.0, score;
+    int has_val = r->n_tokens > r->n_train, best;
+    if (has_val && !val_loss(r, &val)) return 0;
+    score = has_val ? val : train_loss;
+    best = score < r->best_loss;
+    if (best) r->best_loss = score;
+    r->epoch_loss_sum = 0.0;
+    if (best && !save(r, r->a.out, 1)) return 0;
+    printf("epoch %ld: train loss %.6f", epoch, train_loss);
+    if (has_val) printf(" | val loss %.6f", val);
+    printf(" | %s\n", best ? "best so far, saved" : "not better");
+    if (best) printf("saved %s\n", r->a.out);
+    if (r->epoch_log) {
+        fprintf(r->epoch_log, "%ld,%.9g,", epoch, train_loss);
+        if (has_val) fprintf(r->epoch_log, "%.9g", val);
+        fprintf(r->epoch_log, ",%d\n", best);
+        fflush(r->epoch_log);
+    }
+    return print_sample(r) && save(r, r->a.checkpoint, 0);
+}
+
+/* The loop. Returns the exit status. */
+static int train(run *r) {
+    int saved = 0;
+    signal(SIGINT, on_sigint);
+    while (r->step < r->total) {
+        if (!train_step(r)) return 1;
+        saved = 0;
+        if (r->step % r->per_epoch == 0 || r->step == r->total) {
+            if (!end_epoch(r)) return 1;
+            saved = 1;
+        } else if (r->a.sample_every && r->step % r->a.sample_every == 0 && !print_sample(r))
+            return 1;
+        if (!saved && r->a.save_every && r->step % r->a.save_every == 0) {
+            if (!save(r, r->a.checkpoint, 0)) return 1;
+            saved = 1;
+        }
+        if (interrupted || (r->a.stop_after && r->done == r->a.stop_after && r->step < r->total))
+            break;
+    }
+    if (!saved && !save(r, r->a.checkpoint, 0)) return 1;
+    if (r->step < r->total) {
+        printf("%s after %ld steps (%ld of %ld); saved %s. Continue with: ./train --resume "
+               "%s\n", interrupted ? "interrupted" : "stopped", r->done, r->step, r->total,
+               r->a.checkpoint, r->a.checkpoint);
+        return interrupted ? 130 : 0;
+    }
+    printf("done: %ld steps in ", r->total);
+    print_duration(r->ms_sum * 1e-3);
+    printf(" of training; best loss %.6f in %s, last state in %s\n", r->best_loss, r->a.out,
+           r->a.checkpoint);
+    return 0;
+}
+
+/* ---- Setting up ------------------------------------------------------------------------- */
+
+/* A CSV log: a new run starts it with its header, a resumed run appends to it. */
+static FILE *open_log(const char *path, const char *header, int append) {
+    FILE *f = fopen(path, append ? "a" : "w");
+    if (!f) {
+        fprintf(stderr, "train: cannot write %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    if (ftell(f) == 0) fprintf(f, "%s\n", header);
+    return f;
+}
+
+/* Options that contradict each other, and the thread count. */
+static int check_args(run *r) {
+    const args *a = &r->a;
+    gpt_config c;
+    if (!preset_config(&c, a->preset)) return 0;
+    if (a->val_frac >= 1.0) {
+        fprintf(stderr, "train: --val-frac %g: must be below 1\n", a->val_frac);
+        return 0;
+    }
+    if (a->init && a->resume) {
+        fprintf(stderr, "train: --init and --resume exclude each other (a checkpoint holds "
+                "its weights)\n");
+        return 0;
+    }
+    if (strcmp(a->out, a->checkpoint) == 0) {
+        fprintf(stderr, "train: --out and --checkpoint must be different files\n");
+        return 0;
+    }
+#ifdef _OPENMP
+    if (a->threads) omp_set_num_threads((int)a->threads);
+#else
+    if (a->threads > 1)
+        fprintf(stderr, "train: built without OpenMP: --threads %ld is ignored\n", a->threads);
+#endif
+    return 1;
+}
+
+/* The data: the splits, the loader (at its recorded position after --resume), the steps. */
+static int setup_data(run *r) {
+    size_t B = (size_t)r->a.batch, T = (size_t)r->a.seq, n_val;
+    r->n_train = r->n_tokens - (size_t)((double)r->n_tokens * r->a.val_frac);
+    n_val = r->n_tokens - r->n_train;
+    if (gpt_loader_init(&r->loader, r->tokens, r->n_train, (int)B, (int)T) != GPT_OK) {
+        fprintf(stderr, "train: %s: the training split has %lu tokens, fewer than one batch "
+                "needs (batch x seq + 1 = %lu): use a longer text, or a smaller --batch or "
+                "--seq\n", r->a.input, (unsigned long)r->n_train, (unsigned long)(B * T + 1));
+        return 0;
+    }
+    if (r->a.val_frac > 0 && n_val < T + 1) {
+        fprintf(stderr, "train: %s: the validation split (--val-frac %g) has %lu tokens, "
+                "fewer than one sequence needs (seq + 1 = %lu): use a longer text, a larger "
+                "--val-frac, or --val-frac 0\n", r->a.input, r->a.val_frac,
+                (unsigned long)n_val, (unsigned long)(T + 1));
+        return 0;
+    }
+    r->per_epoch = (long)gpt_loader_steps_per_epoch(&r->loader);
+    if (r->a.resume) {
+        if ((size_t)r->resumed_pos + B * T + 1 > r->n_train) {
+            fprintf(stderr, "train: %s: loader position %ld is past the text\n", r->a.resume,
+                    r->resumed_pos);
+            return 0;
+        }
+        r->loader.pos = (size_t)r->resumed_pos;
+    }
+    r->total = r->a.steps;
+    if (!given(r, "steps") && !r->a.resume) {
+        if (r->a.epochs > (long)(BIG / (double)r->per_epoch)) {
+            fprintf(stderr, "train: --epochs %ld: too many steps\n", r->a.epochs);
+            return 0;
+        }
+        r->total = r->a.epochs * r->per_epoch;
+        r->a.steps = r->total;   /* recorded, so that --resume keeps the same schedule */
+    }
+    return 1;
+}
+
+static void print_header(const run *r) {
+    const gpt_config *c = &r->m->config;
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    printf("model: %d layers, %d heads, %d channels, block %d, vocabulary %d: %.2fM "
+           "parameters%s%s\n", c->n_layer, c->n_head, c->n_embd, c->block_size, c->vocab_size,
+           (double)r->m->num_params / 1e6, r->a.init ? " from " : r->a.resume ?
+           " resumed from " : "", r->a.init ? r->a.init : r->a.resume ? r->a.resume : "");
+    printf("data: %s, %lu tokens: %lu train, %lu validation\n", r->a.input,
+           (unsigned long)r->n_tokens, (unsigned long)r->n_train,
+           (unsigned long)(r->n_tokens - r->n_train));
+    printf("training: batch %ld x seq %ld, %ld steps per epoch, %ld steps (from step %ld), lr "
+           "%g -> %g, warmup %ld, weight decay %g, clip %g, %d threads\n", r->a.batch,
+           r->a.seq, r->per_epoch, r->total, r->step, r->a.lr, r->a.min_lr, r->a.warmup,
+           r->a.weight_decay, r->a.clip, threads);
+}
+
+/* Everything before the first step. Every check is done here, before anything is written.
+   Returns -1 to train, else the exit status. */
+static int setup(run *r, int argc, char **argv) {
+    int rc = parse_args(&r->a, r->given, argc, argv);
+    if (rc <= 0) return rc == 0 ? 0 : 2;
+    gpt_rng_seed(&r->rng, (uint64_t)r->a.seed);
+    r->best_loss = HUGE_VAL;
+    if (!check_args(r) || !(r->tok = load_vocab(r, argv[0])) || !load_text(r)) return 2;
+    if (r->a.resume && !read_resume(r)) return 2;
+    if (!setup_data(r) || !make_model(r)) return 2;
+    if (r->tok->vocab_size > r->m->config.vocab_size) {
+        fprintf(stderr, "train: the vocabulary has %d tokens, the model only %d\n",
+                r->tok->vocab_size, r->m->config.vocab_size);
+        return 2;
+    }
+    if (r->step >= r->total) {
+        printf("%s has finished all %ld steps already\n", r->a.resume, r->total);
+        return 0;
+    }
+    r->sched.max_lr = (float)r->a.lr;
+    r->sched.min_lr = (float)r->a.min_lr;
+    r->sched.warmup_steps = r->a.warmup;
+    r->sched.total_steps = r->total;
+    r->adamw = gpt_adamw_defaults();
+    r->adamw.weight_decay = r->a.weight_decay;
+    r->inputs = (int *)malloc((size_t)r->a.batch * (size_t)r->a.seq * sizeof(int));
+    r->targets = (int *)malloc((size_t)r->a.batch * (size_t)r->a.seq * sizeof(int));
+    if (!r->inputs || !r->targets) { fprintf(stderr, "train: out of memory\n"); return 1; }
+    if (!writable(r->a.out) || !writable(r->a.checkpoint)) return 2;
+    if (r->a.log && !(r->log = open_log(r->a.log, "step,epoch,loss,lr,norm,ms,tok_per_s",
+                                        r->a.resume != NULL)))
+        return 2;
+    if (r->a.epoch_log && !(r->epoch_log = open_log(r->a.epoch_log,
+                                                    "epoch,train_loss,val_loss,best_saved",
+                                                    r->a.resume != NULL)))
+        return 2;
+    print_header(r);
+    return -1;
+}
+
+int main(int argc, char **argv) {
+    static run r;   /* zeroed */
+    int rc = setup(&r, argc, argv);
+    if (rc < 0) rc = train(&r);
+    if (r.log) fclose(r.log);
+    if (r.epoch_log) fclose(r.epoch_log);
+    gpt_model_free(r.m);
+    gpt_tok_free(r.tok);
+    free(r.tokens);
+    free(r.inputs);
+    free(r.targets);
+    return rc;
+}
