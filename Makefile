@@ -62,9 +62,10 @@ shakespeare:
 	echo "downloading $(SHAKESPEARE_URL)"; \
 	if curl -L --fail --retry 3 --progress-bar -o input.txt.part $(SHAKESPEARE_URL); then \
 	    mv input.txt.part input.txt; \
-	    echo "Tiny Shakespeare is in input.txt. Try: make train && ./train --preset small --steps 1500"; \
+	    echo "Tiny Shakespeare is in input.txt. Next: ./train --preset small --steps 2000"; \
 	else \
 	    rm -f input.txt.part; \
-	    echo "Download failed (offline?). Put any text file at input.txt, or run ./train --input FILE."; \
+	    echo "Download failed (offline?). Put any text file at input.txt,"; \
+	    echo "or give ./train --input FILE."; \
 	    exit 1; \
 	fi
