@@ -99,6 +99,12 @@
        >>tokenizer    GPT-2 byte-level BPE
        >>inference    KV cache, one-token forward, sampling
    Start at >>kernels if you know C and want the model; at >>tokenizer for text.
+
+   ==========================================================================================
+   RECENT CHANGES
+   ==========================================================================================
+   0.1.0  first release: GPT-2 forward/backward exact to PyTorch, AdamW, cosine schedule,
+          clipping, tiktoken-identical tokenizer, Hugging Face safetensors, KV-cache sampling.
 */
 
 /* ========================================================================================== */
