@@ -793,8 +793,14 @@ GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler 
    POSIX functions ourselves (the same prototypes, so a second declaration is harmless). */
 #if defined(__unix__) || defined(__APPLE__)
 #define GPT__HAVE_FSYNC 1
+#ifdef __cplusplus
+extern "C" {   /* C linkage, as <unistd.h> and <stdio.h> declare them */
+#endif
 extern int fsync(int fd);
 extern int fileno(FILE *stream);
+#ifdef __cplusplus
+}
+#endif
 #endif
 
 static GPT__THREAD_LOCAL char gpt__error_detail[512];
