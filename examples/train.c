@@ -471,6 +471,9 @@ static int make_model(run *r) {
                     c.block_size);
             return 0;
         }
+        /* the library says how much it will take before it takes it */
+        printf("memory: %.1f MB for weights, gradients, AdamW state and activations\n",
+               (double)gpt_model_bytes(&c, &lo.model) / 1e6);
         if (gpt_model_create(&r->m, &c, &lo.model) != GPT_OK) {
             fprintf(stderr, "train: creating the model: %s\n", gpt_last_error());
             return 0;
