@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Writes parts/81_impl_unicode_tables.h: the three Unicode tables that gpt.h's GPT-2 tokenizer
-// needs to split text the way OpenAI's regex does (\p{L}, \p{N} and \s).
+// Rewrites, inside gpt.h, the three Unicode tables that the GPT-2 tokenizer needs to split
+// text the way OpenAI's regex does (\p{L}, \p{N} and \s): the block from the comment that
+// opens "Unicode tables for the tokenizer's pre-split" to the end of gpt__unicode_space.
 //
 // Usage, from the repository root: cd tools && npm ci && cd .. && node tools/gen_unicode_tables.js
 //
@@ -19,7 +20,7 @@ const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
 const UNICODE = path.join(__dirname, 'node_modules', '@unicode', 'unicode-16.0.0');
-const OUT = path.join(ROOT, 'parts', '81_impl_unicode_tables.h');
+const OUT = path.join(ROOT, 'gpt.h');
 const MAX_COLS = 100;
 
 // The package ships ES modules whose default export is a list of half-open ranges
@@ -192,7 +193,15 @@ async function main() {
             throw new Error('generated line too long or not ASCII: ' + line);
         }
     }
-    fs.writeFileSync(OUT, text);
+    const header = fs.readFileSync(OUT, 'utf8');
+    const mark = header.indexOf("   Unicode tables for the tokenizer's pre-split");
+    const start = header.lastIndexOf('/* ', mark);
+    const last = header.indexOf('gpt__unicode_space[][2] = {', mark);
+    const end = header.indexOf('\n};\n', last) + 4;
+    if (mark < 0 || start < 0 || last < 0 || end < 4) {
+        throw new Error('gpt.h: cannot find the Unicode tables block to replace');
+    }
+    fs.writeFileSync(OUT, header.slice(0, start) + text.replace(/^\n+/, '').replace(/\n+$/, '\n') + header.slice(end));
     console.log(`wrote ${path.relative(ROOT, OUT)}: letter ${letter.length}, ` +
         `number ${number.length}, space ${space.length} ranges`);
     if (process.argv.includes('--verify')) {
