@@ -1674,13 +1674,12 @@ GPT_DEF gpt_options gpt_options_defaults(void) {
    stores it, whether it is stacked over layers, whether AdamW decays it (the 2-D ones) and
    whether Hugging Face stores it transposed (Conv1D). Everything that walks the parameters
    (initialisation, the optimizer, checkpoints) walks this table. */
-static void gpt__set_tensor(gpt_tensor *t, const char *name, int layers, int rows, int cols,
-                            int conv1d) {
+static void gpt__set_tensor(gpt_tensor *t, const char *name, int per_block, int L, int rows,
+                            int cols, int conv1d) {
     t->name = name;
     t->data = NULL;
-    t->layers = layers;
-    t->per_block = strncmp(name, "ln_1", 4) == 0 || strncmp(name, "ln_2", 4) == 0 ||
-                   strncmp(name, "attn.", 5) == 0 || strncmp(name, "mlp.", 4) == 0;
+    t->per_block = per_block;
+    t->layers = per_block ? L : 1;
     t->rows = rows;
     t->cols = cols;
     t->size = (size_t)rows * (size_t)(cols ? cols : 1);
@@ -1690,22 +1689,22 @@ static void gpt__set_tensor(gpt_tensor *t, const char *name, int layers, int row
 
 static void gpt__tensor_table(gpt_tensor t[GPT_NUM_PARAM_TENSORS], const gpt_config *c) {
     int L = c->n_layer, C = c->n_embd;
-    gpt__set_tensor(&t[0], "wte.weight", 1, c->vocab_size, C, 0);
-    gpt__set_tensor(&t[1], "wpe.weight", 1, c->block_size, C, 0);
-    gpt__set_tensor(&t[2], "ln_1.weight", L, C, 0, 0);
-    gpt__set_tensor(&t[3], "ln_1.bias", L, C, 0, 0);
-    gpt__set_tensor(&t[4], "attn.c_attn.weight", L, 3 * C, C, 1);
-    gpt__set_tensor(&t[5], "attn.c_attn.bias", L, 3 * C, 0, 0);
-    gpt__set_tensor(&t[6], "attn.c_proj.weight", L, C, C, 1);
-    gpt__set_tensor(&t[7], "attn.c_proj.bias", L, C, 0, 0);
-    gpt__set_tensor(&t[8], "ln_2.weight", L, C, 0, 0);
-    gpt__set_tensor(&t[9], "ln_2.bias", L, C, 0, 0);
-    gpt__set_tensor(&t[10], "mlp.c_fc.weight", L, 4 * C, C, 1);
-    gpt__set_tensor(&t[11], "mlp.c_fc.bias", L, 4 * C, 0, 0);
-    gpt__set_tensor(&t[12], "mlp.c_proj.weight", L, C, 4 * C, 1);
-    gpt__set_tensor(&t[13], "mlp.c_proj.bias", L, C, 0, 0);
-    gpt__set_tensor(&t[14], "ln_f.weight", 1, C, 0, 0);
-    gpt__set_tensor(&t[15], "ln_f.bias", 1, C, 0, 0);
+    gpt__set_tensor(&t[0], "wte.weight", 0, L, c->vocab_size, C, 0);
+    gpt__set_tensor(&t[1], "wpe.weight", 0, L, c->block_size, C, 0);
+    gpt__set_tensor(&t[2], "ln_1.weight", 1, L, C, 0, 0);
+    gpt__set_tensor(&t[3], "ln_1.bias", 1, L, C, 0, 0);
+    gpt__set_tensor(&t[4], "attn.c_attn.weight", 1, L, 3 * C, C, 1);
+    gpt__set_tensor(&t[5], "attn.c_attn.bias", 1, L, 3 * C, 0, 0);
+    gpt__set_tensor(&t[6], "attn.c_proj.weight", 1, L, C, C, 1);
+    gpt__set_tensor(&t[7], "attn.c_proj.bias", 1, L, C, 0, 0);
+    gpt__set_tensor(&t[8], "ln_2.weight", 1, L, C, 0, 0);
+    gpt__set_tensor(&t[9], "ln_2.bias", 1, L, C, 0, 0);
+    gpt__set_tensor(&t[10], "mlp.c_fc.weight", 1, L, 4 * C, C, 1);
+    gpt__set_tensor(&t[11], "mlp.c_fc.bias", 1, L, 4 * C, 0, 0);
+    gpt__set_tensor(&t[12], "mlp.c_proj.weight", 1, L, C, 4 * C, 1);
+    gpt__set_tensor(&t[13], "mlp.c_proj.bias", 1, L, C, 0, 0);
+    gpt__set_tensor(&t[14], "ln_f.weight", 0, L, C, 0, 0);
+    gpt__set_tensor(&t[15], "ln_f.bias", 0, L, C, 0, 0);
 }
 
 /* Points the 16 fields of a gpt_params (in table order) into a flat array. */
