@@ -1389,34 +1389,42 @@ static void gpt__crossentropy_backward(float *dlogits, const float *probs, const
              Different t write the same dk_t2 and dv_t2, so threads split over (b,h) only:
              each (b,h) owns its slice of dqkv, and t runs in order inside it.
    ------------------------------------------------------------------------------------------ */
+/* One query attends over n positions: scores q.k * scale, softmax into att (n), and the
+   weighted sum of the values into y (HS). Keys and values are rows `stride` floats apart, so
+   the same function serves the full forward (rows of qkv) and the KV cache (>>inference). */
+static void gpt__attend(float *y, float *att, const float *q, const float *k, const float *v,
+                        size_t stride, int n, int HS, float scale) {
+    float maxv = -FLT_MAX;
+    double sum = 0.0;   /* the softmax denominator, in double */
+    int t2, i;
+    for (t2 = 0; t2 < n; t2++) {
+        att[t2] = gpt__dot(q, k + (size_t)t2 * stride, HS) * scale;
+        if (att[t2] > maxv) maxv = att[t2];   /* subtract the max: exp cannot overflow */
+    }
+    for (t2 = 0; t2 < n; t2++) {
+        att[t2] = expf(att[t2] - maxv);
+        sum += att[t2];
+    }
+    for (t2 = 0; t2 < n; t2++) att[t2] = (float)(att[t2] / sum);
+    for (i = 0; i < HS; i++) y[i] = 0.0f;
+    for (t2 = 0; t2 < n; t2++) {
+        const float *v_t2 = v + (size_t)t2 * stride;
+        for (i = 0; i < HS; i++) y[i] += att[t2] * v_t2[i];
+    }
+}
+
 static void gpt__attention_forward(float *out, float *att, const float *qkv, int B, int T,
                                    int C, int NH) {
     int HS = C / NH, C3 = 3 * C, job;
     float scale = 1.0f / sqrtf((float)HS);
     GPT_OMP(parallel for schedule(static))
     for (job = 0; job < B * NH * T; job++) {
-        int b = job / (NH * T), h = (job / T) % NH, t = job % T, t2, i;
-        const float *q = qkv + ((size_t)b * T + t) * C3 + h * HS;
+        int b = job / (NH * T), h = (job / T) % NH, t = job % T, t2;
+        const float *qkv_b = qkv + (size_t)b * T * C3 + h * HS;   /* [b,0,h*HS] */
         float *att_t = att + (((size_t)b * NH + h) * T + t) * T;  /* [b,h,t,:] */
-        float *y = out + ((size_t)b * T + t) * C + h * HS;
-        float maxv = -FLT_MAX;
-        double sum = 0.0;
-        for (t2 = 0; t2 <= t; t2++) {
-            const float *k = qkv + ((size_t)b * T + t2) * C3 + C + h * HS;
-            att_t[t2] = gpt__dot(q, k, HS) * scale;
-            if (att_t[t2] > maxv) maxv = att_t[t2];
-        }
-        for (t2 = 0; t2 <= t; t2++) {
-            att_t[t2] = expf(att_t[t2] - maxv);
-            sum += att_t[t2];
-        }
-        for (t2 = 0; t2 <= t; t2++) att_t[t2] = (float)(att_t[t2] / sum);
-        for (t2 = t + 1; t2 < T; t2++) att_t[t2] = 0.0f;
-        for (i = 0; i < HS; i++) y[i] = 0.0f;
-        for (t2 = 0; t2 <= t; t2++) {
-            const float *v = qkv + ((size_t)b * T + t2) * C3 + 2 * C + h * HS;
-            for (i = 0; i < HS; i++) y[i] += att_t[t2] * v[i];
-        }
+        gpt__attend(out + ((size_t)b * T + t) * C + h * HS, att_t, qkv_b + (size_t)t * C3,
+                    qkv_b + C, qkv_b + 2 * C, (size_t)C3, t + 1, HS, scale);
+        for (t2 = t + 1; t2 < T; t2++) att_t[t2] = 0.0f;   /* the future: no attention */
     }
 }
 
@@ -5327,7 +5335,7 @@ GPT_DEF int gpt_tok_stream_flush(gpt_tok_stream *stream, char *out, size_t cap,
    ------------------------------------------------------------------------------------------ */
 GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) {
     int C = m->config.n_embd, NH = m->config.n_head, HS = C / NH, L = m->config.n_layer;
-    int V = m->config.vocab_size, maxT = m->config.block_size, l, h, i, t2;
+    int V = m->config.vocab_size, maxT = m->config.block_size, l, h;
     gpt_kv *kv = &m->kv;
     float scale = 1.0f / sqrtf((float)HS), mean, rstd;
     if (!kv->k) return gpt__fail(GPT_ERR_ARG, "model was created without a KV cache");
@@ -5344,25 +5352,9 @@ GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) 
         gpt__matmul_forward(kv->qkv, NULL, kv->xb, p.c_attn_w, p.c_attn_b, 1, C, 3 * C);
         memcpy(K + (size_t)pos * C, kv->qkv + C, (size_t)C * sizeof(float));
         memcpy(Vc + (size_t)pos * C, kv->qkv + 2 * C, (size_t)C * sizeof(float));
-        for (h = 0; h < NH; h++) {
-            const float *q = kv->qkv + h * HS;
-            float *y = kv->atty + h * HS, maxv = -FLT_MAX;
-            double sum = 0.0;
-            for (t2 = 0; t2 <= pos; t2++) {
-                kv->att[t2] = gpt__dot(q, K + (size_t)t2 * C + h * HS, HS) * scale;
-                if (kv->att[t2] > maxv) maxv = kv->att[t2];
-            }
-            for (t2 = 0; t2 <= pos; t2++) {
-                kv->att[t2] = expf(kv->att[t2] - maxv);
-                sum += kv->att[t2];
-            }
-            for (i = 0; i < HS; i++) y[i] = 0.0f;
-            for (t2 = 0; t2 <= pos; t2++) {
-                float a = (float)(kv->att[t2] / sum);
-                const float *v = Vc + (size_t)t2 * C + h * HS;
-                for (i = 0; i < HS; i++) y[i] += a * v[i];
-            }
-        }
+        for (h = 0; h < NH; h++)
+            gpt__attend(kv->atty + h * HS, kv->att, kv->qkv + h * HS, K + h * HS, Vc + h * HS,
+                        (size_t)C, pos + 1, HS, scale);
         gpt__matmul_forward(kv->xb, NULL, kv->atty, p.attn_proj_w, p.attn_proj_b, 1, C, C);
         gpt__residual_forward(kv->x, kv->x, kv->xb, (size_t)C);
         /* MLP */
