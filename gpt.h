@@ -4749,188 +4749,70 @@ static int gpt__tok_build_pairs(gpt_tokenizer *tok) {
 }
 
 /* ---- Checking encoder.json ---------------------------------------------------------------
-   A strict reader for exactly what encoder.json holds: one JSON object from strings to
-   non-negative integers. Strings may use every JSON escape; \uXXXX escapes of UTF-16
-   surrogate pairs (\ud83d\ude00) make one character, and a lone surrogate is an error. */
-typedef struct gpt__tok_json {
-    const unsigned char *s;   /* (n) the file */
-    size_t n, pos;            /* pos: the next byte to read */
-    const char *path;
-} gpt__tok_json;
+   encoder.json is one JSON object from token strings to ids, read with the strict JSON parser
+   of >>checkpoint (gpt__json_parse: every escape, surrogate pairs, no duplicate keys). Each
+   key spells its token's bytes in GPT-2's byte alphabet, and its value must be the id the
+   merges give that token. The keys are distinct, so when there are exactly as many as
+   tokens, every token has its entry. */
 
-static int gpt__tok_json_error(const gpt__tok_json *j, const char *what) {
-    return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: %s", j->path, (unsigned long)j->pos,
-                     what);
-}
-
-static void gpt__tok_json_space(gpt__tok_json *j) {
-    while (j->pos < j->n && (j->s[j->pos] == ' ' || j->s[j->pos] == '\t' ||
-                             j->s[j->pos] == '\n' || j->s[j->pos] == '\r')) j->pos++;
-}
-
-/* Skips spaces, then expects the byte c. */
-static int gpt__tok_json_expect(gpt__tok_json *j, unsigned char c, const char *what) {
-    gpt__tok_json_space(j);
-    if (j->pos >= j->n || j->s[j->pos] != c) return gpt__tok_json_error(j, what);
-    j->pos++;
-    return GPT_OK;
-}
-
-/* The four hex digits of a \u escape, j->pos on the first. */
-static int gpt__tok_json_hex4(gpt__tok_json *j, uint32_t *value) {
-    int k;
-    *value = 0;
-    if (j->n - j->pos < 4) return gpt__tok_json_error(j, "\\u needs four hex digits");
-    for (k = 0; k < 4; k++) {
-        unsigned char c = j->s[j->pos + (size_t)k];
-        int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (digit < 0) return gpt__tok_json_error(j, "\\u needs four hex digits");
-        *value = *value * 16 + (uint32_t)digit;
-    }
-    j->pos += 4;
-    return GPT_OK;
-}
-
-/* The escape at j->pos (just after the backslash) as one character *cp. */
-static int gpt__tok_json_escape(gpt__tok_json *j, uint32_t *cp) {
-    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    const char *hit;
-    uint32_t low;
-    int rc;
-    if (j->pos >= j->n) return gpt__tok_json_error(j, "unterminated string");
-    if (j->s[j->pos] != 'u') {
-        hit = j->s[j->pos] ? strchr(from, j->s[j->pos]) : NULL;
-        if (!hit) return gpt__tok_json_error(j, "unknown escape");
-        *cp = (unsigned char)to[hit - from];
-        j->pos++;
-        return GPT_OK;
-    }
-    j->pos++;
-    if ((rc = gpt__tok_json_hex4(j, cp)) != GPT_OK) return rc;
-    if (*cp >= 0xDC00 && *cp <= 0xDFFF) return gpt__tok_json_error(j, "lone low surrogate");
-    if (*cp < 0xD800 || *cp > 0xDBFF) return GPT_OK;
-    if (j->n - j->pos < 2 || j->s[j->pos] != '\\' || j->s[j->pos + 1] != 'u')
-        return gpt__tok_json_error(j, "high surrogate without its low half");
-    j->pos += 2;
-    if ((rc = gpt__tok_json_hex4(j, &low)) != GPT_OK) return rc;
-    if (low < 0xDC00 || low > 0xDFFF)
-        return gpt__tok_json_error(j, "high surrogate without its low half");
-    *cp = 0x10000 + ((*cp - 0xD800) << 10) + (low - 0xDC00);
-    return GPT_OK;
-}
-
-/* One character of a string, or *done = 1 at its closing quote. */
-static int gpt__tok_json_char(gpt__tok_json *j, uint32_t *cp, int *done) {
-    int len;
-    *done = 0;
-    if (j->pos >= j->n) return gpt__tok_json_error(j, "unterminated string");
-    if (j->s[j->pos] == '"') { j->pos++; *done = 1; return GPT_OK; }
-    if (j->s[j->pos] == '\\') { j->pos++; return gpt__tok_json_escape(j, cp); }
-    if (j->s[j->pos] < 0x20) return gpt__tok_json_error(j, "control character in a string");
-    len = gpt__tok_utf8_decode(j->s + j->pos, j->n - j->pos, cp);
-    if (len <= 0) return gpt__tok_json_error(j, "invalid UTF-8");
-    j->pos += (size_t)len;
-    return GPT_OK;
-}
-
-/* A key: a string whose characters spell bytes in GPT-2's alphabet, into key[0..*len). */
-static int gpt__tok_json_key(gpt__tok_json *j, const gpt__tok_alphabet *a, unsigned char *key,
-                             size_t *len) {
-    int rc, done = 0;
+/* The bytes that key (a decoded JSON string) spells in GPT-2's byte alphabet, into
+   out[0..*len): 1, or 0 when a character spells no byte or the token is too long. */
+static int gpt__tok_unalphabet(const gpt__tok_alphabet *a, const gpt__json *key,
+                               unsigned char *out, size_t *len) {
+    const unsigned char *s = (const unsigned char *)key->str;
+    size_t i = 0;
     *len = 0;
-    if ((rc = gpt__tok_json_expect(j, '"', "expected a string")) != GPT_OK) return rc;
-    for (;;) {
+    while (i < key->count) {
         uint32_t cp = 0;
-        if ((rc = gpt__tok_json_char(j, &cp, &done)) != GPT_OK || done) return rc;
-        if (cp >= 324 || a->byte_of[cp] < 0)
-            return gpt__tok_json_error(j, "a character of this key spells no byte in GPT-2's "
-                                          "byte alphabet");
-        if (*len == GPT__TOK_MAX_TOKEN_BYTES) return gpt__tok_json_error(j, "key too long");
-        key[(*len)++] = (unsigned char)a->byte_of[cp];
+        int n = gpt__tok_utf8_decode(s + i, key->count - i, &cp);   /* valid: the parser checked */
+        if (n <= 0 || cp >= 324 || a->byte_of[cp] < 0 || *len == GPT__TOK_MAX_TOKEN_BYTES)
+            return 0;
+        out[(*len)++] = (unsigned char)a->byte_of[cp];
+        i += (size_t)n;
     }
-}
-
-/* A non-negative integer without leading zeros, at most 999999999. */
-static int gpt__tok_json_id(gpt__tok_json *j, long *value) {
-    size_t digits = 0;
-    gpt__tok_json_space(j);
-    *value = 0;
-    while (j->pos < j->n && j->s[j->pos] >= '0' && j->s[j->pos] <= '9' && digits < 10) {
-        *value = *value * 10 + (j->s[j->pos++] - '0');
-        digits++;
-    }
-    if (digits == 0) return gpt__tok_json_error(j, "expected a non-negative integer id");
-    if (digits == 10 || (digits > 1 && j->s[j->pos - digits] == '0') ||
-        (j->pos < j->n && (j->s[j->pos] == '.' || j->s[j->pos] == 'e' || j->s[j->pos] == 'E')))
-        return gpt__tok_json_error(j, "id is not a plain integer below 10^9");
-    return GPT_OK;
-}
-
-/* Checks one entry "key": id of encoder.json, whose key (quotes included) is the raw text
-   j->s[start..end), shown in the messages. seen (V) marks the ids met so far. */
-static int gpt__tok_check_entry(const gpt_tokenizer *tok, const gpt__tok_json *j,
-                                const char *merges_path, const unsigned char *key,
-                                size_t len, long id, size_t start, size_t end,
-                                unsigned char *seen) {
-    int want = gpt__tok_lookup(tok, key, len), shown = (int)(end - start < 60 ? end - start : 60);
-    const char *raw = (const char *)j->s + start;
-    size_t eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1;
-    if (want < 0 && len == eot_len && memcmp(key, GPT__TOK_EOT_TEXT, eot_len) == 0)
-        want = tok->eot;
-    if (want < 0)
-        return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: token %.*s is not a token of %s",
-                         j->path, (unsigned long)start, shown, raw, merges_path);
-    if (id != want)
-        return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: token %.*s has id %ld, but %s gives "
-                         "it id %d", j->path, (unsigned long)start, shown, raw, id,
-                         merges_path, want);
-    if (seen[id])
-        return gpt__fail(GPT_ERR_FORMAT, "%s: offset %lu: token %.*s appears twice", j->path,
-                         (unsigned long)start, shown, raw);
-    seen[id] = 1;
-    return GPT_OK;
+    return 1;
 }
 
 /* Reads encoder.json (s[0..n), read from `path`) and checks that it gives every token of
    the merges the id the merges give it, and has no other entry. */
 static int gpt__tok_check_json(const gpt_tokenizer *tok, const char *path,
                                const char *merges_path, const unsigned char *s, size_t n) {
-    gpt__tok_json j;
+    gpt__json_doc doc;
     gpt__tok_alphabet a;
-    unsigned char key[GPT__TOK_MAX_TOKEN_BYTES];
-    unsigned char *seen = (unsigned char *)gpt__malloc((size_t)tok->vocab_size, tok->alloc_ctx,
-                                                       "tokenizer: encoder.json check");
-    size_t entries = 0, len, start, key_end;
-    long id;
-    int rc, more = 1;
-    if (!seen) return GPT_ERR_NOMEM;
-    memset(seen, 0, (size_t)tok->vocab_size);
+    unsigned char bytes[GPT__TOK_MAX_TOKEN_BYTES];
+    size_t eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1, i, len;
+    const gpt__json *root, *key;
+    int rc = gpt__json_parse(&doc, (const char *)s, n, path, tok->alloc_ctx);
+    if (rc != GPT_OK) return rc;
     gpt__tok_alphabet_init(&a);
-    j.s = s; j.n = n; j.pos = 0; j.path = path;
-    rc = gpt__tok_json_expect(&j, '{', "expected '{' (a JSON object)");
-    gpt__tok_json_space(&j);
-    if (rc == GPT_OK && j.pos < n && s[j.pos] == '}') { j.pos++; more = 0; }
-    while (rc == GPT_OK && more) {
-        gpt__tok_json_space(&j);
-        start = j.pos;
-        if ((rc = gpt__tok_json_key(&j, &a, key, &len)) != GPT_OK) break;
-        key_end = j.pos;
-        if ((rc = gpt__tok_json_expect(&j, ':', "expected ':'")) != GPT_OK) break;
-        if ((rc = gpt__tok_json_id(&j, &id)) != GPT_OK) break;
-        rc = gpt__tok_check_entry(tok, &j, merges_path, key, len, id, start, key_end, seen);
-        entries++;
-        gpt__tok_json_space(&j);
-        if (rc == GPT_OK && j.pos < n && s[j.pos] == ',') j.pos++;
-        else if (rc == GPT_OK && j.pos < n && s[j.pos] == '}') { j.pos++; more = 0; }
-        else if (rc == GPT_OK) rc = gpt__tok_json_error(&j, "expected ',' or '}'");
+    root = doc.nodes;
+    if (root->type != GPT__JSON_OBJECT)
+        rc = gpt__fail(GPT_ERR_FORMAT, "%s: expected a JSON object (token: id)", path);
+    for (i = 0, key = root + 1; rc == GPT_OK && i < root->count; i++, key += 1 + key[1].skip) {
+        uint64_t id = 0;
+        int want = -1;
+        if (!gpt__tok_unalphabet(&a, key, bytes, &len))
+            rc = gpt__fail(GPT_ERR_FORMAT, "%s: key \"%.60s\": a character of it spells no "
+                           "byte in GPT-2's byte alphabet, or it is too long", path, key->str);
+        else if (!gpt__json_uint(key + 1, 999999999, &id))
+            rc = gpt__fail(GPT_ERR_FORMAT, "%s: token \"%.60s\": its id is not a plain "
+                           "non-negative integer below 10^9", path, key->str);
+        else {
+            want = gpt__tok_lookup(tok, bytes, len);
+            if (want < 0 && len == eot_len && memcmp(bytes, GPT__TOK_EOT_TEXT, eot_len) == 0)
+                want = tok->eot;
+            if (want < 0)
+                rc = gpt__fail(GPT_ERR_FORMAT, "%s: token \"%.60s\" is not a token of %s", path,
+                               key->str, merges_path);
+            else if (id != (uint64_t)want)
+                rc = gpt__fail(GPT_ERR_FORMAT, "%s: token \"%.60s\" has id %lu, but %s gives "
+                               "it id %d", path, key->str, (unsigned long)id, merges_path, want);
+        }
     }
-    gpt__tok_json_space(&j);
-    if (rc == GPT_OK && j.pos != n) rc = gpt__tok_json_error(&j, "text after the object");
-    if (rc == GPT_OK && entries != (size_t)tok->vocab_size)
+    if (rc == GPT_OK && root->count != (size_t)tok->vocab_size)
         rc = gpt__fail(GPT_ERR_FORMAT, "%s: %lu entries, but %s makes %d tokens", path,
-                       (unsigned long)entries, merges_path, tok->vocab_size);
-    GPT_FREE(seen, tok->alloc_ctx);
+                       (unsigned long)root->count, merges_path, tok->vocab_size);
+    gpt__json_free(&doc);
     return rc;
 }
 

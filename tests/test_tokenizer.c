@@ -461,11 +461,13 @@ static void test_bad_files(void) {
     static const struct { const char *from, *to, *word; } json_cases[] = {
         {": 258,", ": 257,", "has id 257"},        {"\"hell\"", "\"hel\"", "not a token"},
         {"\"he\": 256,\n", "", "260 entries"},     {"260}", "260} x", "text after"},
-        {"\"he\"", "\"h\\qe\"", "unknown escape"}, {"\"he\"", "\"\\ud800\"", "surrogate"},
-        {"\"he\"", "\"\\ud83d\\ude00\"", "spells no byte"}, {": 256", ": 0256", "integer"},
+        {"\"he\"", "\"h\\qe\"", "invalid escape"}, {"\"he\"", "\"\\ud800\"", "surrogate"},
+        {"\"he\"", "\"\\ud83d\\ude00\"", "spells no byte"}, {": 256", ": 0256", "expected ','"},
+        {"\"he\"", "\"ll\"", "duplicate key"},  {": 256", ": \"256\"", "integer"},
+        {": 256", ": 1e2", "integer"},              {": 256", ": 9999999999", "integer"},
         {": 256", ": 256.0", "integer"},           {": 256", ": -256", "integer"},
         {"\"he\"", "\"h\te\"", "control character"}, {"\"he\":", "\"he\"", "expected ':'"},
-        {"{", "[", "expected '{'"},                {"\"he\"", "\"\\u01g0\"", "hex digits"}};
+        {"{", "[", "expected ',' or ']'"},         {"\"he\"", "\"\\u01g0\"", "hex digits"}};
     check_bad("missing merges", NULL, NULL, GPT_ERR_IO, "cannot open");
     check_bad("empty merges", "", NULL, GPT_ERR_FORMAT, "empty file");
     check_bad("no header", "h e\nl l\n", NULL, GPT_ERR_FORMAT, "line 1");
@@ -479,7 +481,8 @@ static void test_bad_files(void) {
     check_bad("no such byte", "#version: 0.2\nh \xc5\x90\n", NULL, GPT_ERR_FORMAT, "U+0150");
     check_bad("merges alone", tiny_merges, NULL, GPT_OK, "");   /* the control: loads */
     check_bad("json cut short", tiny_merges, "{\"!\": 0, \"\\", GPT_ERR_FORMAT, "unterminated");
-    check_bad("json empty", tiny_merges, "", GPT_ERR_FORMAT, "expected '{'");
+    check_bad("json empty", tiny_merges, "", GPT_ERR_FORMAT, "unexpected end");
+    check_bad("json not an object", tiny_merges, "[0, 1]", GPT_ERR_FORMAT, "a JSON object");
     check_bad("good json", tiny_merges, json, GPT_OK, "");
     for (k = 0; k < sizeof json_cases / sizeof json_cases[0]; k++) {
         bad = replaced(json, json_cases[k].from, json_cases[k].to);
