@@ -611,7 +611,7 @@ typedef struct gpt_tokenizer {
    token the id the merges give it. The files are read as untrusted input: a malformed one
    (or one over 16 MB, or with a token over 256 bytes) gives GPT_ERR_FORMAT and a missing or
    unreadable one GPT_ERR_IO, with gpt_last_error() naming the file and the line (vocab.bpe)
-   or byte offset (encoder.json). On success *out
+   or the byte offset or token (encoder.json). On success *out
    owns everything; free it with gpt_tok_free. On failure *out is set to NULL and nothing is
    leaked. alloc_ctx is passed to GPT_MALLOC. */
 GPT_DEF int gpt_tok_load(gpt_tokenizer **out, const char *merges_path,
@@ -621,6 +621,13 @@ GPT_DEF int gpt_tok_load(gpt_tokenizer **out, const char *merges_path,
    dir/merges.txt with dir/vocab.json (Hugging Face's names). The JSON file is checked when
    it exists and skipped when it does not. GPT_ERR_IO when neither merges file exists. */
 GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx);
+
+/* gpt_tok_load_dir on the first folder of dirs[0..n) (NULL entries are skipped) that holds
+   vocab.bpe or merges.txt: a program's search such as "--vocab, else beside the model, else
+   data/". A folder without those files is passed over; one whose files are broken stops the
+   search with their error. GPT_ERR_IO, naming the folders, when none has them. */
+GPT_DEF int gpt_tok_load_first(gpt_tokenizer **out, const char *const *dirs, int n,
+                               void *alloc_ctx);
 
 /* Frees a tokenizer from gpt_tok_load. NULL is allowed. */
 GPT_DEF void gpt_tok_free(gpt_tokenizer *tok);
@@ -4867,29 +4874,62 @@ static int gpt__tok_readable(const char *path) {
     return f != NULL;
 }
 
-GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx) {
+/* Into merges and json (each strlen(dir) + 16 bytes) the paths of dir's vocabulary files,
+   OpenAI's names first: 1, or 0 when dir has neither vocab.bpe nor merges.txt. */
+static int gpt__tok_dir_files(const char *dir, char *merges, char *json) {
     static const char *const names[2][2] = {{"vocab.bpe", "encoder.json"},    /* OpenAI */
                                             {"merges.txt", "vocab.json"}};    /* Hugging Face */
+    int k;
+    for (k = 0; k < 2; k++) {
+        sprintf(merges, "%s/%s", dir, names[k][0]);
+        sprintf(json, "%s/%s", dir, names[k][1]);
+        if (gpt__tok_readable(merges)) return 1;
+    }
+    return 0;
+}
+
+GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx) {
     char *merges, *json;
-    int k, rc;
+    int rc;
     if (!out || !dir) return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_dir: NULL argument");
     *out = NULL;
     merges = (char *)gpt__malloc(strlen(dir) + 16, alloc_ctx, "tokenizer: path");
     json = merges ? (char *)gpt__malloc(strlen(dir) + 16, alloc_ctx, "tokenizer: path") : NULL;
     if (!json) { if (merges) GPT_FREE(merges, alloc_ctx); return GPT_ERR_NOMEM; }
-    for (k = 0; k < 2; k++) {
-        sprintf(merges, "%s/%s", dir, names[k][0]);
-        if (gpt__tok_readable(merges)) break;
-    }
-    if (k == 2) {
+    if (!gpt__tok_dir_files(dir, merges, json))
         rc = gpt__fail(GPT_ERR_IO, "%s: no vocab.bpe or merges.txt in this folder", dir);
-    } else {
-        sprintf(json, "%s/%s", dir, names[k][1]);
+    else
         rc = gpt_tok_load(out, merges, gpt__tok_readable(json) ? json : NULL, alloc_ctx);
-    }
     GPT_FREE(merges, alloc_ctx);
     GPT_FREE(json, alloc_ctx);
     return rc;
+}
+
+GPT_DEF int gpt_tok_load_first(gpt_tokenizer **out, const char *const *dirs, int n,
+                               void *alloc_ctx) {
+    char tried[400] = "";
+    size_t used = 0;
+    int i, found = 0;
+    if (!out || n < 0 || (n > 0 && !dirs))
+        return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_first: NULL argument");
+    *out = NULL;
+    for (i = 0; i < n && !found; i++) {
+        char *merges, *json;
+        if (!dirs[i]) continue;
+        merges = (char *)gpt__malloc(strlen(dirs[i]) + 16, alloc_ctx, "tokenizer: path");
+        json = merges ? (char *)gpt__malloc(strlen(dirs[i]) + 16, alloc_ctx, "tokenizer: path")
+                      : NULL;
+        if (!json) { if (merges) GPT_FREE(merges, alloc_ctx); return GPT_ERR_NOMEM; }
+        found = gpt__tok_dir_files(dirs[i], merges, json);
+        GPT_FREE(merges, alloc_ctx);
+        GPT_FREE(json, alloc_ctx);
+        if (found) return gpt_tok_load_dir(out, dirs[i], alloc_ctx);   /* broken: the error */
+        if (used < sizeof tried - 1)   /* the names tried, for the message (cut when long) */
+            used += (size_t)snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "",
+                                     dirs[i]);
+    }
+    return gpt__fail(GPT_ERR_IO, "no vocabulary (vocab.bpe or merges.txt) in %s",
+                     used ? tried : "any folder (none given)");
 }
 
 GPT_DEF int gpt_tok_vocab_size(const gpt_tokenizer *tok) {

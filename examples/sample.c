@@ -154,32 +154,33 @@ static char *read_all(const char *path, size_t *len) {
     return buf;
 }
 
+/* The folder part of path ("." when there is none) into dir. */
+static void folder_of(const char *path, char *dir, size_t cap) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, cap, ".");
+    else snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+}
+
 /* The vocabulary: --vocab DIR when given, else the folder of the model (Hugging Face keeps
    vocab.json and merges.txt there), else data/ here, else data/ beside this program. A folder
    without vocabulary files is skipped; one with broken files is an error. */
 static gpt_tokenizer *load_vocab(const char *vocab, const char *model, const char *argv0) {
-    char dirs[3][4096];
-    const char *slash;
+    char model_dir[4096], exe_dir[4000], exe_data[4096];
+    const char *dirs[3];
     gpt_tokenizer *tok = NULL;
-    int i, rc;
-    if (vocab) {
-        if (gpt_tok_load_dir(&tok, vocab, NULL) == GPT_OK) return tok;
-        fprintf(stderr, "sample: vocabulary: %s\n", gpt_last_error());
-        return NULL;
+    int n = 0, rc;
+    if (vocab) dirs[n++] = vocab;
+    else {
+        folder_of(model, model_dir, sizeof model_dir);
+        folder_of(argv0, exe_dir, sizeof exe_dir);
+        snprintf(exe_data, sizeof exe_data, "%s/data", exe_dir);
+        dirs[n++] = model_dir;
+        dirs[n++] = "data";
+        dirs[n++] = exe_data;
     }
-    slash = strrchr(model, '/');
-    snprintf(dirs[0], sizeof dirs[0], "%.*s", slash ? (int)(slash - model) : 1,
-             slash ? model : ".");
-    strcpy(dirs[1], "data");
-    slash = strrchr(argv0, '/');
-    snprintf(dirs[2], sizeof dirs[2], "%.*s/data", slash ? (int)(slash - argv0) : 1,
-             slash ? argv0 : ".");
-    for (i = 0; i < 3; i++) {
-        if ((rc = gpt_tok_load_dir(&tok, dirs[i], NULL)) == GPT_OK) return tok;
-        if (rc != GPT_ERR_IO) break;                          /* there, but broken */
-    }
-    fprintf(stderr, "sample: no vocabulary (looked beside the model, in data/ and beside this "
-            "program; use --vocab DIR): %s\n", gpt_last_error());
+    if ((rc = gpt_tok_load_first(&tok, dirs, n, NULL)) == GPT_OK) return tok;
+    fprintf(stderr, "sample: %s%s\n", gpt_last_error(),
+            rc == GPT_ERR_IO && !vocab ? " (give --vocab DIR)" : "");
     return NULL;
 }
 

@@ -49,23 +49,23 @@ static char *read_all(const char *path, size_t *len) {
     return buf;
 }
 
-/* The vocabulary from --vocab, or from data/ here, or from data/ beside the program. */
+/* The vocabulary from --vocab, or from data/ here, or from data/ beside the program. A
+   folder without vocabulary files is skipped; one with broken files is an error. */
 static gpt_tokenizer *load_vocab(const char *dir, const char *argv0) {
     gpt_tokenizer *tok = NULL;
     char beside[4096];
-    const char *slash = strrchr(argv0, '/');
-    if (dir) {
-        if (gpt_tok_load_dir(&tok, dir, NULL) != GPT_OK)
-            fprintf(stderr, "tokenize: %s\n", gpt_last_error());
-        return tok;
+    const char *slash = strrchr(argv0, '/'), *dirs[2];
+    int n = 0, rc;
+    if (dir) dirs[n++] = dir;
+    else {
+        dirs[n++] = "data";
+        snprintf(beside, sizeof beside, "%.*s/data", slash ? (int)(slash - argv0) : 1,
+                 slash ? argv0 : ".");
+        dirs[n++] = beside;
     }
-    if (gpt_tok_load_dir(&tok, "data", NULL) == GPT_OK) return tok;
-    if (slash && (size_t)(slash - argv0) < sizeof beside - 8) {
-        sprintf(beside, "%.*s/data", (int)(slash - argv0), argv0);
-        if (gpt_tok_load_dir(&tok, beside, NULL) == GPT_OK) return tok;
-    }
-    fprintf(stderr, "tokenize: no vocabulary in data/ or beside the program (use --vocab DIR)"
-            ": %s\n", gpt_last_error());
+    if ((rc = gpt_tok_load_first(&tok, dirs, n, NULL)) == GPT_OK) return tok;
+    fprintf(stderr, "tokenize: %s%s\n", gpt_last_error(),
+            rc == GPT_ERR_IO && !dir ? " (give --vocab DIR)" : "");
     return NULL;
 }
 

@@ -290,14 +290,6 @@ static char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
-static int has_file(const char *dir, const char *name) {
-    char path[4096];
-    FILE *f;
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return 0;
-    if ((f = fopen(path, "rb")) != NULL) fclose(f);
-    return f != NULL;
-}
-
 /* The folder part of path ("." when there is none) into dir. */
 static void folder_of(const char *path, char *dir, size_t cap) {
     const char *slash = strrchr(path, '/');
@@ -306,32 +298,27 @@ static void folder_of(const char *path, char *dir, size_t cap) {
 }
 
 /* The vocabulary: --vocab, else beside the model file when it has one, else data/ here,
-   else data/ beside this program. */
+   else data/ beside this program. A folder without vocabulary files is skipped; one with
+   broken files is an error. */
 static gpt_tokenizer *load_vocab(const run *r, const char *argv0) {
     gpt_tokenizer *tok = NULL;
-    const char *model = r->a.resume ? r->a.resume : r->a.init;
-    char dirs[3][4096];
-    int n = 0, i;
-    if (r->a.vocab) snprintf(dirs[n++], sizeof dirs[0], "%s", r->a.vocab);
+    const char *model = r->a.resume ? r->a.resume : r->a.init, *dirs[3];
+    char model_dir[4096], exe_dir[4000], exe_data[4096];
+    int n = 0, rc;
+    if (r->a.vocab) dirs[n++] = r->a.vocab;
     else {
         if (model) {
-            folder_of(model, dirs[n], sizeof dirs[0]);
-            if (has_file(dirs[n], "merges.txt") || has_file(dirs[n], "vocab.bpe")) n++;
+            folder_of(model, model_dir, sizeof model_dir);
+            dirs[n++] = model_dir;
         }
-        snprintf(dirs[n++], sizeof dirs[0], "data");
-        if (strchr(argv0, '/')) {
-            char exe[4000];
-            folder_of(argv0, exe, sizeof exe);
-            snprintf(dirs[n++], sizeof dirs[0], "%s/data", exe);
-        }
+        folder_of(argv0, exe_dir, sizeof exe_dir);
+        snprintf(exe_data, sizeof exe_data, "%s/data", exe_dir);
+        dirs[n++] = "data";
+        dirs[n++] = exe_data;
     }
-    for (i = 0; i < n; i++) {
-        if (gpt_tok_load_dir(&tok, dirs[i], NULL) == GPT_OK) return tok;
-        if (has_file(dirs[i], "merges.txt") || has_file(dirs[i], "vocab.bpe")) break;
-    }
-    fprintf(stderr, "train: no GPT-2 vocabulary (vocab.bpe + encoder.json) in %s: %s\n",
-            r->a.vocab ? r->a.vocab : "data/ here or beside this program (give --vocab DIR)",
-            gpt_last_error());
+    if ((rc = gpt_tok_load_first(&tok, dirs, n, NULL)) == GPT_OK) return tok;
+    fprintf(stderr, "train: %s%s\n", gpt_last_error(),
+            rc == GPT_ERR_IO && !r->a.vocab ? " (give --vocab DIR)" : "");
     return NULL;
 }
 

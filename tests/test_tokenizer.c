@@ -535,6 +535,36 @@ static void test_real_files(void) {
     CHECK(alloc.live == 0, "gpt_tok_free left %ld allocations", alloc.live);
     rc = gpt_tok_load_dir(&tok, path_in(tmpdir, "no_such_folder"), NULL);
     CHECK(rc == GPT_ERR_IO && strstr(gpt_last_error(), "no_such_folder"), "missing folder");
+    /* gpt_tok_load_first: passes over NULL and folders without vocabulary files, stops at
+       the first folder that has them, even when they are broken */
+    {
+        char nowhere[600], data[600], here[600];
+        const char *dirs[3];
+        strcpy(nowhere, path_in(tmpdir, "no_such_folder"));
+        strcpy(data, path_in(root, "data"));
+        strcpy(here, tmpdir[0] ? tmpdir : ".");
+        dirs[0] = NULL; dirs[1] = nowhere; dirs[2] = here;
+        rc = gpt_tok_load_first(&tok, dirs, 3, NULL);
+        CHECK(rc == GPT_OK && tok->vocab_size == 261, "load_first skipping two: %d %s", rc,
+              gpt_last_error());
+        if (rc == GPT_OK) gpt_tok_free(tok);
+        write_file(path_in(tmpdir, "merges.txt"), "#version: 0.2\nh  e\n", 19);
+        dirs[0] = here; dirs[1] = data;
+        rc = gpt_tok_load_first(&tok, dirs, 2, NULL);
+        CHECK(rc == GPT_ERR_FORMAT && tok == NULL && strstr(gpt_last_error(), "merges.txt"),
+              "load_first, broken first folder: %d %s", rc, gpt_last_error());
+        dirs[0] = nowhere; dirs[1] = data;
+        rc = gpt_tok_load_first(&tok, dirs, 2, NULL);
+        CHECK(rc == GPT_OK && tok->vocab_size == 50257, "load_first, data/ second: %d %s", rc,
+              gpt_last_error());
+        if (rc == GPT_OK) gpt_tok_free(tok);
+        dirs[0] = nowhere; dirs[1] = "another_missing_folder";
+        rc = gpt_tok_load_first(&tok, dirs, 2, NULL);
+        CHECK(rc == GPT_ERR_IO && tok == NULL && strstr(gpt_last_error(), "no_such_folder") &&
+              strstr(gpt_last_error(), "another_missing_folder"), "load_first, none: %d %s", rc,
+              gpt_last_error());
+        CHECK(gpt_tok_load_first(&tok, dirs, 0, NULL) == GPT_ERR_IO, "load_first, no folders");
+    }
     remove(path_in(tmpdir, "merges.txt"));
     remove(path_in(tmpdir, "vocab.json"));
     free(json);
