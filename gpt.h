@@ -1102,7 +1102,8 @@ static float gpt__dot(const float *a, const float *b, int n) {
    A is read through two strides (so dout^T needs no copy), B by rows, and out through two
    strides (so the forward writes out^T straight into out). Threads take whole tiles: each
    output is written by one thread with one order of additions, so the result does not depend
-   on the number of threads. Leftover rows and columns use the plain loop.
+   on the number of threads. Leftover columns go through tiles too (see gpt__gemm); leftover
+   rows use the plain loop.
    ---------------------------------------------------------------------------------------------- */
 #define GPT__TR 4
 #define GPT__TI 24
@@ -1135,16 +1136,20 @@ static void gpt__gemm_tile(gpt__mat out, gpt__mat A, const float *B, size_t ldb,
 }
 
 /* out (R,I) += A (R,K) @ B (K,I), B with rows of stride ldb. When B is padded (its rows hold
-   whole tiles of columns, the extra ones zero), every column is done by tiles; otherwise the
-   columns left over after the last whole tile are done by the plain loop, as are the rows
-   left over after the last whole tile of rows. The plain loop runs k outside and i inside,
-   so each element still sums k = 0, 1, 2, ... in order.
+   whole tiles of columns, the extra ones zero), every column is done by tiles. Otherwise the
+   columns left over after the last whole tile (I = 1024 leaves 16) are copied, a few hundred
+   rows of B at a time, into a strip padded with zeros to a whole tile (GPT__STRIP_ROWS x
+   GPT__TI floats, 24 KB on the stack), and tiles run on that: a tile cannot read the leftover
+   columns in place, since its 24 loads would run past the end of B's last row. The rows left
+   over after the last whole tile of rows are done by the plain loop, which runs k outside and
+   i inside, so each element still sums k = 0, 1, 2, ... in order.
    Cache blocking: the sum over k is cut into blocks of rows of B small enough to stay in the
    L2 cache (GPT__BLOCK_BYTES) while every tile uses them; between blocks the partial sums
    wait in out. Without it, a long k (the 50257 rows of wte in the output head's backward)
    would stream all of B from memory once per row tile. The order of the additions does not
    change: block after block, k still runs 0, 1, 2, ... */
 #define GPT__BLOCK_BYTES (128 * 1024)
+#define GPT__STRIP_ROWS 256
 
 static void gpt__gemm(gpt__mat out, gpt__mat A, const float *B, size_t ldb, int R, int K, int I,
                       int b_padded) {
@@ -1162,9 +1167,26 @@ static void gpt__gemm(gpt__mat out, gpt__mat A, const float *B, size_t ldb, int 
             gpt__gemm_tile(out, Ak, Bk, ldb, kn, (job / i_tiles) * GPT__TR, i0,
                            I - i0 < GPT__TI ? I - i0 : GPT__TI);
         }
+        if (!b_padded && r_tiles > 0 && i_tiles * GPT__TI < I) {   /* the leftover columns */
+            float strip[GPT__STRIP_ROWS * GPT__TI];
+            int i_rest = i_tiles * GPT__TI, w = I - i_rest, s0, sn, k, l, rt;
+            gpt__mat o_rest = out, As = Ak;
+            o_rest.p += (size_t)i_rest * out.cs;
+            for (s0 = 0; s0 < kn; s0 += sn) {
+                sn = kn - s0 < GPT__STRIP_ROWS ? kn - s0 : GPT__STRIP_ROWS;
+                for (k = 0; k < sn; k++)
+                    for (l = 0; l < GPT__TI; l++)
+                        strip[k * GPT__TI + l] = l < w ? Bk[(size_t)(s0 + k) * ldb + i_rest + l]
+                                                       : 0.0f;
+                As.p = Ak.p + (size_t)s0 * A.cs;
+                GPT_OMP(parallel for schedule(static))
+                for (rt = 0; rt < r_tiles; rt++)
+                    gpt__gemm_tile(o_rest, As, strip, GPT__TI, sn, rt * GPT__TR, 0, w);
+            }
+        }
         GPT_OMP(parallel for schedule(static))
-        for (r = 0; r < R; r++) {
-            int i0 = r < r_tiles * GPT__TR ? (i_tiles * GPT__TI < I ? i_tiles * GPT__TI : I) : 0;
+        for (r = 0; r < R; r++) {   /* the leftover rows (all the rows when R < GPT__TR) */
+            int i0 = r < r_tiles * GPT__TR ? I : 0;
             int i, k;
             float *o = out.p + r * out.rs;
             for (k = 0; k < kn; k++) {

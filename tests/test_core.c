@@ -104,7 +104,8 @@ static void test_matmul_fast_vs_ref(gpt_rng *rng) {
     /* (N, C, OC): one row, tiles with and without leftovers in every direction */
     static const int shapes[][3] = {{1, 64, 50}, {4, 16, 4}, {5, 33, 7}, {9, 100, 13},
                                     {24, 64, 192}, {3, 7, 5}, {53, 257, 31}, {48, 24, 8},
-                                    {100, 50, 97}, {1, 37, 51}, {1, 768, 2}};
+                                    {100, 50, 97}, {1, 37, 51}, {1, 768, 2},
+                                    {8, 50, 700}, {12, 1000, 30}, {4, 8, 9}};
     size_t s;
     for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
