@@ -800,7 +800,6 @@ GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler 
    POSIX, not C99. Strict -std=c99 hides its declaration in <unistd.h>, so we declare the two
    POSIX functions ourselves (the same prototypes, so a second declaration is harmless). */
 #if defined(__unix__) || defined(__APPLE__)
-#define GPT__HAVE_FSYNC 1
 #ifdef __cplusplus
 extern "C" {   /* C linkage, as <unistd.h> and <stdio.h> declare them */
 #endif
@@ -809,6 +808,28 @@ extern int fileno(FILE *stream);
 #ifdef __cplusplus
 }
 #endif
+#define GPT__SYNC(f) fsync(fileno(f))
+#define GPT__REPLACE(from, to) rename(from, to)
+/* Windows has neither fsync() nor a rename() that replaces an existing file (it fails with
+   "file exists"). Its C library's _commit() is fsync(), and MoveFileExA with the flags
+   MOVEFILE_REPLACE_EXISTING (1) and MOVEFILE_WRITE_THROUGH (8) replaces the file atomically
+   on one volume. Declared here with <windows.h>'s types spelled out, to keep that header
+   (and its macros, such as min and max) out of the user's program. */
+#elif defined(_WIN32)
+#ifdef __cplusplus
+extern "C" {
+#endif
+__declspec(dllimport) int __stdcall MoveFileExA(const char *from, const char *to,
+                                                unsigned long flags);
+extern int __cdecl _commit(int fd);
+#ifdef __cplusplus
+}
+#endif
+#define GPT__SYNC(f) _commit(_fileno(f))
+#define GPT__REPLACE(from, to) (MoveFileExA(from, to, 1 | 8) ? 0 : -1)
+#else   /* another system: no sync; rename() as C99 gives it */
+#define GPT__SYNC(f) 0
+#define GPT__REPLACE(from, to) rename(from, to)
 #endif
 
 static GPT__THREAD_LOCAL char gpt__error_detail[512];
@@ -1225,9 +1246,9 @@ static void gpt__dot2(float *s0, float *s1, const float *x, const float *w0, con
     *s1 = sum1;
 }
 
-/* Forward. scratch holds at least (N+TI)*C floats (the transposed, padded input); with fewer rows than a
-   tile (one token at a time, see >>inference) there is nothing to share, and each output is
-   a dot product, parallel over outputs, that streams its weight row once. */
+/* Forward. scratch holds at least (N+TI)*C floats (the transposed, padded input); with
+   fewer rows than a tile (one token at a time, see >>inference) there is nothing to share,
+   and each output is a dot product, parallel over outputs, that streams its weight row once. */
 static void gpt__matmul_forward(float *out, float *scratch, const float *inp, const float *weight,
                                 const float *bias, int N, int C, int OC) {
     gpt__mat outT, W;
@@ -1323,12 +1344,13 @@ static void gpt__gelu_forward(float *out, const float *inp, size_t n) {
 }
 
 static void gpt__gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++) {
+    long i;
+    GPT_OMP(parallel for schedule(static) if (n >= 2048))
+    for (i = 0; i < (long)n; i++) {
         float x = inp[i];
         float th = tanhf(GPT__GELU_S * (x + GPT__GELU_K * x * x * x));
-        float grad = 0.5f * (1.0f + th) +
-                     0.5f * x * (1.0f - th * th) * GPT__GELU_S * (1.0f + 3.0f * GPT__GELU_K * x * x);
+        float grad = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * GPT__GELU_S *
+                                          (1.0f + 3.0f * GPT__GELU_K * x * x);
         dinp[i] += grad * dout[i];
     }
 }
@@ -3130,8 +3152,9 @@ GPT_DEF int gpt_st_read_int(gpt_st *st, const char *name, int *dst, size_t n) {
 
    Atomic replacement: everything goes to "<path>.tmp", which is flushed, synced to the disk
    and closed, each step checked, and only then renamed over path. rename() replaces a file
-   atomically on POSIX systems, so a crash or a full disk at any moment leaves either the
-   old file or the new one, never half of one. On failure the temporary file is removed. */
+   atomically on POSIX systems (MoveFileExA does on Windows, see >>plumbing), so a crash or a
+   full disk at any moment leaves either the old file or the new one, never half of one. On
+   failure the temporary file is removed. */
 
 typedef struct gpt__sb {   /* a string builder; with buf NULL it only measures */
     char *buf;
@@ -3344,13 +3367,11 @@ static int gpt__write_atomic(const char *path, int (*body)(FILE *f, void *arg), 
     rc = body(f, arg);
     if (rc == GPT_OK && fflush(f) != 0)
         rc = gpt__fail(GPT_ERR_IO, "%s: write failed (disk full?)", path);
-#ifdef GPT__HAVE_FSYNC
-    if (rc == GPT_OK && fsync(fileno(f)) != 0)
+    if (rc == GPT_OK && GPT__SYNC(f) != 0)
         rc = gpt__fail(GPT_ERR_IO, "%s: cannot sync the file to the disk", path);
-#endif
     if (fclose(f) != 0 && rc == GPT_OK)
         rc = gpt__fail(GPT_ERR_IO, "%s: write failed on close (disk full?)", path);
-    if (rc == GPT_OK && rename(tmp, path) != 0)
+    if (rc == GPT_OK && GPT__REPLACE(tmp, path) != 0)
         rc = gpt__fail(GPT_ERR_IO, "%s: cannot rename '%s' over it", path, tmp);
     if (rc != GPT_OK) remove(tmp);
     GPT_FREE(tmp, ctx);

@@ -319,7 +319,8 @@ static void test_schedule(void) {
     s.max_lr = 6e-4f; s.min_lr = 6e-5f; s.warmup_steps = 0; s.total_steps = 100;
     CHECK(gpt_lr(&s, 0) == 6e-4f, "cosine starts at max_lr: %g", gpt_lr(&s, 0));
     CHECK(test_close(gpt_lr(&s, 50), 3.3e-4, 1e-9, 1e-6), "cosine midpoint %g", gpt_lr(&s, 50));
-    CHECK(test_close(gpt_lr(&s, 25), 6e-5 + 0.5 * 5.4e-4 * (1 + cos(3.14159265358979323846 / 4)), 1e-10, 1e-6),
+    CHECK(test_close(gpt_lr(&s, 25), 6e-5 + 0.5 * 5.4e-4 * (1 + cos(3.14159265358979323846 / 4)),
+                     1e-10, 1e-6),
           "cosine quarter %g", gpt_lr(&s, 25));
     CHECK(gpt_lr(&s, 100) == 6e-5f && gpt_lr(&s, 1000) == 6e-5f, "min_lr after N");
     for (i = 1; i < 100; i++) if (gpt_lr(&s, i) > gpt_lr(&s, i - 1)) mono = 0;
@@ -400,7 +401,7 @@ static void test_clip_and_decay(gpt_rng *rng) {
     gpt_model_free(m);
 }
 
-/* ---- memory, errors, determinism -------------------------------------------------------------- */
+/* ---- memory, errors, determinism ------------------------------------------------------------ */
 static void test_memory_and_errors(gpt_rng *rng) {
     gpt_config cfg = tiny_config(), bad;
     gpt_options opt = gpt_options_defaults();
@@ -435,7 +436,8 @@ static void test_memory_and_errors(gpt_rng *rng) {
     CHECK(gpt_model_create(&m, &cfg, &opt) == GPT_ERR_ARG, "T > block_size is refused");
     CHECK(gpt_model_bytes(&cfg, &opt) == 0, "bytes of invalid options is 0");
     CHECK(gpt_config_preset(&bad, "gpt2-xl") == GPT_OK && bad.n_layer == 48 && bad.n_head == 25 &&
-          bad.n_embd == 1600 && bad.vocab_size == 50257 && bad.block_size == 1024, "gpt2-xl preset");
+          bad.n_embd == 1600 && bad.vocab_size == 50257 && bad.block_size == 1024,
+          "gpt2-xl preset");
     CHECK(gpt_config_preset(&bad, "gpt3") == GPT_ERR_ARG, "unknown preset refused");
     {   /* the 124M model has 124,439,808 parameters (with wpe 1024x768) */
         gpt_options o2 = gpt_options_defaults();
@@ -455,7 +457,8 @@ static void test_init_and_determinism(void) {
     size_t j, n;
     gpt_rng_seed(&r1, 42); gpt_rng_seed(&r2, 42);
     a = tiny_model(&r1, 1); b = tiny_model(&r2, 1);
-    CHECK(memcmp(a->param_memory, b->param_memory, a->num_params * 4) == 0, "same seed, same model");
+    CHECK(memcmp(a->param_memory, b->param_memory, a->num_params * 4) == 0,
+          "same seed, same model");
     gpt_rng_seed(&r2, 43);
     gpt_model_init(b, &r2);
     CHECK(memcmp(a->param_memory, b->param_memory, a->num_params * 4) != 0, "other seed differs");
