@@ -813,15 +813,15 @@ extern int fileno(FILE *stream);
 /* Windows has neither fsync() nor a rename() that replaces an existing file (it fails with
    "file exists"). Its C library's _commit() is fsync(), and MoveFileExA with the flags
    MOVEFILE_REPLACE_EXISTING (1) and MOVEFILE_WRITE_THROUGH (8) replaces the file atomically
-   on one volume. Declared here with <windows.h>'s types spelled out, to keep that header
-   (and its macros, such as min and max) out of the user's program. */
+   on one volume. MoveFileExA is declared here with <windows.h>'s types spelled out, to keep
+   that header (and its macros, such as min and max) out of the user's program. */
 #elif defined(_WIN32)
+#include <io.h>   /* _commit: the C library's, not <windows.h> */
 #ifdef __cplusplus
 extern "C" {
 #endif
 __declspec(dllimport) int __stdcall MoveFileExA(const char *from, const char *to,
                                                 unsigned long flags);
-extern int __cdecl _commit(int fd);
 #ifdef __cplusplus
 }
 #endif
