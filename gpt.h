@@ -772,7 +772,11 @@ GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler 
 
 /* OpenMP through one macro. `GPT_OMP(parallel for)` becomes `#pragma omp parallel for` when
    the compiler runs with OpenMP and nothing otherwise (a bare #pragma omp would warn under
-   -Wall without -fopenmp). _Pragma takes a string, which the # operator makes. */
+   -Wall without -fopenmp). _Pragma takes a string, which the # operator makes.
+   One rule for every parallel loop in this file: only the loop's own counter is private to
+   a thread. Any other variable a thread writes (an inner loop's counter too) is declared
+   inside the loop's body; one declared before the loop is shared by all the threads, and
+   their writes to it would race. */
 #define GPT__PRAGMA(...) _Pragma(#__VA_ARGS__)
 #ifdef _OPENMP
 #include <omp.h>
@@ -1276,21 +1280,27 @@ static void gpt__matmul_forward(float *out, float *scratch, const float *inp, co
     if (N < GPT__TI || !scratch) {
         /* (threads only pay off on real work: a small matrix stays on this thread) */
         GPT_OMP(parallel for schedule(static) if ((size_t)N * C * OC >= 32768))
-        for (o = 0; o < OC; o++)
-            for (n = 0; n < N; n++)
-                out[(size_t)n * OC + o] = (bias ? bias[o] : 0.0f) +
-                    gpt__dot(inp + (size_t)n * C, weight + (size_t)o * C, C);
+        for (o = 0; o < OC; o++) {
+            int r;   /* declared in the loop: each thread needs its own (see >>plumbing) */
+            for (r = 0; r < N; r++)
+                out[(size_t)r * OC + o] = (bias ? bias[o] : 0.0f) +
+                    gpt__dot(inp + (size_t)r * C, weight + (size_t)o * C, C);
+        }
         return;
     }
     /* inp^T, each row padded with zeros to whole tiles: ld = N rounded up to GPT__TI */
     ld = (size_t)(N + GPT__TI - 1) / GPT__TI * GPT__TI;
     GPT_OMP(parallel for schedule(static))
-    for (i = 0; i < C; i++)
-        for (n = 0; n < (int)ld; n++)
-            scratch[(size_t)i * ld + n] = n < N ? inp[(size_t)n * C + i] : 0.0f;
+    for (i = 0; i < C; i++) {
+        int r;
+        for (r = 0; r < (int)ld; r++)
+            scratch[(size_t)i * ld + r] = r < N ? inp[(size_t)r * C + i] : 0.0f;
+    }
     GPT_OMP(parallel for schedule(static))
-    for (n = 0; n < N; n++)
-        for (o = 0; o < OC; o++) out[(size_t)n * OC + o] = bias ? bias[o] : 0.0f;
+    for (n = 0; n < N; n++) {
+        int c;
+        for (c = 0; c < OC; c++) out[(size_t)n * OC + c] = bias ? bias[c] : 0.0f;
+    }
     outT.p = out; outT.rs = 1; outT.cs = (size_t)OC;          /* (OC,N) view of out (N,OC) */
     W.p = (float *)weight; W.rs = (size_t)C; W.cs = 1;
     gpt__gemm(outT, W, scratch, ld, OC, C, N, 1);

@@ -482,12 +482,11 @@ static void test_init_and_determinism(void) {
     }
 }
 
-/* A few training steps; returns the losses' sum and leaves the weights in m. */
+/* A few training steps; returns the last loss and leaves the weights in m. */
 static double train_steps(gpt_model *m, int steps) {
     int tok[2 * 8], tg[2 * 8], i, s;
     gpt_adamw opt = gpt_adamw_defaults();
-    double total = 0;
-    float loss;
+    float loss = 0.0f;
     for (i = 0; i < 16; i++) { tok[i] = (i * 5) % 23; tg[i] = (i * 5 + 1) % 23; }
     for (s = 0; s < steps; s++) {
         gpt_forward(m, tok, tg, 2, 8, &loss);
@@ -495,7 +494,6 @@ static double train_steps(gpt_model *m, int steps) {
         gpt_backward(m);
         gpt_clip_grad_norm(m, 1.0f);
         gpt_adamw_step(m, &opt, 3e-3f);
-        total += loss;
         if (s == 0) CHECK(test_close(loss, log(23.0), 0.1, 0), "initial loss %g ~ ln V", loss);
     }
     return loss;
@@ -549,6 +547,91 @@ static void test_training(void) {
 #endif
 }
 
+/* The work of one user of the library: its own model (shaped and seeded by `who`), three
+   training steps, then eight tokens sampled with the KV cache, and an error of its own, read
+   back once the other user (on the other thread, with sync) has had its error too. */
+typedef struct user_result {
+    float losses[3];
+    int tokens[8];
+    char error[128];
+} user_result;
+
+static void library_user(int who, user_result *r, int sync) {
+    gpt_config cfg;
+    gpt_options opt = gpt_options_defaults();
+    gpt_adamw aw = gpt_adamw_defaults();
+    gpt_sampler sp = gpt_sampler_defaults();
+    gpt_model *m;
+    gpt_rng rng;
+    int tok[2 * 16], tg[2 * 16], i, s, bad = who ? -1 : 1000;
+    float *logits;
+    cfg.block_size = 16; cfg.vocab_size = 37 + who; cfg.n_layer = 1 + who; cfg.n_head = 2;
+    cfg.n_embd = 24;
+    opt.kv_cache = 1;
+    opt.max_batch = 2;
+    opt.max_seq = 16;
+    memset(r, 0, sizeof *r);
+    if (gpt_model_create(&m, &cfg, &opt) != GPT_OK) {
+        memcpy(r->error, "create failed", 14);
+        return;
+    }
+    gpt_rng_seed(&rng, 100 + (uint64_t)who);
+    gpt_model_init(m, &rng);
+    for (i = 0; i < 32; i++) { tok[i] = (i * 3 + who) % 37; tg[i] = (i * 5 + 1) % 37; }
+    for (s = 0; s < 3; s++) {
+        gpt_forward(m, tok, tg, 2, 16, &r->losses[s]);
+        gpt_zero_grad(m);
+        gpt_backward(m);
+        gpt_clip_grad_norm(m, 1.0f);
+        gpt_adamw_step(m, &aw, 1e-2f);
+    }
+    r->tokens[0] = 0;
+    for (i = 0; i < 8; i++) {
+        gpt_forward_token(m, r->tokens[i > 0 ? i - 1 : 0], i, &logits);
+        gpt_sample(m, logits, &sp, &rng, &r->tokens[i]);
+    }
+    /* user 0 fails, then user 1 fails, then both read their detail */
+    if (sync) { GPT_OMP(barrier) }
+    if (!sync || who == 0) gpt_forward_token(m, bad, 0, &logits);
+    if (sync) { GPT_OMP(barrier) }
+    if (!sync || who == 1) gpt_forward_token(m, bad, 0, &logits);
+    if (sync) { GPT_OMP(barrier) }
+    {
+        const char *e = gpt_last_error();
+        size_t n = strlen(e) < sizeof r->error - 1 ? strlen(e) : sizeof r->error - 1;
+        memcpy(r->error, e, n);   /* r->error is zeroed: this stays 0-terminated */
+    }
+    gpt_model_free(m);
+}
+
+/* No global state: two models used on two threads at once give what each gives alone, and
+   each thread keeps its own error detail. */
+static void test_two_threads(void) {
+#ifdef _OPENMP
+    user_result alone[2], together[2];
+    int who, team = 0;
+    library_user(0, &alone[0], 0);
+    library_user(1, &alone[1], 0);
+    memset(together, 0, sizeof together);
+    GPT_OMP(parallel num_threads(2))
+    {
+        int me = omp_get_thread_num();
+        if (omp_get_num_threads() == 2) library_user(me, &together[me], 1);
+        if (me == 0) team = omp_get_num_threads();
+    }
+    CHECK(team == 2, "OpenMP gave %d threads, not 2", team);
+    for (who = 0; who < 2; who++) {
+        CHECK(memcmp(alone[who].losses, together[who].losses, sizeof alone[who].losses) == 0 &&
+              memcmp(alone[who].tokens, together[who].tokens, sizeof alone[who].tokens) == 0,
+              "user %d: another model on another thread changed the losses or tokens", who);
+        CHECK(strstr(together[who].error, who ? "token -1" : "token 1000") != NULL,
+              "user %d: error detail '%s' is not its own", who, together[who].error);
+    }
+#else
+    printf("note: built without OpenMP, the two-thread check does not apply\n");
+#endif
+}
+
 int main(void) {
     gpt_rng rng;
     gpt_rng_seed(&rng, 1234);
@@ -564,5 +647,6 @@ int main(void) {
     test_memory_and_errors(&rng);
     test_init_and_determinism();
     test_training();
+    test_two_threads();
     return test_report("core");
 }
