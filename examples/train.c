@@ -425,19 +425,18 @@ static int check_shape(const run *r, const gpt_config *have, const char *path) {
 static int file_block_size(const char *path, long *block) {
     gpt_st *st;
     const gpt_st_tensor *t;
+    int found;
     if (gpt_st_open(&st, path, NULL) != GPT_OK) {
         fprintf(stderr, "train: %s\n", gpt_last_error());
         return 0;
     }
     t = gpt_st_find(st, "wpe.weight");
     if (!t) t = gpt_st_find(st, "transformer.wpe.weight");
-    if (t && t->ndim == 2) *block = (long)t->shape[0];
+    found = t && t->ndim == 2;   /* t belongs to st: read it before closing */
+    if (found) *block = (long)t->shape[0];
     gpt_st_close(st);
-    if (!t || t->ndim != 2) {
-        fprintf(stderr, "train: %s: no wpe.weight: not GPT-2 weights\n", path);
-        return 0;
-    }
-    return 1;
+    if (!found) fprintf(stderr, "train: %s: no wpe.weight: not GPT-2 weights\n", path);
+    return found;
 }
 
 /* Creates r->m: loaded from --resume or --init, or new with the initialisation of GPT-2. */
@@ -577,17 +576,26 @@ static int read_resume(run *r) {
         ok = 0;
     }
     if (!ok) return 0;
-    r->step = (long)u[0];
-    r->resumed_pos = (long)u[1];
-    r->best_loss = d[2];
-    r->epoch_loss_sum = d[3];
-    r->rng.state = u[4];
     if (u[5] != r->n_tokens || u[6] != r->input_hash) {
         fprintf(stderr, "train: %s is not the text %s was trained on (%lu tokens, or "
                 "another text of that length)\n", r->a.input, r->a.resume,
                 (unsigned long)u[5]);
         return 0;
     }
+    /* a state this program can have saved: the loader inside the text, a step count and
+       losses in range, and a random state that is not 0 (xorshift64* never reaches 0) */
+    if (u[0] > (unsigned long long)BIG || u[1] > r->n_tokens || u[4] == 0 ||
+        !(d[2] >= 0.0) || !(d[3] >= 0.0 && d[3] < HUGE_VAL)) {
+        fprintf(stderr, "train: %s: the recorded progress is not one this program saves (step "
+                "%llu, loader position %llu, best loss %g, epoch loss sum %g, random state "
+                "%llu)\n", r->a.resume, u[0], u[1], d[2], d[3], u[4]);
+        return 0;
+    }
+    r->step = (long)u[0];
+    r->resumed_pos = (long)u[1];
+    r->best_loss = d[2];
+    r->epoch_loss_sum = d[3];
+    r->rng.state = u[4];
     return 1;
 }
 

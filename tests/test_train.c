@@ -284,6 +284,37 @@ static void test_resume(void) {
     CHECK(said("one", "---- sample after step 10 ----"), "no sample at the end of the epoch");
 }
 
+/* Copies checkpoint src to dst with the metadata value of `key` replaced by `value`: the
+   header is rewritten and its 8-byte length updated (data offsets count from the end of the
+   header, so the tensors stay valid). 0 when src cannot be read or has no such key. */
+static int tamper(const char *src, const char *dst, const char *key, const char *value) {
+    size_t n, hlen = 0;
+    char *in = slurp(src, &n), *at, *end, *out, needle[64];
+    FILE *f;
+    int k, ok = 0;
+    sprintf(needle, "\"%.40s\":\"", key);   /* "key":" as the writer puts it */
+    if (in && n >= 8) {
+        for (k = 7; k >= 0; k--) hlen = hlen * 256 + (unsigned char)in[k];
+        at = strstr(in + 8, needle);
+        if (hlen <= n - 8 && at && at < in + 8 + hlen && (end = strchr(at + strlen(needle), '"'))) {
+            size_t before = (size_t)(at + strlen(needle) - in), old = (size_t)(end - in) - before;
+            size_t new_hlen = hlen - old + strlen(value);
+            out = (char *)malloc(n - old + strlen(value));
+            for (k = 0; k < 8; k++) out[k] = (char)((new_hlen >> (8 * k)) & 255);
+            memcpy(out + 8, in + 8, before - 8);
+            memcpy(out + before, value, strlen(value));
+            memcpy(out + before + strlen(value), end, n - (size_t)(end - in));
+            if ((f = fopen(dst, "wb")) != NULL) {
+                ok = fwrite(out, 1, n - old + strlen(value), f) == n - old + strlen(value);
+                ok &= fclose(f) == 0;
+            }
+            free(out);
+        }
+    }
+    free(in);
+    return ok;
+}
+
 /* Wrong options with --resume are refused, and the checkpoint stays as it was. */
 static void test_resume_mismatch(void) {
     size_t n1, n2;
@@ -304,9 +335,31 @@ static void test_resume_mismatch(void) {
     CHECK(rc == 2 && said("text", "not the text"), "another text: %d", rc);
     rc = train("notckpt", "--input " TMP "/small.txt --resume " REF "/init.safetensors");
     CHECK(rc == 2 && said("notckpt", "not a training checkpoint"), "HF weights: %d", rc);
+    /* progress no run of ./train can have saved (found by tests/fuzz/fuzz_resume.c) */
+    {
+        static const char *const bad[4][2] = {
+            {"train.loader_pos", "18446744073709551615"}, {"train.step", "18446744073709551615"},
+            {"train.rng_state", "0"}, {"train.best_loss", "nan"}};
+        int b;
+        for (b = 0; b < 4; b++) {
+            CHECK(tamper(TMP "/two.st", TMP "/bad.st", bad[b][0], bad[b][1]), "tamper %s",
+                  bad[b][0]);
+            rc = train("badprogress", "--input " TMP "/small.txt --resume " TMP "/bad.st "
+                       "--checkpoint " TMP "/bad.st --out " TMP "/x.st");
+            CHECK(rc == 2 && said("badprogress", "not one this program saves"),
+                  "%s %s in the checkpoint: exit %d", bad[b][0], bad[b][1], rc);
+        }
+        CHECK(tamper(TMP "/two.st", TMP "/bad.st", "train.rng_state", "12345"), "tamper");
+        rc = train("goodprogress", "--input " TMP "/small.txt --resume " TMP "/bad.st "
+                   "--checkpoint " TMP "/bad.st --out " TMP "/x.st --stop-after 1");
+        CHECK(rc == 0, "another valid random state: exit %d (the tampering is sound)", rc);
+        remove(TMP "/bad.st");
+        remove(TMP "/x.st");
+    }
     after = slurp(TMP "/two.st", &n2);
     CHECK(before && after && n1 == n2 && !memcmp(before, after, n1), "checkpoint changed");
-    CHECK(!exists(TMP "/x.st"), "a refused run wrote --out");
+    CHECK(!exists(TMP "/x.st"), "a refused run wrote --out");   /* (removed after the one run
+                                                                    that may write it) */
     free(before);
     free(after);
 }
