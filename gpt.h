@@ -3686,15 +3686,14 @@ static int gpt__ck_check(gpt_st *st, const gpt_model *m, const char *prefix, int
     return gpt__ck_lm_head(st, m, prefix);
 }
 
-/* Checks everything, then reads the parameters and, with `optimizer`, the moments and step
-   (zeros when the file has no moments). The tile is allocated before the first write, so
-   that running out of memory cannot leave the model half loaded either. */
-static int gpt__ck_load(gpt_st *st, gpt_model *m, int optimizer) {
+/* After gpt__ck_check passed: reads the parameters and, with `optimizer`, the moments and
+   step (zeros when the file has no moments). The tile is allocated before the first write,
+   so that running out of memory cannot leave the model half loaded either. */
+static int gpt__ck_fill(gpt_st *st, gpt_model *m, int optimizer, int n_moments,
+                        uint64_t step) {
     const char *prefix = gpt__ck_prefix(st);
     gpt__ck_fill_job job;
-    uint64_t step = 0;
-    int n_moments = 0, rc;
-    if ((rc = gpt__ck_check(st, m, prefix, &n_moments, &step)) != GPT_OK) return rc;
+    int rc;
     if (!(job.tile = gpt__ck_tile(m, NULL, st->alloc_ctx))) return GPT_ERR_NOMEM;
     job.m = m;   /* every check passed: from here on the model is written */
     job.flat = m->param_memory;
@@ -3925,7 +3924,8 @@ GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *
     gpt_model *m = NULL;
     gpt_config cfg;
     gpt_st *st;
-    int rc;
+    uint64_t step = 0;
+    int rc, n_moments = 0;
     *out = NULL;
     if (!opt) opt = &defaults;
     if (!path) return gpt__fail(GPT_ERR_ARG, "gpt_load: path is NULL");
@@ -3939,11 +3939,21 @@ GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *
         gpt__fail(rc, "%s: %s", path, detail);
     }
     if (rc == GPT_OK) {
+        /* The whole file is checked against the parameter table of cfg before the model's
+           memory exists: a small hostile file that claims 1024 layers is found wrong at its
+           first missing tensor, instead of first asking for gigabytes. */
+        gpt_model shell;
+        memset(&shell, 0, sizeof shell);
+        shell.config = cfg;
+        gpt__tensor_table(shell.tensors, &cfg);
+        rc = gpt__ck_check(st, &shell, gpt__ck_prefix(st), &n_moments, &step);
+    }
+    if (rc == GPT_OK) {
         gpt_options mo = opt->model;   /* the caller cannot know block_size beforehand */
         if (mo.max_seq > cfg.block_size) mo.max_seq = cfg.block_size;
         rc = gpt_model_create(&m, &cfg, &mo);
     }
-    if (rc == GPT_OK) rc = gpt__ck_load(st, m, opt->optimizer);
+    if (rc == GPT_OK) rc = gpt__ck_fill(st, m, opt->optimizer, n_moments, step);
     gpt_st_close(st);
     if (rc != GPT_OK) {
         gpt_model_free(m);
@@ -3956,7 +3966,8 @@ GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *
 GPT_DEF int gpt_load_into(gpt_model *m, const char *path, int optimizer) {
     long meta[GPT__CFG_N];
     gpt_st *st;
-    int rc;
+    uint64_t step = 0;
+    int rc, n_moments = 0;
     if (!m || !path) return gpt__fail(GPT_ERR_ARG, "gpt_load_into: model or path is NULL");
     if (optimizer && !m->adam_m)
         return gpt__fail(GPT_ERR_ARG, "%s: loading the optimizer needs a training model", path);
@@ -3965,7 +3976,8 @@ GPT_DEF int gpt_load_into(gpt_model *m, const char *path, int optimizer) {
     if (rc == GPT_OK && meta[GPT__CFG_HEAD] > 0 && meta[GPT__CFG_HEAD] != m->config.n_head)
         rc = gpt__fail(GPT_ERR_SHAPE, "%s: the file's n_head is %ld, the model's %d", path,
                        meta[GPT__CFG_HEAD], m->config.n_head);
-    if (rc == GPT_OK) rc = gpt__ck_load(st, m, optimizer);
+    if (rc == GPT_OK) rc = gpt__ck_check(st, m, gpt__ck_prefix(st), &n_moments, &step);
+    if (rc == GPT_OK) rc = gpt__ck_fill(st, m, optimizer, n_moments, step);
     gpt_st_close(st);
     return rc;
 }

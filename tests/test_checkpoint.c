@@ -32,11 +32,13 @@ static char *mkdtemp(char *templ) {
 typedef struct test_alloc {
     long fail_at;   /* the allocation number that fails (counted from 0), -1: none */
     long calls;
+    size_t biggest; /* the largest request seen */
 } test_alloc;
 static long test_live;
 static void *test_malloc(size_t n, void *ctx) {
     test_alloc *a = (test_alloc *)ctx;
     void *p;
+    if (a && n > a->biggest) a->biggest = n;
     if (a && a->fail_at >= 0 && a->calls++ == a->fail_at) return NULL;
     p = malloc(n);
     if (p) test_live++;
@@ -953,6 +955,28 @@ static void test_gpt2_meta_n_head(const gpt_model *m) {
     gpt_st_close(st);
 }
 
+/* A file is checked whole before the model's memory is allocated: 2 KB that claim 1024
+   blocks of width 512 (only a buffer named h.1023.attn.masked_bias, no real block tensor)
+   fail on the first missing tensor, without asking for the 12.9 GB such a model needs
+   (found by tests/fuzz/fuzz_checkpoint.c). */
+static void test_gpt2_claims_huge(void) {
+    static float zeros[2 * 512];
+    const char *p = tmp("huge.safetensors");
+    test_alloc a = {-1, 0, 0};
+    gpt_load_options lo = gpt_load_options_defaults();
+    gpt_model *m = NULL;
+    write_st(p, "{\"__metadata__\":{\"n_head\":\"8\"},"
+                T_ENTRY("wte.weight", "F32", "[1,512]", "0", "2048") ","
+                T_ENTRY("wpe.weight", "F32", "[1,512]", "2048", "4096") ","
+                T_ENTRY("h.1023.attn.masked_bias", "F32", "[0]", "4096", "4096") "}",
+             zeros, sizeof zeros);
+    lo.model.alloc_ctx = &a;
+    lo.model.max_seq = 1;
+    EXPECT(gpt_load(&m, p, &lo), GPT_ERR_FORMAT, p, "missing tensor 'h.0.ln_1.weight'", NULL);
+    CHECK(m == NULL && a.biggest < 1000000, "the check asked for %lu bytes first",
+          (unsigned long)a.biggest);
+}
+
 static void test_gpt2_n_head(void) {
     gpt_model *m = make_model(2, 2, 8, 11, 16, 0, 4, NULL);
     mkdir(tmp("cfg"), 0700);
@@ -1131,7 +1155,7 @@ static void test_atomic(void) {
    GPT_ERR_NOMEM, leak nothing and leave the file on disk as it was; with no failure left it
    succeeds. */
 static void test_nomem(void) {
-    test_alloc a = {-1, 0};
+    test_alloc a = {-1, 0, 0};
     gpt_save_options so = gpt_save_options_defaults();
     gpt_load_options lo = load_opts(0, 1);
     gpt_model *m = make_model(2, 2, 8, 11, 16, 1, 9, &a), *into = make_model(2, 2, 8, 11, 16, 1,
@@ -1208,6 +1232,7 @@ int main(void) {
     test_gpt2_roundtrip();
     test_gpt2_hf();
     test_gpt2_n_head();
+    test_gpt2_claims_huge();
     test_gpt2_load_into();
     test_fixtures();
     test_atomic();
