@@ -1983,7 +1983,7 @@ GPT_DEF void gpt_model_init(gpt_model *m, gpt_rng *rng) {
 GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int B, int T,
                         float *loss) {
     int C = m->config.n_embd, V = m->config.vocab_size, NH = m->config.n_head;
-    int L = m->config.n_layer, N = B * T, l, n;
+    int L = m->config.n_layer, N, l, n;
     const float *x;
     if (!m->acts.encoded)
         return gpt__fail(GPT_ERR_ARG, "model was created without activations (max_batch 0)");
@@ -1991,6 +1991,7 @@ GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int
         return gpt__fail(GPT_ERR_SHAPE, "forward on (B=%d, T=%d) but the model was created "
                          "for at most (B=%d, T=%d)", B, T, m->options.max_batch,
                          m->options.max_seq);
+    N = B * T;   /* (only now: the check above keeps it from overflowing) */
     for (n = 0; n < N; n++) {
         if (tokens[n] < 0 || tokens[n] >= V)
             return gpt__fail(GPT_ERR_RANGE, "token %d at position %d is outside [0, %d)",
@@ -2215,7 +2216,9 @@ GPT_DEF float gpt_lr(const gpt_schedule *s, long step) {
     double progress;
     if (step < s->warmup_steps) return (float)((double)s->max_lr * (step + 1) / s->warmup_steps);
     if (step >= s->total_steps || s->total_steps <= s->warmup_steps) return s->min_lr;
-    progress = (double)(step - s->warmup_steps) / (double)(s->total_steps - s->warmup_steps);
+    /* (differences in double: with extreme settings they would overflow a long) */
+    progress = ((double)step - (double)s->warmup_steps) /
+               ((double)s->total_steps - (double)s->warmup_steps);
     return (float)(s->min_lr + 0.5 * ((double)s->max_lr - s->min_lr) *
                    (1.0 + cos(3.14159265358979323846 * progress)));
 }
@@ -3782,7 +3785,10 @@ static int gpt__read_small(const char *path, size_t cap, char **text, size_t *le
     *len = 0;
     if (!f) return gpt__fail(GPT_ERR_IO, "%s: cannot open for reading", path);
     if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
+    /* (on Linux a directory opens, seeks, and reports a size of 2^63 - 1, then cannot be
+       read: only the read tells it from a file that is merely too big) */
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        (size > 0 && (fgetc(f) == EOF || fseek(f, 0, SEEK_SET) != 0)))
         rc = gpt__fail(GPT_ERR_IO, "%s: cannot read (a directory?)", path);
     else if ((unsigned long)size > cap)
         rc = gpt__fail(GPT_ERR_FORMAT, "%s: %ld bytes, more than the %lu expected", path, size,

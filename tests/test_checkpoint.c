@@ -909,6 +909,10 @@ static void test_gpt2_config_json(const gpt_model *m) {
     lo.n_head = 0;
     lo.config_json = tmp("cfg/none.json");
     LOAD_FAILS(p, &lo, GPT_ERR_IO, "none.json", "cannot open");
+    mkdir(tmp("cfg/dir.json"), 0700);   /* a folder: Linux reports its size as 2^63 - 1 */
+    lo.config_json = tmp("cfg/dir.json");
+    LOAD_FAILS(p, &lo, GPT_ERR_IO, "dir.json", NULL);
+    rmdir(tmp("cfg/dir.json"));
     write_text(tmp("cfg/other.json"), "{\"n_head\": 1}");
     lo.config_json = tmp("cfg/other.json");
     rc = gpt_load(&got, p, &lo);

@@ -318,6 +318,14 @@ static void test_schedule(void) {
     int mono = 1;
     s.max_lr = 6e-4f; s.min_lr = 6e-5f; s.warmup_steps = 0; s.total_steps = 100;
     CHECK(gpt_lr(&s, 0) == 6e-4f, "cosine starts at max_lr: %g", gpt_lr(&s, 0));
+    {   /* settings whose differences overflow a long still give a rate in [min, max] */
+        gpt_schedule x = s;
+        float lr;
+        x.warmup_steps = -(LONG_MAX / 2) - 2;   /* total - warmup is past LONG_MAX */
+        x.total_steps = LONG_MAX / 2 + 2;
+        lr = gpt_lr(&x, 0);
+        CHECK(lr >= x.min_lr && lr <= x.max_lr, "extreme schedule: lr %g", lr);
+    }
     CHECK(test_close(gpt_lr(&s, 50), 3.3e-4, 1e-9, 1e-6), "cosine midpoint %g", gpt_lr(&s, 50));
     CHECK(test_close(gpt_lr(&s, 25), 6e-5 + 0.5 * 5.4e-4 * (1 + cos(3.14159265358979323846 / 4)),
                      1e-10, 1e-6),
@@ -420,6 +428,8 @@ static void test_memory_and_errors(gpt_rng *rng) {
     gpt_model_init(m, rng);
     CHECK(gpt_forward(m, tok, tok, 3, 8, &loss) == GPT_ERR_SHAPE, "B > max_batch is refused");
     CHECK(gpt_forward(m, tok, tok, 2, 9, &loss) == GPT_ERR_SHAPE, "T > max_seq is refused");
+    CHECK(gpt_forward(m, tok, tok, 100000, 100000, &loss) == GPT_ERR_SHAPE,
+          "B*T past INT_MAX is refused");
     tok[5] = 23;
     CHECK(gpt_forward(m, tok, NULL, 2, 8, &loss) == GPT_ERR_RANGE, "token >= V is refused");
     tok[5] = -1;
