@@ -17,6 +17,21 @@ CFLAGS += $(OMP_FLAG)
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 TESTS    := $(patsubst tests/%.c,tests/bin/%,$(wildcard tests/test_*.c))
 
+# The library's tests once more under AddressSanitizer and UndefinedBehaviorSanitizer (every
+# out-of-bounds access, use after free, leak, signed overflow or misaligned read is a
+# failure), when clang with its sanitizer runtime is installed; SANITIZE=0 leaves them out.
+# (test_build builds, test_train drives ./train: neither tests the library's memory itself.)
+SAN_CC   ?= clang
+SAN_FLAGS = -g -O1 -std=c99 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+            -fno-omit-frame-pointer
+ifneq ($(SANITIZE),0)
+SAN_OK   := $(shell echo 'int main(void){return 0;}' | $(SAN_CC) $(SAN_FLAGS) -x c - -o /dev/null 2>/dev/null && echo yes)
+SAN_OMP  := $(shell echo 'int main(void){return 0;}' | $(SAN_CC) $(SAN_FLAGS) -fopenmp -x c - -o /dev/null 2>/dev/null && echo -fopenmp)
+endif
+ifeq ($(SAN_OK),yes)
+SAN_TESTS := $(patsubst tests/%.c,tests/bin/san_%,$(filter-out tests/test_build.c tests/test_train.c,$(wildcard tests/test_*.c)))
+endif
+
 .PHONY: all example test bench clean shakespeare gpt2
 all example: $(EXAMPLES)
 
@@ -27,8 +42,12 @@ tests/bin/%: tests/%.c gpt.h tests/test.h tests/test_alloc.h
 	@mkdir -p tests/bin
 	$(CC) $(CFLAGS) -I. -o $@ $< $(LDLIBS)
 
-test: $(TESTS) $(EXAMPLES)
-	@sh tests/run.sh $(TESTS)
+tests/bin/san_%: tests/%.c gpt.h tests/test.h tests/test_alloc.h
+	@mkdir -p tests/bin
+	$(SAN_CC) $(SAN_FLAGS) $(SAN_OMP) -I. -o $@ $< $(LDLIBS)
+
+test: $(TESTS) $(SAN_TESTS) $(EXAMPLES)
+	@sh tests/run.sh $(TESTS) $(SAN_TESTS)
 
 clean:
 	rm -rf tests/bin $(EXAMPLES)

@@ -9,6 +9,7 @@ for t in "$@"; do
     if [ -z "$line" ]; then
         echo "FAIL $t: exited $rc without a summary"; failed=$((failed + 1)); continue
     fi
+    case "$t" in */san_*) line="asan+ubsan $line" ;; esac   # the sanitizer build (Makefile)
     echo "$line"
     p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\1/')
     f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/')
