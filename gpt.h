@@ -2216,9 +2216,11 @@ GPT_DEF float gpt_lr(const gpt_schedule *s, long step) {
     double progress;
     if (step < s->warmup_steps) return (float)((double)s->max_lr * (step + 1) / s->warmup_steps);
     if (step >= s->total_steps || s->total_steps <= s->warmup_steps) return s->min_lr;
-    /* (differences in double: with extreme settings they would overflow a long) */
-    progress = ((double)step - (double)s->warmup_steps) /
-               ((double)s->total_steps - (double)s->warmup_steps);
+    /* Here W <= step < N, so both differences are between 0 and 2^64: exact in unsigned
+       long arithmetic, where a signed subtraction could overflow (a negative W) and a
+       subtraction of doubles could round both to 0 (W and N near 2^62). */
+    progress = (double)((unsigned long)step - (unsigned long)s->warmup_steps) /
+               (double)((unsigned long)s->total_steps - (unsigned long)s->warmup_steps);
     return (float)(s->min_lr + 0.5 * ((double)s->max_lr - s->min_lr) *
                    (1.0 + cos(3.14159265358979323846 * progress)));
 }

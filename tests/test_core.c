@@ -325,6 +325,10 @@ static void test_schedule(void) {
         x.total_steps = LONG_MAX / 2 + 2;
         lr = gpt_lr(&x, 0);
         CHECK(lr >= x.min_lr && lr <= x.max_lr, "extreme schedule: lr %g", lr);
+        x.warmup_steps = LONG_MAX / 2;   /* as doubles, W and W + 2 may round to one value */
+        x.total_steps = x.warmup_steps + 2;
+        lr = gpt_lr(&x, x.warmup_steps + 1);   /* halfway: the mean of min_lr and max_lr */
+        CHECK(test_close(lr, 0.5 * (x.min_lr + x.max_lr), 1e-6, 0), "huge schedule: lr %g", lr);
     }
     CHECK(test_close(gpt_lr(&s, 50), 3.3e-4, 1e-9, 1e-6), "cosine midpoint %g", gpt_lr(&s, 50));
     CHECK(test_close(gpt_lr(&s, 25), 6e-5 + 0.5 * 5.4e-4 * (1 + cos(3.14159265358979323846 / 4)),
