@@ -2,6 +2,7 @@
 #   make / make example   ./train ./sample ./tokenize in the repository root
 #   make test             build and run every test (ends with "N passed, N failed")
 #   make bench            the benchmarks
+#   make notebook         run notebook/gpt.ipynb, refreshing its outputs
 #   make NO_OMP=1 ...     build without OpenMP
 CC      ?= cc
 OPT     ?= -O3 -march=native -mtune=generic -ffp-contract=fast -fno-math-errno
@@ -32,7 +33,18 @@ ifeq ($(SAN_OK),yes)
 SAN_TESTS := $(patsubst tests/%.c,tests/bin/san_%,$(filter-out tests/test_build.c tests/test_train.c,$(wildcard tests/test_*.c)))
 endif
 
-.PHONY: all example test bench clean shakespeare gpt2
+# The companion notebook runs in make test too when Debian's Python has nbconvert and
+# ipykernel (PyTorch optional): tests/notebook_check.sh executes a copy (about 80 s on 2
+# cores). NOTEBOOK=0 leaves it out.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+ifneq ($(NOTEBOOK),0)
+NB_OK := $(shell $(PYTHON) -c 'import nbconvert, ipykernel' 2>/dev/null && echo yes)
+endif
+ifeq ($(NB_OK),yes)
+NOTEBOOK_TEST := tests/notebook_check.sh
+endif
+
+.PHONY: all example test bench clean shakespeare gpt2 notebook
 all example: $(EXAMPLES)
 
 %: examples/%.c gpt.h
@@ -47,7 +59,13 @@ tests/bin/san_%: tests/%.c gpt.h tests/test.h tests/test_alloc.h
 	$(SAN_CC) $(SAN_FLAGS) $(SAN_OMP) -I. -o $@ $< $(LDLIBS)
 
 test: $(TESTS) $(SAN_TESTS) $(EXAMPLES)
-	@sh tests/run.sh $(TESTS) $(SAN_TESTS)
+	@PYTHON=$(PYTHON) sh tests/run.sh $(TESTS) $(SAN_TESTS) $(NOTEBOOK_TEST)
+
+# notebook/gpt.ipynb run top to bottom with its outputs refreshed in place (commit the result
+# after changing the notebook). Its files go to notebook/out/.
+notebook: $(EXAMPLES)
+	cd notebook && $(PYTHON) -m nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=1800 gpt.ipynb
 
 clean:
 	rm -rf tests/bin $(EXAMPLES)
