@@ -82,11 +82,12 @@ def to_bytes(t, dtype):
     raise ValueError(dtype)
 
 
-def write_safetensors(path, tensors, metadata):
-    """tensors: {name: (tensor, dtype)}, stored sorted by name as the safetensors package does."""
+def write_safetensors(path, tensors, metadata, sort=True):
+    """tensors: {name: (tensor, dtype)}, stored sorted by name as the safetensors package does
+    (sort=False: in the dict's order, as some other writers do)."""
     header = {"__metadata__": dict(metadata)}
     blobs, offset = [], 0
-    for name in sorted(tensors):
+    for name in (sorted(tensors) if sort else tensors):
         t, dtype = tensors[name]
         b = to_bytes(t, dtype)
         header[name] = {"dtype": dtype, "shape": list(t.shape),

@@ -149,21 +149,8 @@ def build_all(variants):
 
 def write_st(path, items, metadata, sort=True):
     """items: [(name, tensor, dtype)]; in the given order unless sort."""
-    header = {"__metadata__": dict(metadata)}
-    blobs, offset = [], 0
-    for name, t, dtype in (sorted(items, key=lambda e: e[0]) if sort else items):
-        b = mf.to_bytes(t, dtype)
-        header[name] = {"dtype": dtype, "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    js = json.dumps(header, separators=(",", ":")).encode("ascii")
-    js += b" " * (-len(js) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(js)))
-        f.write(js)
-        for b in blobs:
-            f.write(b)
+    mf.write_safetensors(path, {name: (t, dtype) for name, t, dtype in items}, metadata,
+                         sort=sort)
 
 # ---- configurations -------------------------------------------------------------------------
 
@@ -413,6 +400,23 @@ def torch_norm(params):
                       2.0).item()
 
 
+def clip_grads(p, clip, norm_mode, exact, tnorms):
+    """Appends the double-summed norm to exact and torch's to tnorms, then clips as the mode
+    says (see ref_train); returns the norm that the step reports."""
+    ex = math.sqrt(sum((t.grad.double() ** 2).sum().item() for t in p.values()))
+    exact.append(ex)
+    tnorms.append(torch_norm(p.values()))
+    if norm_mode == "torch":
+        return torch.nn.utils.clip_grad_norm_(list(p.values()),
+                                              clip if clip > 0 else float("inf")).item()
+    norm = float(np.float32(ex))
+    if clip > 0 and norm > clip:
+        s = np.float32(clip / (norm + 1e-6))
+        for t in p.values():
+            t.grad.mul_(float(s))
+    return norm
+
+
 def ref_train(p0, mc, batches, hp, clip, dtype, norm_mode):
     """The fixture script's train() with a batch per step and the clip optional.
     norm_mode 'torch': clip_grad_norm_; 'exact': the norm summed in double and the same
@@ -440,18 +444,7 @@ def ref_train(p0, mc, batches, hp, clip, dtype, norm_mode):
         opt.zero_grad(set_to_none=True)
         loss = mf.loss_of(mf.forward(p, mc, x), y)
         loss.backward()
-        ex = math.sqrt(sum((t.grad.double() ** 2).sum().item() for t in p.values()))
-        exact.append(ex)
-        tnorms.append(torch_norm(p.values()))
-        if norm_mode == "torch":
-            norm = torch.nn.utils.clip_grad_norm_(list(p.values()),
-                                                  clip if clip > 0 else float("inf")).item()
-        else:
-            norm = float(np.float32(ex))
-            if clip > 0 and norm > clip:
-                s = np.float32(clip / (norm + 1e-6))
-                for t in p.values():
-                    t.grad.mul_(float(s))
+        norm = clip_grads(p, clip, norm_mode, exact, tnorms)
         for n, t in p.items():
             minabs[n] = torch.minimum(minabs[n], t.grad.abs())
             top = t.grad.abs().max()
@@ -502,18 +495,7 @@ def ref_opt(p0, grads, hp, clip, dtype, norm_mode):
     for step, g in enumerate(grads):
         for n, t in p.items():
             t.grad = g[n].to(dtype).clone()
-        ex = math.sqrt(sum((t.grad.double() ** 2).sum().item() for t in p.values()))
-        exact.append(ex)
-        tnorms.append(torch_norm(p.values()))
-        if norm_mode == "torch":
-            norm = torch.nn.utils.clip_grad_norm_(list(p.values()),
-                                                  clip if clip > 0 else float("inf")).item()
-        else:
-            norm = float(np.float32(ex))
-            if clip > 0 and norm > clip:
-                s = np.float32(clip / (norm + 1e-6))
-                for t in p.values():
-                    t.grad.mul_(float(s))
+        norm = clip_grads(p, clip, norm_mode, exact, tnorms)
         norms.append(norm)
         for grp in opt.param_groups:
             grp["lr"] = mf.lr_at(step, hp["max_lr"], min_lr, hp["warmup"], hp["total"])
