@@ -4947,29 +4947,24 @@ static int gpt__tok_readable(const char *path) {
     return f != NULL;
 }
 
-/* Into merges and json (each strlen(dir) + 16 bytes) the paths of dir's vocabulary files,
-   OpenAI's names first: 1, or 0 when dir has neither vocab.bpe nor merges.txt. */
-static int gpt__tok_dir_files(const char *dir, char *merges, char *json) {
+/* gpt_tok_load_dir, and in *found whether dir has vocab.bpe or merges.txt at all (so that a
+   search can pass over a folder without them but stop at one whose files are broken). */
+static int gpt__tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx,
+                             int *found) {
     static const char *const names[2][2] = {{"vocab.bpe", "encoder.json"},    /* OpenAI */
                                             {"merges.txt", "vocab.json"}};    /* Hugging Face */
-    int k;
-    for (k = 0; k < 2; k++) {
-        sprintf(merges, "%s/%s", dir, names[k][0]);
-        sprintf(json, "%s/%s", dir, names[k][1]);
-        if (gpt__tok_readable(merges)) return 1;
-    }
-    return 0;
-}
-
-GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx) {
     char *merges, *json;
-    int rc;
-    if (!out || !dir) return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_dir: NULL argument");
-    *out = NULL;
+    int k, rc;
+    *found = 0;
     merges = (char *)gpt__malloc(strlen(dir) + 16, alloc_ctx, "tokenizer: path");
     json = merges ? (char *)gpt__malloc(strlen(dir) + 16, alloc_ctx, "tokenizer: path") : NULL;
     if (!json) { if (merges) GPT_FREE(merges, alloc_ctx); return GPT_ERR_NOMEM; }
-    if (!gpt__tok_dir_files(dir, merges, json))
+    for (k = 0; k < 2 && !*found; k++) {
+        sprintf(merges, "%s/%s", dir, names[k][0]);
+        sprintf(json, "%s/%s", dir, names[k][1]);
+        *found = gpt__tok_readable(merges);
+    }
+    if (!*found)
         rc = gpt__fail(GPT_ERR_IO, "%s: no vocab.bpe or merges.txt in this folder", dir);
     else
         rc = gpt_tok_load(out, merges, gpt__tok_readable(json) ? json : NULL, alloc_ctx);
@@ -4978,25 +4973,25 @@ GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_c
     return rc;
 }
 
+GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx) {
+    int found;
+    if (!out || !dir) return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_dir: NULL argument");
+    *out = NULL;
+    return gpt__tok_load_dir(out, dir, alloc_ctx, &found);
+}
+
 GPT_DEF int gpt_tok_load_first(gpt_tokenizer **out, const char *const *dirs, int n,
                                void *alloc_ctx) {
     char tried[400] = "";
     size_t used = 0;
-    int i, found = 0;
+    int i, found, rc;
     if (!out || n < 0 || (n > 0 && !dirs))
         return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_first: NULL argument");
     *out = NULL;
-    for (i = 0; i < n && !found; i++) {
-        char *merges, *json;
+    for (i = 0; i < n; i++) {
         if (!dirs[i]) continue;
-        merges = (char *)gpt__malloc(strlen(dirs[i]) + 16, alloc_ctx, "tokenizer: path");
-        json = merges ? (char *)gpt__malloc(strlen(dirs[i]) + 16, alloc_ctx, "tokenizer: path")
-                      : NULL;
-        if (!json) { if (merges) GPT_FREE(merges, alloc_ctx); return GPT_ERR_NOMEM; }
-        found = gpt__tok_dir_files(dirs[i], merges, json);
-        GPT_FREE(merges, alloc_ctx);
-        GPT_FREE(json, alloc_ctx);
-        if (found) return gpt_tok_load_dir(out, dirs[i], alloc_ctx);   /* broken: the error */
+        rc = gpt__tok_load_dir(out, dirs[i], alloc_ctx, &found);
+        if (found || rc == GPT_ERR_NOMEM) return rc;   /* loaded, or there but broken */
         if (used < sizeof tried - 1)   /* the names tried, for the message (cut when long) */
             used += (size_t)snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "",
                                      dirs[i]);
