@@ -417,6 +417,19 @@ def clip_grads(p, clip, norm_mode, exact, tnorms):
     return norm
 
 
+def ref_adamw(p0, hp, dtype):
+    """A trainable copy of the parameters in dtype, and PyTorch's AdamW over it with decay on
+    the 2-D tensors only (the fixture script's groups)."""
+    p = {n: t.to(dtype).clone().requires_grad_(True) for n, t in p0.items()}
+    decay = [t for t in p.values() if t.dim() >= 2]
+    no_decay = [t for t in p.values() if t.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=hp["max_lr"], betas=tuple(hp["betas"]), eps=hp["eps"],
+                            foreach=False)
+    return p, opt
+
+
 def ref_train(p0, mc, batches, hp, clip, dtype, norm_mode):
     """The fixture script's train() with a batch per step and the clip optional.
     norm_mode 'torch': clip_grad_norm_; 'exact': the norm summed in double and the same
@@ -429,13 +442,7 @@ def ref_train(p0, mc, batches, hp, clip, dtype, norm_mode):
     error becomes an update error of a good fraction of lr (the key bias, whose exact
     gradient is 0, is all noise). Such elements are left out of final.* (the optimizer itself
     is checked on given gradients, tiny ones included: opt.final.*)."""
-    p = {n: t.to(dtype).clone().requires_grad_(True) for n, t in p0.items()}
-    decay = [t for t in p.values() if t.dim() >= 2]
-    no_decay = [t for t in p.values() if t.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=hp["max_lr"], betas=tuple(hp["betas"]), eps=hp["eps"],
-                            foreach=False)
+    p, opt = ref_adamw(p0, hp, dtype)
     losses, lrs, norms, exact, tnorms = [], [], [], [], []
     min_lr = hp["max_lr"] * hp["min_lr_frac"]
     minabs = {n: torch.full_like(t, float("inf")) for n, t in p.items()}
@@ -483,13 +490,7 @@ def opt_grads(gen, p, steps):
 
 def ref_opt(p0, grads, hp, clip, dtype, norm_mode):
     """AdamW as in ref_train, on given gradients."""
-    p = {n: t.to(dtype).clone().requires_grad_(True) for n, t in p0.items()}
-    decay = [t for t in p.values() if t.dim() >= 2]
-    no_decay = [t for t in p.values() if t.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=hp["max_lr"], betas=tuple(hp["betas"]), eps=hp["eps"],
-                            foreach=False)
+    p, opt = ref_adamw(p0, hp, dtype)
     norms, exact, tnorms = [], [], []
     min_lr = hp["max_lr"] * hp["min_lr_frac"]
     for step, g in enumerate(grads):
