@@ -357,7 +357,8 @@ extern "C" {
 #endif
 
 /* ---- Data loader --------------------------------------------------------------------------
-   The seed's DataLoaderLite over a token array that the caller owns (see >>loader). */
+   The PyTorch reference trainer's DataLoaderLite over a token array that the caller owns
+   (see >>loader). */
 typedef struct gpt_loader {
     const int *tokens;   /* (n_tokens) not owned */
     size_t n_tokens;
@@ -370,7 +371,7 @@ GPT_DEF int gpt_loader_init(gpt_loader *loader, const int *tokens, size_t n_toke
 /* Copies the next batch: inputs = tokens[pos .. pos+B*T), targets shifted by one, then
    advances pos by B*T and wraps to 0 when the batch after would run past the end. */
 GPT_DEF void gpt_loader_next(gpt_loader *loader, int *inputs, int *targets);
-/* n_tokens / (B*T): the seed's number of steps in one epoch. */
+/* n_tokens / (B*T): the reference trainer's number of steps in one epoch. */
 GPT_DEF size_t gpt_loader_steps_per_epoch(const gpt_loader *loader);
 
 /* ---- Optimizer ---------------------------------------------------------------------------- */
@@ -1677,7 +1678,7 @@ static void gpt__block_backward(gpt_grad_acts *g, const gpt__layer_params *d,
    Math:     x0 = wte[tokens] + wpe[0..T)
              x_{l+1} = block_l(x_l)                 l = 0..L-1
              logits = ln_f(x_L) @ wte^T             loss = mean cross-entropy(logits, targets)
-   PyTorch:  class GPT(nn.Module) in the seed: self.transformer.wte/wpe/h/ln_f, and
+   PyTorch:  class GPT(nn.Module) of build-nanogpt's trainer: self.transformer.wte/wpe/h/ln_f, and
              self.lm_head.weight = self.transformer.wte.weight
    Shapes:   tokens (B,T) -> logits (B,T,V); loss a scalar
    Backward: forward saves every activation of every block (gpt_acts), so backward runs the
@@ -2072,13 +2073,15 @@ GPT_DEF int gpt_backward(gpt_model *m) {
    next B*T+1 tokens: the first B*T, viewed as B rows of T, are the inputs, and the same
    tokens shifted by one are the targets, so that at every position the model learns to
    predict the token that follows. The window then moves by B*T, and goes back to the start
-   when the next window would run past the end. This is the seed's DataLoaderLite.
+   when the next window would run past the end. This is the DataLoaderLite of the PyTorch
+   reference trainer (build-nanogpt's).
    Math:     inputs[b,t] = tokens[pos + b*T + t]     targets[b,t] = tokens[pos + b*T + t + 1]
    PyTorch:  buf = tokens[pos : pos+B*T+1]; x = buf[:-1].view(B,T); y = buf[1:].view(B,T)
              pos += B*T; if pos + B*T + 1 > len(tokens): pos = 0
    Shapes:   tokens (n_tokens) -> inputs (B,T), targets (B,T)
-   An epoch is n_tokens // (B*T) steps, as in the seed. When n_tokens is a multiple of B*T
-   the wrap comes one step before the epoch ends; both rules are kept as the seed has them.
+   An epoch is n_tokens // (B*T) steps, as in the reference trainer. When n_tokens is a
+   multiple of B*T the wrap comes one step before the epoch ends; both rules are kept as the
+   reference has them.
    ------------------------------------------------------------------------------------------ */
 GPT_DEF int gpt_loader_init(gpt_loader *l, const int *tokens, size_t n_tokens, int B, int T) {
     if (B < 1 || T < 1)

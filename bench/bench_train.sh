@@ -1,6 +1,6 @@
 #!/bin/sh
 # Training speed of ./train: the median ms per step and tokens per second of GPT-2 124M (the
-# default) and of --preset small, at the seed's batch 4 x sequence 32; and, when
+# default) and of --preset small, at the reference trainer's batch 4 x sequence 32; and, when
 # /usr/bin/python3 has torch, of the same step in PyTorch (forward, backward, clipping, AdamW;
 # same shapes, same thread count), with the speed ratio.
 #   sh bench/bench_train.sh [STEPS]     default 6 steps per run; the first is not counted
@@ -22,7 +22,8 @@ median_ms() {
         END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-# the PyTorch step: a plain GPT-2 as in the seed (nn.Linear, manual causal attention, tied head)
+# the PyTorch step: a plain GPT-2 as in build-nanogpt's trainer (nn.Linear, manual causal
+# attention, tied head)
 torch_ms() {   # L NH C block -> median ms per step
     /usr/bin/python3 - "$1" "$2" "$3" "$4" "$STEPS" "$THREADS" <<'EOF'
 import math, sys, time
