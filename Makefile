@@ -17,6 +17,9 @@ CFLAGS += $(OMP_FLAG)
 
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 TESTS    := $(patsubst tests/%.c,tests/bin/%,$(wildcard tests/test_*.c))
+# test_core once more with the plain-C register tile of the fast matmul, the one that compilers
+# without GNU C vector types get (see >>speed in gpt.h)
+TESTS    += tests/bin/test_core_novec
 
 # The library's tests once more under AddressSanitizer and UndefinedBehaviorSanitizer (every
 # out-of-bounds access, use after free, leak, signed overflow or misaligned read is a
@@ -53,6 +56,10 @@ all example: $(EXAMPLES)
 tests/bin/%: tests/%.c gpt.h tests/test.h tests/test_alloc.h
 	@mkdir -p tests/bin
 	$(CC) $(CFLAGS) -I. -o $@ $< $(LDLIBS)
+
+tests/bin/test_core_novec: tests/test_core.c gpt.h tests/test.h tests/test_alloc.h
+	@mkdir -p tests/bin
+	$(CC) $(CFLAGS) -DGPT_NO_VECTOR_EXTENSIONS -I. -o $@ $< $(LDLIBS)
 
 tests/bin/san_%: tests/%.c gpt.h tests/test.h tests/test_alloc.h
 	@mkdir -p tests/bin

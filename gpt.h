@@ -258,7 +258,7 @@ typedef struct gpt_acts {
     float *logits;     /* (B,T,V) */
     float *probs;      /* (B,T,V)       softmax(logits), kept for backward */
     float *losses;     /* (B,T)         -log probs[target] */
-    float *scratch;    /* (B*T+24,4C)   a matmul's transposed, padded input (>>kernels) */
+    float *scratch;    /* (threads,P)   packing memory of the fast matmul (>>kernels, >>speed) */
 } gpt_acts;
 #define GPT_NUM_ACT_TENSORS 23
 
@@ -318,6 +318,7 @@ typedef struct gpt_model {
     float loss;              /* mean loss of the last forward with targets */
     void *arena;             /* the one allocation */
     size_t arena_bytes;
+    int threads;             /* OpenMP threads that acts.scratch has room for */
 } gpt_model;
 
 /* Bytes that gpt_model_create would allocate, or 0 when the configuration or options are
@@ -786,6 +787,24 @@ GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler 
 #define GPT_OMP(...)
 #endif
 
+/* How many threads a parallel loop would use, and which one is running (0 and 1 without
+   OpenMP). Only the fast matmul asks, to give each thread its own memory (>>speed). */
+static int gpt__max_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int gpt__thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /* The error detail is the one piece of global state, and it is per thread. C99 has no thread
    storage keyword, so take whatever the compiler offers; without any (a rare compiler) the
    detail is shared, which is documented as not thread-safe. */
@@ -1043,8 +1062,8 @@ static void gpt__layernorm_backward(float *dinp, float *dweight, float *dbias, c
    Idea:     every learned map in GPT-2 is out = inp @ weight^T + bias: each output channel o is
              a dot product of an input row with row o of the weight. 90% of the time of a
              training step is spent here, so this kernel comes twice: a plain reference that
-             says what is computed, and a fast version that computes the same sums in a
-             cache- and SIMD-friendly order. The tests compare the two.
+             says what is computed (here), and a fast version that computes the same sums in
+             a cache- and SIMD-friendly order (>>speed). The tests compare the two.
    Math:     out[n,o] = bias[o] + sum_i inp[n,i] * weight[o,i]
    PyTorch:  F.linear(inp, weight, bias)    (weight in nn.Linear layout (OC,C); Hugging Face's
              GPT-2 stores these weights as Conv1D (C,OC), and the loader transposes them.)
@@ -1104,142 +1123,55 @@ static float gpt__dot(const float *a, const float *b, int n) {
     return sum;
 }
 
-/* ---- The fast matmul ------------------------------------------------------------------------
-   Why the plain loops are slow: the forward's inner loop is one long dot product, a chain of
-   dependent additions that the compiler may not reorder (floating-point addition is not
-   associative and we do not use -ffast-math), so it cannot use SIMD; and every value loaded
-   from memory feeds a single multiply-add, so the loads, not the arithmetic, set the pace.
+/* ---- The matmul the model calls -----------------------------------------------------------------
+   The plain loops above say what a linear layer computes, and they are slow: each output is
+   one long chain of dependent additions that the compiler may not reorder (floating-point
+   addition is not associative, and we do not use -ffast-math), so it cannot use SIMD, and
+   every number loaded from memory feeds a single multiply-add. The model therefore calls
+   gpt__matmul_forward and gpt__matmul_backward below, which send the work to one of:
+   - one row (one token at a time, see >>inference): a matrix-vector product that streams
+     each weight row once, two rows at a time (gpt__dot2, just below);
+   - more rows: the packed, blocked matrix product of >>speed, the last chapter of the
+     implementation. It computes every output with exactly the additions of the plain loop,
+     in the same order (k = 0, 1, 2, ...), only arranged for the caches and the SIMD
+     registers, so a reader may take it on trust as "gpt__matmul_forward_ref, faster".
+   Building with GPT_PLAIN_KERNELS runs the plain loops everywhere. The tests compare both.
 
-   The fast version computes every output with exactly the same additions in the same order
-   (so it agrees with the plain one up to fused multiply-add rounding) but arranges the work as
-   a register tile: a block of GPT__TR x GPT__TI outputs is kept in registers while the sum
-   index k runs:
-       for k:  acc[r][0..TI) += A[r][k] * B[k][0..TI)        for r < TR
-   The TI columns are consecutive in memory, so the compiler turns the inner loop into a few
-   SIMD multiply-adds (no reordering needed: each column is its own sum), and each row of B
-   loaded from memory feeds TR of them. 4 x 24 floats are 12 registers of eight floats, which
-   leaves room for the loads on a 16-register machine (AVX2); we measured this shape fastest
-   for both gcc and clang here (tile sizes of 16 columns made gcc's vectorizer give up).
+   The fast product copies blocks of its two inputs into "packing" memory first (>>speed
+   explains why). That memory is part of the model's arena (acts.scratch): one area of
+   gpt__pack_floats() floats per thread, so that threads never share one. */
+typedef struct gpt__pack {
+    float *mem;    /* `threads` areas of gpt__pack_floats() floats each, or NULL */
+    int threads;   /* how many threads may use it at once */
+} gpt__pack;
 
-   All three matmul products fit this one pattern, out (R,I) += A (R,K) @ B (K,I):
-       forward   out^T (OC,N) = W (OC,C)      @ inp^T (C,N)    (inp transposed into scratch)
-       dinp      dinp  (N,C) += dout (N,OC)   @ W (OC,C)
-       dweight   dW   (OC,C) += dout^T (OC,N) @ inp (N,C)
-   A is read through two strides (so dout^T needs no copy), B by rows, and out through two
-   strides (so the forward writes out^T straight into out). Threads take whole tiles: each
-   output is written by one thread with one order of additions, so the result does not depend
-   on the number of threads. Leftover columns go through tiles too (see gpt__gemm); leftover
-   rows use the plain loop.
-   ---------------------------------------------------------------------------------------------- */
-#define GPT__TR 4
-#define GPT__TI 24
-
-/* A strided view of a matrix: element (r, c) is at p[r*rs + c*cs]. */
-typedef struct gpt__mat {
-    float *p;
-    size_t rs, cs;
-} gpt__mat;
-
-/* One register tile: out[r0.., i0..] += sum_k A[r,k] * B[k,i] for a TR x TI block, of which
-   only the first iw columns are read from and written to out (iw < TI for the last tile of
-   a padded B, whose extra columns hold zeros: see the forward). */
-static void gpt__gemm_tile(gpt__mat out, gpt__mat A, const float *B, size_t ldb, int K, int r0,
-                           int i0, int iw) {
-    float acc[GPT__TR][GPT__TI];
-    int r, l, k;
-    for (r = 0; r < GPT__TR; r++)
-        for (l = 0; l < GPT__TI; l++)
-            acc[r][l] = l < iw ? out.p[(r0 + r) * out.rs + (i0 + l) * out.cs] : 0.0f;
-    for (k = 0; k < K; k++) {
-        const float *b = B + (size_t)k * ldb + i0;
-        for (r = 0; r < GPT__TR; r++) {
-            float a = A.p[(r0 + r) * A.rs + k * A.cs];
-            for (l = 0; l < GPT__TI; l++) acc[r][l] += a * b[l];
-        }
-    }
-    for (r = 0; r < GPT__TR; r++)
-        for (l = 0; l < iw; l++) out.p[(r0 + r) * out.rs + (i0 + l) * out.cs] = acc[r][l];
-}
-
-/* out (R,I) += A (R,K) @ B (K,I), B with rows of stride ldb. When B is padded (its rows hold
-   whole tiles of columns, the extra ones zero), every column is done by tiles. Otherwise the
-   columns left over after the last whole tile (I = 1024 leaves 16) are copied, a few hundred
-   rows of B at a time, into a strip padded with zeros to a whole tile (GPT__STRIP_ROWS x
-   GPT__TI floats, 24 KB on the stack), and tiles run on that: a tile cannot read the leftover
-   columns in place, since its 24 loads would run past the end of B's last row. The rows left
-   over after the last whole tile of rows are done by the plain loop, which runs k outside and
-   i inside, so each element still sums k = 0, 1, 2, ... in order.
-   Cache blocking: the sum over k is cut into blocks of rows of B small enough to stay in the
-   L2 cache (GPT__BLOCK_BYTES) while every tile uses them; between blocks the partial sums
-   wait in out. Without it, a long k (the 50257 rows of wte in the output head's backward)
-   would stream all of B from memory once per row tile. The order of the additions does not
-   change: block after block, k still runs 0, 1, 2, ... */
-#define GPT__BLOCK_BYTES (128 * 1024)
-#define GPT__STRIP_ROWS 256
-
-static void gpt__gemm(gpt__mat out, gpt__mat A, const float *B, size_t ldb, int R, int K, int I,
-                      int b_padded) {
-    int r_tiles = R / GPT__TR, i_tiles = b_padded ? (I + GPT__TI - 1) / GPT__TI : I / GPT__TI;
-    int kb = (int)(GPT__BLOCK_BYTES / sizeof(float) / (size_t)I), job, r, k0;
-    if (kb < 16) kb = 16;
-    for (k0 = 0; k0 < K; k0 += kb) {
-        int kn = K - k0 < kb ? K - k0 : kb;
-        gpt__mat Ak = A;
-        const float *Bk = B + (size_t)k0 * ldb;
-        Ak.p += (size_t)k0 * A.cs;
-        GPT_OMP(parallel for schedule(static))
-        for (job = 0; job < r_tiles * i_tiles; job++) {
-            int i0 = (job % i_tiles) * GPT__TI;
-            gpt__gemm_tile(out, Ak, Bk, ldb, kn, (job / i_tiles) * GPT__TR, i0,
-                           I - i0 < GPT__TI ? I - i0 : GPT__TI);
-        }
-        if (!b_padded && r_tiles > 0 && i_tiles * GPT__TI < I) {   /* the leftover columns */
-            float strip[GPT__STRIP_ROWS * GPT__TI];
-            int i_rest = i_tiles * GPT__TI, w = I - i_rest, s0, sn, k, l, rt;
-            gpt__mat o_rest = out, As = Ak;
-            o_rest.p += (size_t)i_rest * out.cs;
-            for (s0 = 0; s0 < kn; s0 += sn) {
-                sn = kn - s0 < GPT__STRIP_ROWS ? kn - s0 : GPT__STRIP_ROWS;
-                for (k = 0; k < sn; k++)
-                    for (l = 0; l < GPT__TI; l++)
-                        strip[k * GPT__TI + l] = l < w ? Bk[(size_t)(s0 + k) * ldb + i_rest + l]
-                                                       : 0.0f;
-                As.p = Ak.p + (size_t)s0 * A.cs;
-                GPT_OMP(parallel for schedule(static))
-                for (rt = 0; rt < r_tiles; rt++)
-                    gpt__gemm_tile(o_rest, As, strip, GPT__TI, sn, rt * GPT__TR, 0, w);
-            }
-        }
-        GPT_OMP(parallel for schedule(static))
-        for (r = 0; r < R; r++) {   /* the leftover rows (all the rows when R < GPT__TR) */
-            int i0 = r < r_tiles * GPT__TR ? I : 0;
-            int i, k;
-            float *o = out.p + r * out.rs;
-            for (k = 0; k < kn; k++) {
-                float a = Ak.p[r * Ak.rs + k * Ak.cs];
-                const float *b = Bk + (size_t)k * ldb;
-                for (i = i0; i < I; i++) o[i * out.cs] += a * b[i];
-            }
-        }
-    }
-}
+/* Defined in >>speed (a C function may be declared before the code that defines it). */
+static size_t gpt__pack_floats(void);
+static void gpt__gemm_forward(float *out, const gpt__pack *pk, const float *inp,
+                              const float *weight, const float *bias, int N, int C, int OC);
+static void gpt__gemm_backward(float *dinp, float *dweight, const gpt__pack *pk,
+                               const float *dout, const float *inp, const float *weight, int N,
+                               int C, int OC);
 
 /* One token at a time (N = 1, see >>inference), a matmul is a matrix-vector product: every
    weight is used once, so the time is the time to read the matrix from memory. A core reads
    faster when it has several independent streams in flight, and one weight row after another
    is a single stream. gpt__dot2 therefore computes two rows half a matrix apart at once (two
-   streams; one core here went from 9.9 to 12.5 GB/s). Its GPT__TI lanes per row are summed at
-   the end in order; shorter lane arrays made gcc's vectorizer produce slow code (measured). */
+   streams; one core here went from 9.9 to 12.5 GB/s). Its GPT__DOT2_LANES lanes per row are
+   summed at the end in order; shorter lane arrays made gcc's vectorizer produce slow code
+   (measured). */
+#define GPT__DOT2_LANES 24
+
 static void gpt__dot2(float *s0, float *s1, const float *x, const float *w0, const float *w1,
                       int n) {
-    float acc[2][GPT__TI] = {{0}}, sum0 = 0.0f, sum1 = 0.0f;
-    int i, l, r, full = n - n % GPT__TI;
-    for (i = 0; i < full; i += GPT__TI)
+    float acc[2][GPT__DOT2_LANES] = {{0}}, sum0 = 0.0f, sum1 = 0.0f;
+    int i, l, r, full = n - n % GPT__DOT2_LANES;
+    for (i = 0; i < full; i += GPT__DOT2_LANES)
         for (r = 0; r < 2; r++) {
             const float *w = (r ? w1 : w0) + i;
-            for (l = 0; l < GPT__TI; l++) acc[r][l] += w[l] * x[i + l];
+            for (l = 0; l < GPT__DOT2_LANES; l++) acc[r][l] += w[l] * x[i + l];
         }
-    for (l = 0; l < GPT__TI; l++) {
+    for (l = 0; l < GPT__DOT2_LANES; l++) {
         sum0 += acc[0][l];
         sum1 += acc[1][l];
     }
@@ -1251,14 +1183,12 @@ static void gpt__dot2(float *s0, float *s1, const float *x, const float *w0, con
     *s1 = sum1;
 }
 
-/* Forward. scratch holds at least (N+TI)*C floats (the transposed, padded input); with
-   fewer rows than a tile (one token at a time, see >>inference) there is nothing to share,
-   and each output is a dot product, parallel over outputs, that streams its weight row once. */
-static void gpt__matmul_forward(float *out, float *scratch, const float *inp, const float *weight,
-                                const float *bias, int N, int C, int OC) {
-    gpt__mat outT, W;
-    size_t ld;
-    int n, o, i;
+/* Forward: out (N,OC) = inp (N,C) @ weight^T (C,OC) + bias. Without packing memory (the
+   one-token paths of >>inference pass NULL) each output is a dot product, parallel over
+   outputs, that streams its weight row once. */
+static void gpt__matmul_forward(float *out, const gpt__pack *pk, const float *inp,
+                                const float *weight, const float *bias, int N, int C, int OC) {
+    int o;
     if (GPT__PLAIN_KERNELS) {
         gpt__matmul_forward_ref(out, inp, weight, bias, N, C, OC);
         return;
@@ -1278,7 +1208,7 @@ static void gpt__matmul_forward(float *out, float *scratch, const float *inp, co
                                   gpt__dot(inp, weight + (size_t)(OC - 1) * C, C);
         return;
     }
-    if (N < GPT__TI || !scratch) {
+    if (!pk || !pk->mem) {
         /* (threads only pay off on real work: a small matrix stays on this thread) */
         GPT_OMP(parallel for schedule(static) if ((size_t)N * C * OC >= 32768))
         for (o = 0; o < OC; o++) {
@@ -1289,40 +1219,20 @@ static void gpt__matmul_forward(float *out, float *scratch, const float *inp, co
         }
         return;
     }
-    /* inp^T, each row padded with zeros to whole tiles: ld = N rounded up to GPT__TI */
-    ld = (size_t)(N + GPT__TI - 1) / GPT__TI * GPT__TI;
-    GPT_OMP(parallel for schedule(static))
-    for (i = 0; i < C; i++) {
-        int r;
-        for (r = 0; r < (int)ld; r++)
-            scratch[(size_t)i * ld + r] = r < N ? inp[(size_t)r * C + i] : 0.0f;
-    }
-    GPT_OMP(parallel for schedule(static))
-    for (n = 0; n < N; n++) {
-        int c;
-        for (c = 0; c < OC; c++) out[(size_t)n * OC + c] = bias ? bias[c] : 0.0f;
-    }
-    outT.p = out; outT.rs = 1; outT.cs = (size_t)OC;          /* (OC,N) view of out (N,OC) */
-    W.p = (float *)weight; W.rs = (size_t)C; W.cs = 1;
-    gpt__gemm(outT, W, scratch, ld, OC, C, N, 1);
+    gpt__gemm_forward(out, pk, inp, weight, bias, N, C, OC);
 }
 
-static void gpt__matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                                 const float *inp, const float *weight, int N, int C, int OC) {
-    gpt__mat di, dw, d;
+/* Backward: dinp += dout @ weight, dweight += dout^T @ inp, dbias += the column sums of dout.
+   dbias is one pass over dout, parallel over its columns, rows added in order. */
+static void gpt__matmul_backward(float *dinp, float *dweight, float *dbias, const gpt__pack *pk,
+                                 const float *dout, const float *inp, const float *weight,
+                                 int N, int C, int OC) {
     int o;
-    if (GPT__PLAIN_KERNELS) {
+    if (GPT__PLAIN_KERNELS || !pk || !pk->mem) {
         gpt__matmul_backward_ref(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
         return;
     }
-    di.p = dinp; di.rs = (size_t)C; di.cs = 1;
-    dw.p = dweight; dw.rs = (size_t)C; dw.cs = 1;
-    /* dinp (N,C) += dout (N,OC) @ weight (OC,C) */
-    d.p = (float *)dout; d.rs = (size_t)OC; d.cs = 1;
-    gpt__gemm(di, d, weight, (size_t)C, N, OC, C, 0);
-    /* dweight (OC,C) += dout^T (OC,N) @ inp (N,C) */
-    d.rs = 1; d.cs = (size_t)OC;
-    gpt__gemm(dw, d, inp, (size_t)C, OC, N, C, 0);
+    gpt__gemm_backward(dinp, dweight, pk, dout, inp, weight, N, C, OC);
     if (dbias) {
         GPT_OMP(parallel for schedule(static))
         for (o = 0; o < OC; o++) {
@@ -1599,49 +1509,58 @@ static gpt__layer_acts gpt__acts_of_layer(const gpt_model *m, int l) {
     return v;
 }
 
-/* The MLP of one block: (B*T,C) -> (B*T,4C) -> GELU -> (B*T,C). */
-static void gpt__mlp_forward(const gpt__layer_acts *a, float *scratch,
-                             const gpt__layer_params *p, int N, int C) {
-    gpt__matmul_forward(a->fch, scratch, a->ln2, p->c_fc_w, p->c_fc_b, N, C, 4 * C);
-    gpt__gelu_forward(a->fch_gelu, a->fch, (size_t)N * 4 * C);
-    gpt__matmul_forward(a->fcproj, scratch, a->fch_gelu, p->mlp_proj_w, p->mlp_proj_b, N, 4 * C, C);
+/* The packing memory of the model's matmuls (see >>kernels). */
+static gpt__pack gpt__pack_of(const gpt_model *m) {
+    gpt__pack pk;
+    pk.mem = m->acts.scratch;
+    pk.threads = m->threads;
+    return pk;
 }
 
-/* One block forward: x (B,T,C) is the block's input, a->residual3 its output. scratch holds
-   B*T*4C floats for the matmuls. */
-static void gpt__block_forward(const gpt__layer_acts *a, float *scratch,
+/* The MLP of one block: (B*T,C) -> (B*T,4C) -> GELU -> (B*T,C). */
+static void gpt__mlp_forward(const gpt__layer_acts *a, const gpt__pack *pk,
+                             const gpt__layer_params *p, int N, int C) {
+    gpt__matmul_forward(a->fch, pk, a->ln2, p->c_fc_w, p->c_fc_b, N, C, 4 * C);
+    gpt__gelu_forward(a->fch_gelu, a->fch, (size_t)N * 4 * C);
+    gpt__matmul_forward(a->fcproj, pk, a->fch_gelu, p->mlp_proj_w, p->mlp_proj_b, N, 4 * C, C);
+}
+
+/* One block forward: x (B,T,C) is the block's input, a->residual3 its output. pk is the
+   matmuls' packing memory. */
+static void gpt__block_forward(const gpt__layer_acts *a, const gpt__pack *pk,
                                const gpt__layer_params *p, const float *x, int B, int T, int C,
                                int NH) {
     int N = B * T;
     gpt__layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, p->ln_1_w, p->ln_1_b, N, C);
-    gpt__matmul_forward(a->qkv, scratch, a->ln1, p->c_attn_w, p->c_attn_b, N, C, 3 * C);
+    gpt__matmul_forward(a->qkv, pk, a->ln1, p->c_attn_w, p->c_attn_b, N, C, 3 * C);
     gpt__attention_forward(a->atty, a->att, a->qkv, B, T, C, NH);
-    gpt__matmul_forward(a->attproj, scratch, a->atty, p->attn_proj_w, p->attn_proj_b, N, C, C);
+    gpt__matmul_forward(a->attproj, pk, a->atty, p->attn_proj_w, p->attn_proj_b, N, C, C);
     gpt__residual_forward(a->residual2, x, a->attproj, (size_t)N * C);
     gpt__layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->residual2, p->ln_2_w,
                            p->ln_2_b, N, C);
-    gpt__mlp_forward(a, scratch, p, N, C);
+    gpt__mlp_forward(a, pk, p, N, C);
     gpt__residual_forward(a->residual3, a->residual2, a->fcproj, (size_t)N * C);
 }
 
 /* MLP backward: dbranch (d of the MLP output) -> g->dln (d of ln2's output), plus the MLP's
    weight gradients. */
-static void gpt__mlp_backward(gpt_grad_acts *g, const gpt__layer_params *d,
+static void gpt__mlp_backward(gpt_grad_acts *g, const gpt__pack *pk, const gpt__layer_params *d,
                               const gpt__layer_acts *a, const gpt__layer_params *p, int N,
                               int C) {
     size_t n4 = (size_t)N * 4 * C;
     memset(g->dfch_gelu, 0, n4 * sizeof(float));
-    gpt__matmul_backward(g->dfch_gelu, d->mlp_proj_w, d->mlp_proj_b, g->dbranch, a->fch_gelu,
-                         p->mlp_proj_w, N, 4 * C, C);
+    gpt__matmul_backward(g->dfch_gelu, d->mlp_proj_w, d->mlp_proj_b, pk, g->dbranch,
+                         a->fch_gelu, p->mlp_proj_w, N, 4 * C, C);
     memset(g->dfch, 0, n4 * sizeof(float));
     gpt__gelu_backward(g->dfch, a->fch, g->dfch_gelu, n4);
     memset(g->dln, 0, (size_t)N * C * sizeof(float));
-    gpt__matmul_backward(g->dln, d->c_fc_w, d->c_fc_b, g->dfch, a->ln2, p->c_fc_w, N, C, 4 * C);
+    gpt__matmul_backward(g->dln, d->c_fc_w, d->c_fc_b, pk, g->dfch, a->ln2, p->c_fc_w, N, C,
+                         4 * C);
 }
 
 /* One block backward. On entry g->dresidual holds d(loss)/d(block output); on return it holds
    d(loss)/d(block input x). Every other buffer of g is scratch. */
-static void gpt__block_backward(gpt_grad_acts *g, const gpt__layer_params *d,
+static void gpt__block_backward(gpt_grad_acts *g, const gpt__pack *pk, const gpt__layer_params *d,
                                 const gpt__layer_acts *a, const gpt__layer_params *p,
                                 const float *x, int B, int T, int C, int NH) {
     size_t NC = (size_t)B * T * C;
@@ -1650,7 +1569,7 @@ static void gpt__block_backward(gpt_grad_acts *g, const gpt__layer_params *d,
     memset(g->dresidual2, 0, NC * sizeof(float));
     memset(g->dbranch, 0, NC * sizeof(float));
     gpt__residual_backward(g->dresidual2, g->dbranch, g->dresidual, NC);
-    gpt__mlp_backward(g, d, a, p, N, C);
+    gpt__mlp_backward(g, pk, d, a, p, N, C);
     gpt__layernorm_backward(g->dresidual2, d->ln_2_w, d->ln_2_b, g->dln, a->residual2,
                             p->ln_2_w, a->ln2_mean, a->ln2_rstd, N, C);
     /* residual2 = x + attproj */
@@ -1658,13 +1577,13 @@ static void gpt__block_backward(gpt_grad_acts *g, const gpt__layer_params *d,
     memset(g->dbranch, 0, NC * sizeof(float));
     gpt__residual_backward(g->dresidual, g->dbranch, g->dresidual2, NC);
     memset(g->datty, 0, NC * sizeof(float));
-    gpt__matmul_backward(g->datty, d->attn_proj_w, d->attn_proj_b, g->dbranch, a->atty,
+    gpt__matmul_backward(g->datty, d->attn_proj_w, d->attn_proj_b, pk, g->dbranch, a->atty,
                          p->attn_proj_w, N, C, C);
     memset(g->dqkv, 0, NC * 3 * sizeof(float));
     gpt__attention_backward(g->dqkv, g->datt, g->datty, a->qkv, a->att, B, T, C, NH);
     memset(g->dln, 0, NC * sizeof(float));
-    gpt__matmul_backward(g->dln, d->c_attn_w, d->c_attn_b, g->dqkv, a->ln1, p->c_attn_w, N, C,
-                         3 * C);
+    gpt__matmul_backward(g->dln, d->c_attn_w, d->c_attn_b, pk, g->dqkv, a->ln1, p->c_attn_w, N,
+                         C, 3 * C);
     gpt__layernorm_backward(g->dresidual, d->ln_1_w, d->ln_1_b, g->dln, x, p->ln_1_w,
                             a->ln1_mean, a->ln1_rstd, N, C);
 }
@@ -1859,7 +1778,9 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
     d->acts.logits = gpt__carve_f(cv, BT, V, 1);
     d->acts.probs = gpt__carve_f(cv, BT, V, 1);
     d->acts.losses = gpt__carve_f(cv, BT, 1, 1);
-    d->acts.scratch = gpt__carve_f(cv, BT ? BT + GPT__TI : 0, 4 * C, 1);  /* padded rows */
+    /* the fast matmul's packing memory, an area per thread (>>speed) */
+    d->threads = gpt__max_threads();
+    d->acts.scratch = gpt__carve_f(cv, BT ? (size_t)d->threads : 0, gpt__pack_floats(), 1);
     d->inputs = (int *)gpt__carve(cv, BT, sizeof(int));
     d->targets = (int *)gpt__carve(cv, BT, sizeof(int));
     /* gradients of one block's activations, reused for every block (gpt_grad_acts) */
@@ -1985,6 +1906,7 @@ GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int
                         float *loss) {
     int C = m->config.n_embd, V = m->config.vocab_size, NH = m->config.n_head;
     int L = m->config.n_layer, N, l, n;
+    gpt__pack pk = gpt__pack_of(m);
     const float *x;
     if (!m->acts.encoded)
         return gpt__fail(GPT_ERR_ARG, "model was created without activations (max_batch 0)");
@@ -2012,12 +1934,12 @@ GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int
     for (l = 0; l < L; l++) {
         gpt__layer_acts a = gpt__acts_of_layer(m, l);
         gpt__layer_params p = gpt__params_of_layer(&m->params, l, C);
-        gpt__block_forward(&a, m->acts.scratch, &p, x, B, T, C, NH);
+        gpt__block_forward(&a, &pk, &p, x, B, T, C, NH);
         x = a.residual3;
     }
     gpt__layernorm_forward(m->acts.lnf, m->acts.lnf_mean, m->acts.lnf_rstd, x, m->params.ln_f_w,
                            m->params.ln_f_b, N, C);
-    gpt__matmul_forward(m->acts.logits, m->acts.scratch, m->acts.lnf, m->params.wte, NULL, N, C, V);
+    gpt__matmul_forward(m->acts.logits, &pk, m->acts.lnf, m->params.wte, NULL, N, C, V);
     if (targets) {
         double sum = 0.0;   /* the mean of N losses, summed in double */
         gpt__softmax_forward(m->acts.probs, m->acts.losses, m->acts.logits, targets, N, V);
@@ -2040,6 +1962,7 @@ GPT_DEF int gpt_backward(gpt_model *m) {
     int B = m->B, T = m->T, C = m->config.n_embd, V = m->config.vocab_size;
     int NH = m->config.n_head, L = m->config.n_layer, N = B * T, l;
     gpt_grad_acts *g = &m->grad_acts;
+    gpt__pack pk = gpt__pack_of(m);
     size_t NC = (size_t)N * C;
     if (!m->options.training) return gpt__fail(GPT_ERR_ARG, "backward on an inference model");
     if (!m->has_targets) return gpt__fail(GPT_ERR_ARG, "backward needs a forward with targets");
@@ -2047,8 +1970,8 @@ GPT_DEF int gpt_backward(gpt_model *m) {
     /* loss -> logits -> the head (wte, tied) -> ln_f */
     gpt__crossentropy_backward(g->dlogits, m->acts.probs, m->targets, N, V);
     memset(g->dln, 0, NC * sizeof(float));
-    gpt__matmul_backward(g->dln, m->grads.wte, NULL, g->dlogits, m->acts.lnf, m->params.wte, N,
-                         C, V);
+    gpt__matmul_backward(g->dln, m->grads.wte, NULL, &pk, g->dlogits, m->acts.lnf,
+                         m->params.wte, N, C, V);
     memset(g->dresidual, 0, NC * sizeof(float));
     gpt__layernorm_backward(g->dresidual, m->grads.ln_f_w, m->grads.ln_f_b, g->dln,
                             gpt__acts_of_layer(m, L - 1).residual3, m->params.ln_f_w,
@@ -2059,7 +1982,7 @@ GPT_DEF int gpt_backward(gpt_model *m) {
         gpt__layer_params p = gpt__params_of_layer(&m->params, l, C);
         gpt__layer_params d = gpt__params_of_layer(&m->grads, l, C);
         const float *x = l == 0 ? m->acts.encoded : gpt__acts_of_layer(m, l - 1).residual3;
-        gpt__block_backward(g, &d, &a, &p, x, B, T, C, NH);
+        gpt__block_backward(g, &pk, &d, &a, &p, x, B, T, C, NH);
     }
     /* the embedding */
     gpt__encoder_backward(m->grads.wte, m->grads.wpe, g->dresidual, m->inputs, B, T, C);
@@ -5500,6 +5423,257 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
     }
     *token = gpt__draw(p, ids + V - kept, kept, mass, rng);   /* among ids[V-kept .. V) */
     return GPT_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>speed   The fast matrix product: a register tile, packing, blocking and threads.
+
+   Idea: the matmuls of >>kernels are 90% of the arithmetic of a training step, and the plain
+   loops run them at a few percent of what the processor can do. This chapter computes the
+   same products, C (M,N) += A (M,K) @ B (K,N), with the same additions in the same order,
+   at close to the machine's peak. Nothing in it changes a result: it only decides which
+   numbers sit in registers and caches when they are needed. A reader can skip it.
+
+   All three products of a linear layer have that form, with A and B read through strides
+   (gpt__operand) so that no transpose is ever written out:
+       forward   out (N,OC)     = inp (N,C)      @ weight^T (C,OC)   [+ bias]
+       dinp      dinp (N,C)    += dout (N,OC)    @ weight (OC,C)
+       dweight   dweight (OC,C) += dout^T (OC,N) @ inp (N,C)
+   and so does the output head, with wte as the weight (V = 50257 rows).
+
+   1. The register tile. The processor can do two vector multiply-adds per cycle (16 or 32
+      floats each) but only two or three loads from its L1 cache. A plain dot product loads
+      two numbers per multiply-add, so it cannot keep up. Instead, keep a block of MR x NR
+      outputs of C in registers (the "tile": here 6 rows by two vectors, 12 registers) and
+      run k: at each k, load NR numbers of row k of B (two vector loads) and MR numbers of
+      column k of A (one broadcast each), and do MR x 2 vector multiply-adds. Each loaded
+      number now feeds 6 or 2 x 16 multiply-adds instead of one.
+      Why this vectorizes without -ffast-math: the SIMD lanes hold different outputs (the NR
+      columns), never parts of one sum, so every output is still the chain
+      c + a0*b0 + a1*b1 + ... in the order k = 0, 1, 2, ..., as in the plain loop. The
+      compiler has no reordering to ask permission for.
+   2. Packing. The tile wants, for each k, MR values of A and NR values of B next to each
+      other in memory. In the real matrices they are rows or columns apart (dout^T takes
+      one float every OC floats). So before the tiles run, a block of A is copied into
+      "panels" of MR rows laid out k by k, and a block of B into panels of NR columns
+      laid out k by k, with zeros past the matrix's edge so that the edge tiles run the
+      same code. Each copied number is then used by many tiles from fast, contiguous memory.
+   3. Blocking for the caches. K is cut into blocks of GPT__KC = 256. One A panel
+      (6 x 256 floats = 6 KB) stays in the L1 cache while it meets every B panel of the
+      block, and the B block (256 x GPT__NC = 512 floats = 512 KB) stays in the L2 cache
+      while every A panel meets it. Between K blocks the partial sums wait in C itself;
+      reloading them and adding the next block keeps the order k = 0, 1, 2, ...
+   4. Threads. The output is cut into blocks of up to GPT__MC rows by up to GPT__NC
+      columns ("jobs"). A thread takes the next job (dynamic scheduling: a thread slowed
+      by another program simply takes fewer jobs), packs its own copies of A and B into its
+      own area of the packing memory, and computes every output of that block over all of K.
+      Each output is therefore computed by one thread in one order, and the result is
+      bit-identical whatever the number of threads.
+
+   The tile shape was measured with gcc 12 and clang 14 on a 2-core AMD EPYC (Zen 4), each
+   kernel alone in L1 (GFLOP/s on one core; this core's peak is about 113):
+       GNU C vectors, 6 x 2 vectors:  AVX-512 gcc 114, clang 115;  AVX2 gcc 111, clang 113
+       plain float acc[6][32] loops:  AVX-512 gcc 114, clang 2.0
+       plain float acc[6][16] loops:  AVX2 gcc 4.0 (the vectorizer gives up)
+   So where the compiler is GNU-compatible (gcc, clang, icx) the tile is written with GNU C
+   vector types, whose arithmetic is plain C syntax on whole vectors; elsewhere, or with
+   GPT_NO_VECTOR_EXTENSIONS defined, it is the plain loop, which computes the same numbers
+   (the tests build and compare both). The vector width follows the instruction set the
+   compiler targets (-march=native picks the machine's). The numbers of the whole product
+   over GPT-2's shapes are in the README (make bench).
+   ------------------------------------------------------------------------------------------ */
+#if defined(__AVX512F__)
+#define GPT__VW 16   /* floats in one SIMD register: 512 bits */
+#elif defined(__AVX__)
+#define GPT__VW 8    /* 256 bits */
+#else
+#define GPT__VW 4    /* 128 bits: SSE2, NEON, and a safe default */
+#endif
+#define GPT__MR 6              /* rows of the register tile */
+#define GPT__NR (2 * GPT__VW)  /* columns of the register tile: two vectors */
+#define GPT__KC 256            /* K block: an A panel of MR x KC floats stays in L1 */
+#define GPT__MC (86 * GPT__MR) /* rows of a job: 516 */
+#define GPT__NC 512            /* columns of a job: a KC x NC block of B stays in L2 */
+
+/* The packing memory of one thread: a packed A block and a packed B block. */
+static size_t gpt__pack_floats(void) {
+    return (size_t)GPT__MC * GPT__KC + (size_t)GPT__KC * GPT__NC;
+}
+
+/* A matrix read through strides: element (i, k) is p[i*rs + k*cs]. */
+typedef struct gpt__operand {
+    const float *p;
+    size_t rs, cs;
+} gpt__operand;
+
+/* The tile: c (MR,NR), rows ldc floats apart, += a (kc,MR) @ b (kc,NR), both packed (row k
+   of a holds A's MR values of column k). The sums start from c, or from the row `init`
+   (the bias, or zeros) on the first K block of a product that writes instead of adds. */
+#if defined(__GNUC__) && !defined(GPT_NO_VECTOR_EXTENSIONS)
+typedef float gpt__vec __attribute__((vector_size(GPT__VW * sizeof(float))));
+
+static void gpt__tile(int kc, const float *a, const float *b, float *c, size_t ldc,
+                      const float *init) {
+    gpt__vec acc[GPT__MR][2];
+    /* memcpy moves a vector to or from memory of any alignment; it compiles to one load */
+    for (int r = 0; r < GPT__MR; r++) {
+        const float *row = init ? init : c + r * ldc;
+        memcpy(&acc[r][0], row, sizeof(gpt__vec));
+        memcpy(&acc[r][1], row + GPT__VW, sizeof(gpt__vec));
+    }
+    for (int k = 0; k < kc; k++) {
+        gpt__vec b0, b1;
+        memcpy(&b0, b + (size_t)k * GPT__NR, sizeof b0);
+        memcpy(&b1, b + (size_t)k * GPT__NR + GPT__VW, sizeof b1);
+        for (int r = 0; r < GPT__MR; r++) {
+            float a_rk = a[(size_t)k * GPT__MR + r];   /* a float times a vector: broadcast */
+            acc[r][0] += a_rk * b0;
+            acc[r][1] += a_rk * b1;
+        }
+    }
+    for (int r = 0; r < GPT__MR; r++) {
+        memcpy(c + r * ldc, &acc[r][0], sizeof(gpt__vec));
+        memcpy(c + r * ldc + GPT__VW, &acc[r][1], sizeof(gpt__vec));
+    }
+}
+#else
+static void gpt__tile(int kc, const float *a, const float *b, float *c, size_t ldc,
+                      const float *init) {
+    float acc[GPT__MR][GPT__NR];
+    for (int r = 0; r < GPT__MR; r++)
+        for (int j = 0; j < GPT__NR; j++) acc[r][j] = init ? init[j] : c[r * ldc + j];
+    for (int k = 0; k < kc; k++)
+        for (int r = 0; r < GPT__MR; r++) {
+            float a_rk = a[(size_t)k * GPT__MR + r];
+            for (int j = 0; j < GPT__NR; j++) acc[r][j] += a_rk * b[(size_t)k * GPT__NR + j];
+        }
+    for (int r = 0; r < GPT__MR; r++)
+        for (int j = 0; j < GPT__NR; j++) c[r * ldc + j] = acc[r][j];
+}
+#endif
+
+/* Packs rows i0 .. i0+mc of A (zeros from row M on), columns k0 .. k0+kc, into panels of MR
+   rows: panel p holds, for each k, the MR values A[i0 + p*MR + r, k0 + k]. (Reading the
+   MR rows side by side keeps MR streams going at once, which the processor's prefetchers
+   follow well whichever of A's strides is 1.) */
+static void gpt__pack_a(float *dst, gpt__operand A, int i0, int mc, int M, int k0, int kc) {
+    for (int ip = 0; ip < mc; ip += GPT__MR) {
+        float *d = dst + (size_t)ip * kc;
+        int h = M - (i0 + ip) < GPT__MR ? M - (i0 + ip) : GPT__MR;   /* real rows */
+        const float *s = A.p + (size_t)(i0 + ip) * A.rs + (size_t)k0 * A.cs;
+        for (int r = h; r < GPT__MR; r++)
+            for (int k = 0; k < kc; k++) d[k * GPT__MR + r] = 0.0f;
+        for (int k = 0; k < kc; k++)
+            for (int r = 0; r < h; r++) d[k * GPT__MR + r] = s[r * A.rs + k * A.cs];
+    }
+}
+
+/* Packs columns j0 .. j0+nc of B (zeros from column N on), rows k0 .. k0+kc, into panels of
+   NR columns: panel p holds, for each k, the NR values B[k0 + k, j0 + p*NR + j]. When B's
+   rows are contiguous (dinp, dweight) that is a copy of NR neighbours per k. When its
+   columns are (the forward reads weight^T: column j is weight row j), the copy is a
+   transpose, done 8 values of k at a time so that each weight row is read a cache line
+   at a time while the 8 packed rows it fills stay in L1. */
+#define GPT__PACK_K 8
+
+static void gpt__pack_b(float *dst, gpt__operand B, int j0, int nc, int N, int k0, int kc) {
+    for (int jp = 0; jp < nc; jp += GPT__NR) {
+        float *d = dst + (size_t)jp * kc;
+        int w = N - (j0 + jp) < GPT__NR ? N - (j0 + jp) : GPT__NR;   /* real columns */
+        const float *s = B.p + (size_t)k0 * B.rs + (size_t)(j0 + jp) * B.cs;
+        if (B.cs == 1 && w == GPT__NR) {   /* (a loop of fixed length: vector copies) */
+            for (int k = 0; k < kc; k++)
+                for (int j = 0; j < GPT__NR; j++) d[k * GPT__NR + j] = s[k * B.rs + j];
+        } else if (B.cs == 1) {
+            for (int k = 0; k < kc; k++)
+                for (int j = 0; j < GPT__NR; j++)
+                    d[k * GPT__NR + j] = j < w ? s[k * B.rs + j] : 0.0f;
+        } else {
+            int k = 0;
+            if (B.rs == 1 && w == GPT__NR)
+                for (; k + GPT__PACK_K <= kc; k += GPT__PACK_K)
+                    for (int j = 0; j < GPT__NR; j++)
+                        for (int t = 0; t < GPT__PACK_K; t++)
+                            d[(k + t) * GPT__NR + j] = s[j * B.cs + k + t];
+            for (; k < kc; k++)
+                for (int j = 0; j < GPT__NR; j++)
+                    d[k * GPT__NR + j] = j < w ? s[j * B.cs + k * B.rs] : 0.0f;
+        }
+    }
+}
+
+static int gpt__ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+/* C (M,N), rows ldc floats apart, = init + A (M,K) @ B (K,N) when `accumulate` is 0 (init is
+   the row `bias` repeated, or zeros without one), or C += A @ B when it is 1. K >= 1. */
+static void gpt__gemm(float *c, size_t ldc, gpt__operand A, gpt__operand B, int M, int N, int K,
+                      const float *bias, int accumulate, const gpt__pack *pk) {
+    int threads = gpt__max_threads() < pk->threads ? gpt__max_threads() : pk->threads;
+    int mb = gpt__ceil_div(M, GPT__MC), nb = gpt__ceil_div(N, GPT__NC), mc, nc, job;
+    /* at least 3 jobs per thread where N allows, so that dynamic scheduling can balance */
+    if (mb * nb < 3 * threads) nb = gpt__ceil_div(3 * threads, mb);
+    if (nb > gpt__ceil_div(N, GPT__NR)) nb = gpt__ceil_div(N, GPT__NR);
+    mc = gpt__ceil_div(gpt__ceil_div(M, mb), GPT__MR) * GPT__MR;   /* whole tiles per job */
+    nc = gpt__ceil_div(gpt__ceil_div(N, nb), GPT__NR) * GPT__NR;
+    mb = gpt__ceil_div(M, mc);
+    nb = gpt__ceil_div(N, nc);
+    GPT_OMP(parallel for schedule(dynamic, 1) num_threads(threads)
+            if ((double)M * N * K >= 1e6))   /* threads only pay off on real work */
+    for (job = 0; job < mb * nb; job++) {
+        int i0 = (job / nb) * mc, j0 = (job % nb) * nc;
+        int m_len = M - i0 < mc ? M - i0 : mc, n_len = N - j0 < nc ? N - j0 : nc;
+        float *pa = pk->mem + (size_t)gpt__thread_id() * gpt__pack_floats();
+        float *pb = pa + (size_t)GPT__MC * GPT__KC;
+        float zeros[GPT__NR] = {0};
+        for (int k0 = 0; k0 < K; k0 += GPT__KC) {
+            int kc = K - k0 < GPT__KC ? K - k0 : GPT__KC;
+            gpt__pack_a(pa, A, i0, gpt__ceil_div(m_len, GPT__MR) * GPT__MR, M, k0, kc);
+            gpt__pack_b(pb, B, j0, gpt__ceil_div(n_len, GPT__NR) * GPT__NR, N, k0, kc);
+            for (int ip = 0; ip < m_len; ip += GPT__MR) {   /* an A panel, kept in L1 ... */
+                int h = m_len - ip < GPT__MR ? m_len - ip : GPT__MR;
+                for (int jp = 0; jp < n_len; jp += GPT__NR) {   /* ... meets every B panel */
+                    int w = n_len - jp < GPT__NR ? n_len - jp : GPT__NR;
+                    float *cc = c + (size_t)(i0 + ip) * ldc + j0 + jp;
+                    const float *a = pa + (size_t)ip * kc, *b = pb + (size_t)jp * kc;
+                    const float *init = NULL;   /* NULL: the sums continue from C */
+                    if (k0 == 0 && !accumulate) init = bias ? bias + j0 + jp : zeros;
+                    if (h == GPT__MR && w == GPT__NR) {
+                        gpt__tile(kc, a, b, cc, ldc, init);
+                    } else {   /* at an edge: the tile runs on a full-size copy */
+                        float t[GPT__MR * GPT__NR];
+                        for (int r = 0; r < GPT__MR; r++)
+                            for (int j = 0; j < GPT__NR; j++)
+                                t[r * GPT__NR + j] = r >= h || j >= w ? 0.0f
+                                                     : init ? init[j] : cc[r * ldc + j];
+                        gpt__tile(kc, a, b, t, GPT__NR, NULL);
+                        for (int r = 0; r < h; r++)
+                            for (int j = 0; j < w; j++) cc[r * ldc + j] = t[r * GPT__NR + j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* The three products of a linear layer (shapes in >>kernels' matmul opener). */
+static void gpt__gemm_forward(float *out, const gpt__pack *pk, const float *inp,
+                              const float *weight, const float *bias, int N, int C, int OC) {
+    gpt__operand A, B;
+    A.p = inp;    A.rs = (size_t)C; A.cs = 1;   /* inp (N,C) */
+    B.p = weight; B.rs = 1; B.cs = (size_t)C;   /* weight^T (C,OC): column o is weight row o */
+    gpt__gemm(out, (size_t)OC, A, B, N, OC, C, bias, 0, pk);
+}
+
+static void gpt__gemm_backward(float *dinp, float *dweight, const gpt__pack *pk,
+                               const float *dout, const float *inp, const float *weight, int N,
+                               int C, int OC) {
+    gpt__operand A, B;
+    A.p = dout;   A.rs = (size_t)OC; A.cs = 1;  /* dout (N,OC) */
+    B.p = weight; B.rs = (size_t)C; B.cs = 1;   /* weight (OC,C) */
+    gpt__gemm(dinp, (size_t)C, A, B, N, C, OC, NULL, 1, pk);
+    A.rs = 1; A.cs = (size_t)OC;                /* dout^T (OC,N) */
+    B.p = inp;    B.rs = (size_t)C; B.cs = 1;   /* inp (N,C) */
+    gpt__gemm(dweight, (size_t)C, A, B, OC, C, N, NULL, 1, pk);
 }
 
 #endif /* GPT_IMPLEMENTATION_INCLUDED */

@@ -15,6 +15,14 @@ static void fill(float *x, size_t n, gpt_rng *rng, float scale) {
 }
 static float *fvec(size_t n) { return (float *)calloc(n ? n : 1, sizeof(float)); }
 
+/* Packing memory for the fast matmul, as a model has it: an area per thread. */
+static gpt__pack new_pack(void) {
+    gpt__pack pk;
+    pk.threads = gpt__max_threads();
+    pk.mem = fvec((size_t)pk.threads * gpt__pack_floats());
+    return pk;
+}
+
 /* ---- finite differences ----------------------------------------------------------------
    Every check has the same shape: a scalar loss = sum(out * R) for a fixed random R, so
    d loss / d out = R. The analytic gradient (backward with dout = R) must match the central
@@ -74,51 +82,57 @@ static void test_layernorm(gpt_rng *rng) {
 }
 
 /* matmul (both versions) */
-typedef struct { float *out, *scratch, *inp, *w, *b, *r; int N, C, OC, ref; } mm_ctx;
+typedef struct { float *out, *inp, *w, *b, *r; gpt__pack pk; int N, C, OC, ref; } mm_ctx;
 static double mm_loss(void *p) {
     mm_ctx *c = (mm_ctx *)p;
     if (c->ref) gpt__matmul_forward_ref(c->out, c->inp, c->w, c->b, c->N, c->C, c->OC);
-    else gpt__matmul_forward(c->out, c->scratch, c->inp, c->w, c->b, c->N, c->C, c->OC);
+    else gpt__matmul_forward(c->out, &c->pk, c->inp, c->w, c->b, c->N, c->C, c->OC);
     return dot_r(c->out, c->r, (size_t)c->N * c->OC);
 }
 static void test_matmul_fd(gpt_rng *rng, int ref) {
     mm_ctx c;
     int N = 29, C = 37, OC = 9;
     float *din = fvec(N * C), *dw = fvec(OC * C), *db = fvec(OC);
-    c.N = N; c.C = C; c.OC = OC; c.ref = ref; c.scratch = fvec((N + GPT__TI) * C);
+    c.N = N; c.C = C; c.OC = OC; c.ref = ref; c.pk = new_pack();
     c.out = fvec(N * OC); c.inp = fvec(N * C); c.w = fvec(OC * C); c.b = fvec(OC);
     c.r = fvec(N * OC);
     fill(c.inp, N * C, rng, 1.0f); fill(c.w, OC * C, rng, 0.3f); fill(c.b, OC, rng, 1.0f);
     fill(c.r, N * OC, rng, 1.0f);
     if (ref) gpt__matmul_backward_ref(din, dw, db, c.r, c.inp, c.w, N, C, OC);
-    else gpt__matmul_backward(din, dw, db, c.r, c.inp, c.w, N, C, OC);
+    else gpt__matmul_backward(din, dw, db, &c.pk, c.r, c.inp, c.w, N, C, OC);
     fd_check(ref ? "matmul_ref dinp" : "matmul dinp", mm_loss, &c, c.inp, din, N * C, 40, rng);
     fd_check(ref ? "matmul_ref dweight" : "matmul dweight", mm_loss, &c, c.w, dw, OC * C, 40, rng);
     fd_check(ref ? "matmul_ref dbias" : "matmul dbias", mm_loss, &c, c.b, db, OC, 9, rng);
     free(din); free(dw); free(db); free(c.out); free(c.inp); free(c.w); free(c.b); free(c.r);
-    free(c.scratch);
+    free(c.pk.mem);
 }
 
-/* The fast matmul computes the same numbers as the plain one, on awkward shapes. */
+/* The fast matmul computes the same numbers as the plain one, on awkward shapes: one row,
+   fewer rows or columns than a register tile, leftovers in every direction, K longer than
+   one K block (GPT__KC), more rows and columns than one job (GPT__MC, GPT__NC). */
 static void test_matmul_fast_vs_ref(gpt_rng *rng) {
-    /* (N, C, OC): one row, tiles with and without leftovers in every direction */
     static const int shapes[][3] = {{1, 64, 50}, {4, 16, 4}, {5, 33, 7}, {9, 100, 13},
                                     {24, 64, 192}, {3, 7, 5}, {53, 257, 31}, {48, 24, 8},
                                     {100, 50, 97}, {1, 37, 51}, {1, 768, 2},
-                                    {8, 50, 700}, {12, 1000, 30}, {4, 8, 9}};
+                                    {8, 50, 700}, {12, 1000, 30}, {4, 8, 9}, {2, 1, 3},
+                                    {7, 513, 65}, {600, 40, 530}, {37, 600, 1100},
+                                    {530, 300, 33}};
     size_t s;
+    gpt__pack pk = new_pack();
     for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
         float *inp = fvec(N * C), *w = fvec(OC * C), *b = fvec(OC), *dout = fvec(N * OC);
         float *o1 = fvec(N * OC), *o2 = fvec(N * OC);
         float *di1 = fvec(N * C), *di2 = fvec(N * C), *dw1 = fvec(OC * C), *dw2 = fvec(OC * C);
-        float *db1 = fvec(OC), *db2 = fvec(OC), *scratch = fvec((N + GPT__TI) * C);
+        float *db1 = fvec(OC), *db2 = fvec(OC);
         fill(inp, N * C, rng, 1.0f); fill(w, OC * C, rng, 1.0f); fill(b, OC, rng, 1.0f);
         fill(dout, N * OC, rng, 1.0f);
         fill(di1, N * C, rng, 1.0f); memcpy(di2, di1, sizeof(float) * N * C);  /* += check */
-        gpt__matmul_forward(o1, scratch, inp, w, b, N, C, OC);
+        fill(dw1, OC * C, rng, 1.0f); memcpy(dw2, dw1, sizeof(float) * OC * C);
+        fill(o1, N * OC, rng, 1.0f);   /* the forward overwrites whatever was there */
+        gpt__matmul_forward(o1, &pk, inp, w, b, N, C, OC);
         gpt__matmul_forward_ref(o2, inp, w, b, N, C, OC);
-        gpt__matmul_backward(di1, dw1, db1, dout, inp, w, N, C, OC);
+        gpt__matmul_backward(di1, dw1, db1, &pk, dout, inp, w, N, C, OC);
         gpt__matmul_backward_ref(di2, dw2, db2, dout, inp, w, N, C, OC);
         CHECK(test_max_rel(o1, o2, N * OC, 1.0) < 1e-4, "matmul fast != ref, shape %d %d %d: %g",
               N, C, OC, test_max_rel(o1, o2, N * OC, 1.0));
@@ -128,9 +142,49 @@ static void test_matmul_fast_vs_ref(gpt_rng *rng) {
               N, C, OC);
         CHECK(test_max_rel(db1, db2, OC, 1.0) < 1e-4, "matmul dbias fast != ref %d %d %d",
               N, C, OC);
+        /* without bias the forward starts its sums from 0 */
+        gpt__matmul_forward(o1, &pk, inp, w, NULL, N, C, OC);
+        gpt__matmul_forward_ref(o2, inp, w, NULL, N, C, OC);
+        CHECK(test_max_rel(o1, o2, N * OC, 1.0) < 1e-4, "matmul fast != ref without bias, "
+              "shape %d %d %d", N, C, OC);
         free(inp); free(w); free(b); free(dout); free(o1); free(o2); free(di1); free(di2);
-        free(dw1); free(dw2); free(db1); free(db2); free(scratch);
+        free(dw1); free(dw2); free(db1); free(db2);
     }
+    free(pk.mem);
+}
+
+/* Each output of the fast matmul is summed by one thread in one order: the same bits with
+   1 thread and with 2, and with a pack that serves only 1 thread. */
+static void test_matmul_threads(gpt_rng *rng) {
+#ifdef _OPENMP
+    int N = 70, C = 530, OC = 600, keep = omp_get_max_threads();
+    float *inp = fvec(N * C), *w = fvec(OC * C), *b = fvec(OC), *dout = fvec(N * OC);
+    float *o[3], *di[3], *dw[3];
+    gpt__pack pk;
+    int i, same = 1;
+    fill(inp, N * C, rng, 1.0f); fill(w, OC * C, rng, 1.0f); fill(b, OC, rng, 1.0f);
+    fill(dout, N * OC, rng, 1.0f);
+    for (i = 0; i < 3; i++) {
+        omp_set_num_threads(i == 0 ? 1 : 2);
+        pk = new_pack();
+        if (i == 2) pk.threads = 1;
+        o[i] = fvec(N * OC); di[i] = fvec(N * C); dw[i] = fvec(OC * C);
+        gpt__matmul_forward(o[i], &pk, inp, w, b, N, C, OC);
+        gpt__matmul_backward(di[i], dw[i], NULL, &pk, dout, inp, w, N, C, OC);
+        free(pk.mem);
+    }
+    omp_set_num_threads(keep);
+    for (i = 1; i < 3; i++)
+        same &= memcmp(o[0], o[i], sizeof(float) * N * OC) == 0 &&
+                memcmp(di[0], di[i], sizeof(float) * N * C) == 0 &&
+                memcmp(dw[0], dw[i], sizeof(float) * OC * C) == 0;
+    CHECK(same, "the fast matmul depends on the number of threads");
+    for (i = 0; i < 3; i++) { free(o[i]); free(di[i]); free(dw[i]); }
+    free(inp); free(w); free(b); free(dout);
+#else
+    (void)rng;
+    printf("note: built without OpenMP, the matmul thread check does not apply\n");
+#endif
 }
 
 /* attention */
@@ -653,6 +707,7 @@ int main(void) {
     test_matmul_fd(&rng, 0);
     test_matmul_fd(&rng, 1);
     test_matmul_fast_vs_ref(&rng);
+    test_matmul_threads(&rng);
     test_attention(&rng);
     test_elementwise(&rng);
     test_model_fd(&rng);
@@ -662,5 +717,9 @@ int main(void) {
     test_init_and_determinism();
     test_training();
     test_two_threads();
+#ifdef GPT_NO_VECTOR_EXTENSIONS
+    return test_report("core, plain-C matmul tile");
+#else
     return test_report("core");
+#endif
 }
