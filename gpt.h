@@ -316,6 +316,7 @@ typedef struct gpt_model {
     int B, T;                /* shape of the last forward */
     int has_targets;         /* the last forward computed a loss */
     float loss;              /* mean loss of the last forward with targets */
+    float grad_scale;        /* gradients are grad_memory * grad_scale (gpt_clip_grad_norm) */
     void *arena;             /* the one allocation */
     size_t arena_bytes;
     int threads;             /* OpenMP threads that acts.scratch has room for */
@@ -391,7 +392,11 @@ GPT_DEF int gpt_adamw_step(gpt_model *model, const gpt_adamw *opt, float lr);
 
 /* Global L2 norm of all gradients; when it exceeds max_norm (> 0), scales every gradient by
    max_norm/(norm+1e-6), as torch.nn.utils.clip_grad_norm_. Returns the norm before clipping
-   (0 when the model is not training). max_norm <= 0 only measures. */
+   (0 when the model is not training). max_norm <= 0 only measures.
+   The scaling is not written out at once: it is recorded in model->grad_scale and applied
+   as gpt_adamw_step reads each gradient, which saves a pass over all of them. The gradient
+   is therefore grad_memory times grad_scale; gpt_backward applies a pending scale before it
+   adds more, and gpt_zero_grad resets it to 1. */
 GPT_DEF float gpt_clip_grad_norm(gpt_model *model, float max_norm);
 
 /* Cosine learning rate with linear warmup. */
@@ -1317,9 +1322,14 @@ static void gpt__softmax_forward(float *probs, float *losses, const float *logit
         float maxv = -FLT_MAX;
         double sum = 0.0;
         int v;
+        float inv;
         for (v = 0; v < V; v++) if (l[v] > maxv) maxv = l[v];
-        for (v = 0; v < V; v++) sum += exp((double)l[v] - maxv);
-        for (v = 0; v < V; v++) p[v] = (float)(exp((double)l[v] - maxv) / sum);
+        for (v = 0; v < V; v++) {   /* each exp once: kept in probs, then divided by the sum */
+            p[v] = expf(l[v] - maxv);
+            sum += p[v];
+        }
+        inv = (float)(1.0 / sum);
+        for (v = 0; v < V; v++) p[v] *= inv;
         if (targets) losses[n] = (float)(log(sum) - ((double)l[targets[n]] - maxv));
     }
 }
@@ -1857,6 +1867,7 @@ GPT_DEF int gpt_model_create(gpt_model **out, const gpt_config *cfg, const gpt_o
     m->options = *opt;
     m->arena = arena;
     m->arena_bytes = bytes + 64;
+    m->grad_scale = 1.0f;
     gpt__tensor_table(m->tensors, cfg);
     gpt__point_params(&m->params, m->param_memory, m->tensors);
     gpt__point_params(&m->grads, m->grad_memory, m->tensors);
@@ -1952,6 +1963,7 @@ GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int
 
 GPT_DEF void gpt_zero_grad(gpt_model *m) {
     if (m->grad_memory) memset(m->grad_memory, 0, m->num_params * sizeof(float));
+    m->grad_scale = 1.0f;
 }
 
 /* ---- Backward -------------------------------------------------------------------------------
@@ -1966,6 +1978,12 @@ GPT_DEF int gpt_backward(gpt_model *m) {
     size_t NC = (size_t)N * C;
     if (!m->options.training) return gpt__fail(GPT_ERR_ARG, "backward on an inference model");
     if (!m->has_targets) return gpt__fail(GPT_ERR_ARG, "backward needs a forward with targets");
+    if (m->grad_scale != 1.0f) {   /* a clip is pending: apply it before adding more */
+        long j;
+        GPT_OMP(parallel for schedule(static))
+        for (j = 0; j < (long)m->num_params; j++) m->grad_memory[j] *= m->grad_scale;
+        m->grad_scale = 1.0f;
+    }
 
     /* loss -> logits -> the head (wte, tied) -> ln_f */
     gpt__crossentropy_backward(g->dlogits, m->acts.probs, m->targets, N, V);
@@ -2081,12 +2099,13 @@ GPT_DEF int gpt_adamw_step(gpt_model *m, const gpt_adamw *opt, float lr) {
         long j;   /* OpenMP 2.5 (MSVC) wants a signed loop index */
         float decay = (float)(1.0 - (double)lr * (t->decay ? opt->weight_decay : 0.0));
         float *p = m->param_memory + off, *g = m->grad_memory + off;
-        float *mm = m->adam_m + off, *vv = m->adam_v + off;
+        float *mm = m->adam_m + off, *vv = m->adam_v + off, scale = m->grad_scale;
         GPT_OMP(parallel for schedule(static))
         for (j = 0; j < (long)n; j++) {
+            float gj = g[j] * scale;   /* the clipped gradient (scale 1: unchanged) */
             p[j] *= decay;
-            mm[j] = mm[j] * b1 + one_b1 * g[j];
-            vv[j] = vv[j] * b2 + one_b2 * g[j] * g[j];
+            mm[j] = mm[j] * b1 + one_b1 * gj;
+            vv[j] = vv[j] * b2 + one_b2 * gj * gj;
             p[j] -= step_size * (mm[j] / (sqrtf(vv[j]) / bc2_sqrt + eps));
         }
     }
@@ -2100,9 +2119,13 @@ GPT_DEF int gpt_adamw_step(gpt_model *m, const gpt_adamw *opt, float lr) {
    Math:     norm = sqrt(sum over all parameters of g^2)
              if norm > max_norm: g = g * max_norm / (norm + 1e-6)
    PyTorch:  norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-   The sum runs in double over GPT__NORM_CHUNKS fixed slices of the gradient, one partial
-   sum each (threads share the slices out), and the partials are added in slice order: the
-   norm is the same whatever the number of threads. */
+   The sum runs in double over GPT__NORM_CHUNKS fixed slices of the gradient (threads share
+   the slices out), each summed in GPT__LANES lanes as in gpt__dot (so that the additions
+   vectorize), and the partials are added in a fixed order: the norm is the same whatever
+   the number of threads.
+   The scale is not applied here: it goes into m->grad_scale, and gpt_adamw_step multiplies
+   each gradient by it as it reads it anyway (the same float product torch's in-place
+   multiply makes). That saves reading and writing every gradient once more. */
 #define GPT__NORM_CHUNKS 64
 
 GPT_DEF float gpt_clip_grad_norm(gpt_model *m, float max_norm) {
@@ -2114,19 +2137,21 @@ GPT_DEF float gpt_clip_grad_norm(gpt_model *m, float max_norm) {
     if (!g) return 0.0f;
     GPT_OMP(parallel for schedule(static))
     for (c = 0; c < GPT__NORM_CHUNKS; c++) {
-        size_t j, end = (size_t)(c + 1) * per < n ? (size_t)(c + 1) * per : n;
-        double s = 0.0;
-        for (j = (size_t)c * per; j < end; j++) s += (double)g[j] * g[j];
+        size_t start = (size_t)c * per < n ? (size_t)c * per : n;
+        size_t end = (size_t)(c + 1) * per < n ? (size_t)(c + 1) * per : n, j;
+        size_t full = start + (end - start) / GPT__LANES * GPT__LANES;
+        double lane[GPT__LANES] = {0}, s = 0.0;
+        int l;
+        for (j = start; j < full; j += GPT__LANES)
+            for (l = 0; l < GPT__LANES; l++) lane[l] += (double)g[j + l] * g[j + l];
+        for (l = 0; l < GPT__LANES; l++) s += lane[l];
+        for (j = full; j < end; j++) s += (double)g[j] * g[j];
         part[c] = s;
     }
     for (c = 0; c < GPT__NORM_CHUNKS; c++) sum += part[c];
-    norm = (float)sqrt(sum);
-    if (max_norm > 0.0f && norm > max_norm) {
-        float scale = (float)((double)max_norm / ((double)norm + 1e-6));
-        long j;
-        GPT_OMP(parallel for schedule(static))
-        for (j = 0; j < (long)n; j++) m->grad_memory[j] *= scale;
-    }
+    norm = (float)(sqrt(sum) * m->grad_scale);   /* the gradient is grad_memory * grad_scale */
+    if (max_norm > 0.0f && norm > max_norm)
+        m->grad_scale *= (float)((double)max_norm / ((double)norm + 1e-6));
     return norm;
 }
 

@@ -419,10 +419,54 @@ static void test_clip_and_decay(gpt_rng *rng) {
     for (j = 0; j < n; j++) sum += (double)m->grad_memory[j] * m->grad_memory[j];
     norm = gpt_clip_grad_norm(m, 1.0f);
     CHECK(test_close(norm, sqrt(sum), 0, 1e-6), "clip returns the norm %g vs %g", norm, sqrt(sum));
-    for (j = 0; j < n; j++) after += (double)m->grad_memory[j] * m->grad_memory[j];
+    /* the gradient is grad_memory * grad_scale, and that has norm 1 now */
+    for (j = 0; j < n; j++) {
+        double gj = (double)m->grad_memory[j] * m->grad_scale;
+        after += gj * gj;
+    }
     CHECK(test_close(sqrt(after), 1.0, 0, 1e-5), "after clipping the norm is %g", sqrt(after));
     norm = gpt_clip_grad_norm(m, 10.0f);
     CHECK(test_close(norm, 1.0, 0, 1e-5), "clip below max changes nothing: %g", norm);
+    {   /* AdamW uses the clipped gradient: its first step (with m = v = 0 and no decay) moves
+           every parameter by lr * g/(|g| + eps'), so compare with a model whose gradients
+           were scaled by hand */
+        gpt_model *m2 = tiny_model(rng, 1), *m3 = tiny_model(rng, 1);
+        gpt_adamw plain = gpt_adamw_defaults();
+        int same = 1;
+        memcpy(m2->param_memory, m->param_memory, n * sizeof(float));
+        memcpy(m3->param_memory, m->param_memory, n * sizeof(float));
+        memcpy(m3->grad_memory, m->grad_memory, n * sizeof(float));
+        m3->grad_scale = m->grad_scale;
+        for (j = 0; j < n; j++) m2->grad_memory[j] = m->grad_memory[j] * m->grad_scale;
+        gpt_adamw_step(m3, &plain, 1e-2f);
+        gpt_adamw_step(m2, &plain, 1e-2f);
+        for (j = 0; j < n; j++)
+            if (m3->param_memory[j] != m2->param_memory[j] || m3->adam_v[j] != m2->adam_v[j])
+                same = 0;
+        CHECK(same, "AdamW after a clip differs from AdamW on the clipped gradient");
+        gpt_model_free(m2);
+        gpt_model_free(m3);
+    }
+    {   /* a backward after a clip first applies the pending scale, then adds: the same as
+           scaling the gradient by hand between the two backward passes */
+        gpt_model *m2 = tiny_model(rng, 1), *m3 = tiny_model(rng, 1);
+        int tok[16], tgt[16], k, same = 1;
+        for (k = 0; k < 16; k++) { tok[k] = (k * 5) % 13; tgt[k] = (k * 7 + 3) % 13; }
+        memcpy(m3->param_memory, m2->param_memory, n * sizeof(float));
+        gpt_zero_grad(m2); gpt_zero_grad(m3);
+        gpt_forward(m2, tok, tgt, 2, 8, NULL); gpt_backward(m2);
+        gpt_forward(m3, tok, tgt, 2, 8, NULL); gpt_backward(m3);
+        gpt_clip_grad_norm(m2, 1e-3f);
+        CHECK(m2->grad_scale < 1.0f, "the clip should be pending (scale %g)", m2->grad_scale);
+        for (j = 0; j < n; j++) m3->grad_memory[j] *= m2->grad_scale;
+        gpt_forward(m2, tgt, tok, 2, 8, NULL); gpt_backward(m2);
+        gpt_forward(m3, tgt, tok, 2, 8, NULL); gpt_backward(m3);
+        for (j = 0; j < n; j++)
+            if (m2->grad_memory[j] * m2->grad_scale != m3->grad_memory[j]) same = 0;
+        CHECK(same && m2->grad_scale == 1.0f, "backward after a clip: scale %g", m2->grad_scale);
+        gpt_model_free(m2);
+        gpt_model_free(m3);
+    }
     /* decay groups: zero gradients, so only weight decay moves parameters */
     gpt_zero_grad(m);
     before = fvec(n);
