@@ -187,18 +187,19 @@ static void test_matmul_threads(gpt_rng *rng) {
 #endif
 }
 
-/* attention */
-typedef struct { float *out, *att, *qkv, *r; int B, T, C, NH; } at_ctx;
+/* attention: the plain version (one query at a time) at a short T, and the matrix-product
+   version (pk given, T >= GPT__ATTENTION_GEMM_T) at a long one */
+typedef struct { float *out, *att, *qkv, *r; const gpt__pack *pk; int B, T, C, NH; } at_ctx;
 static double at_loss(void *p) {
     at_ctx *c = (at_ctx *)p;
-    gpt__attention_forward(c->out, c->att, c->qkv, c->B, c->T, c->C, c->NH);
+    gpt__attention_forward(c->out, c->att, c->qkv, c->B, c->T, c->C, c->NH, c->pk);
     return dot_r(c->out, c->r, (size_t)c->B * c->T * c->C);
 }
-static void test_attention(gpt_rng *rng) {
+static void test_attention(gpt_rng *rng, int T, const gpt__pack *pk) {
     at_ctx c;
-    int B = 2, T = 5, C = 12, NH = 3, t, t2, h, bad = 0;
+    int B = 2, C = 12, NH = 3, t, t2, h, bad = 0;
     float *dqkv = fvec(B * T * 3 * C), *datt = fvec(B * NH * T * T);
-    c.B = B; c.T = T; c.C = C; c.NH = NH;
+    c.B = B; c.T = T; c.C = C; c.NH = NH; c.pk = pk;
     c.out = fvec(B * T * C); c.att = fvec(B * NH * T * T); c.qkv = fvec(B * T * 3 * C);
     c.r = fvec(B * T * C);
     fill(c.qkv, B * T * 3 * C, rng, 1.0f); fill(c.r, B * T * C, rng, 1.0f);
@@ -214,10 +215,59 @@ static void test_attention(gpt_rng *rng) {
             }
             if (fabs(sum - 1.0) > 1e-5) bad++;
         }
-    CHECK(bad == 0, "attention weights are not causal softmax rows (%d bad)", bad);
-    gpt__attention_backward(dqkv, datt, c.r, c.qkv, c.att, B, T, C, NH);
-    fd_check("attention dqkv", at_loss, &c, c.qkv, dqkv, B * T * 3 * C, 120, rng);
+    CHECK(bad == 0, "attention weights are not causal softmax rows (T=%d, %d bad)", T, bad);
+    gpt__attention_backward(dqkv, datt, c.r, c.qkv, c.att, B, T, C, NH, pk);
+    fd_check(pk ? "attention (matrix products) dqkv" : "attention dqkv", at_loss, &c, c.qkv,
+             dqkv, B * T * 3 * C, 120, rng);
     free(dqkv); free(datt); free(c.out); free(c.att); free(c.qkv); free(c.r);
+}
+
+/* The matrix-product attention computes what the plain one does, forward and backward, at
+   T = GPT__ATTENTION_GEMM_T and at a T that is no multiple of any tile, with 1 and 2 batches
+   and head sizes 64 (GPT-2's) and 5. */
+static void test_attention_fast_vs_ref(gpt_rng *rng, const gpt__pack *pk) {
+    static const int shapes[][4] = {{1, GPT__ATTENTION_GEMM_T, 128, 2}, {2, 70, 15, 3},
+                                    {1, 131, 64, 1}};
+    size_t s;
+    for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int B = shapes[s][0], T = shapes[s][1], C = shapes[s][2], NH = shapes[s][3];
+        size_t nq = (size_t)B * T * 3 * C, ny = (size_t)B * T * C, na = (size_t)B * NH * T * T;
+        float *qkv = fvec(nq), *dy = fvec(ny), *y1 = fvec(ny), *y2 = fvec(ny);
+        float *a1 = fvec(na), *a2 = fvec(na), *d1 = fvec(na), *d2 = fvec(na);
+        float *g1 = fvec(nq), *g2 = fvec(nq);
+        fill(qkv, nq, rng, 1.0f); fill(dy, ny, rng, 1.0f);
+        fill(g1, nq, rng, 1.0f); memcpy(g2, g1, nq * sizeof(float));   /* both add (+=) */
+        gpt__attention_forward(y1, a1, qkv, B, T, C, NH, pk);
+        gpt__attention_forward(y2, a2, qkv, B, T, C, NH, NULL);
+        gpt__attention_backward(g1, d1, dy, qkv, a1, B, T, C, NH, pk);
+        gpt__attention_backward(g2, d2, dy, qkv, a2, B, T, C, NH, NULL);
+        CHECK(test_max_rel(y1, y2, ny, 1e-3) < 1e-3 && test_max_rel(a1, a2, na, 1e-3) < 1e-3,
+              "attention products != plain, forward, B=%d T=%d C=%d NH=%d: %g %g", B, T, C, NH,
+              test_max_rel(y1, y2, ny, 1e-3), test_max_rel(a1, a2, na, 1e-3));
+        CHECK(test_max_rel(g1, g2, nq, 1e-3) < 1e-3, "attention products != plain, backward, "
+              "B=%d T=%d C=%d NH=%d: %g", B, T, C, NH, test_max_rel(g1, g2, nq, 1e-3));
+        free(qkv); free(dy); free(y1); free(y2); free(a1); free(a2); free(d1); free(d2);
+        free(g1); free(g2);
+    }
+}
+
+/* The vectorizable tanh of >>speed against tanh in double, over every float step of a fine
+   sweep and at the edges: at most 2e-7 off (tanhf itself: 1e-7), odd, +-1 at +-infinity. */
+static void test_tanh_fast(void) {
+    double worst = 0.0;
+    int i, odd = 1;
+    for (i = -2000000; i <= 2000000; i++) {
+        float u = (float)i * 1e-5f;   /* [-20, 20] */
+        double e = fabs((double)gpt__tanh_fast(u) - tanh((double)u));
+        if (!(e <= worst)) worst = e;
+        if (gpt__tanh_fast(-u) != -gpt__tanh_fast(u)) odd = 0;
+    }
+    CHECK(worst <= 2e-7, "gpt__tanh_fast is %g from tanh", worst);
+    CHECK(odd, "gpt__tanh_fast is not odd");
+    CHECK(gpt__tanh_fast(INFINITY) == 1.0f && gpt__tanh_fast(-INFINITY) == -1.0f &&
+          gpt__tanh_fast(1e30f) == 1.0f && gpt__tanh_fast(0.0f) == 0.0f,
+          "gpt__tanh_fast at the edges: %g %g %g", gpt__tanh_fast(INFINITY),
+          gpt__tanh_fast(1e30f), gpt__tanh_fast(0.0f));
 }
 
 /* gelu, residual, embedding, softmax + cross-entropy */
@@ -752,7 +802,14 @@ int main(void) {
     test_matmul_fd(&rng, 1);
     test_matmul_fast_vs_ref(&rng);
     test_matmul_threads(&rng);
-    test_attention(&rng);
+    {
+        gpt__pack pk = new_pack();
+        test_attention(&rng, 5, NULL);
+        test_attention(&rng, GPT__ATTENTION_GEMM_T + 3, &pk);
+        test_attention_fast_vs_ref(&rng, &pk);
+        free(pk.mem);
+    }
+    test_tanh_fast();
     test_elementwise(&rng);
     test_model_fd(&rng);
     test_schedule();
