@@ -1128,6 +1128,17 @@ static float gpt__dot(const float *a, const float *b, int n) {
     return sum;
 }
 
+/* The sum of n floats in double, in the same fixed lanes: used for softmax denominators. */
+static double gpt__sum(const float *x, int n) {
+    double lane[GPT__LANES] = {0}, sum = 0.0;
+    int i, l, full = n - n % GPT__LANES;
+    for (i = 0; i < full; i += GPT__LANES)
+        for (l = 0; l < GPT__LANES; l++) lane[l] += x[i + l];
+    for (l = 0; l < GPT__LANES; l++) sum += lane[l];
+    for (i = full; i < n; i++) sum += x[i];
+    return sum;
+}
+
 /* ---- The matmul the model calls -----------------------------------------------------------------
    The plain loops above say what a linear layer computes, and they are slow: each output is
    one long chain of dependent additions that the compiler may not reorder (floating-point
@@ -1259,7 +1270,7 @@ static void gpt__matmul_backward(float *dinp, float *dweight, float *dbias, cons
              (1 - th^2 is sech^2, computed without cosh, which would overflow for large u.)
    The C library's tanhf costs about 18 ns, a call the compiler cannot vectorize, and GELU
    runs it on 4C numbers per position: 10% of a GPT-2 training step. So unless the header is
-   built with GPT_PLAIN_KERNELS, GPT__TANH is gpt__tanh_fast of >>speed: tanh to within 1.2e-7
+   built with GPT_PLAIN_KERNELS, GPT__TANH is gpt__tanh_fast of >>speed: tanh to within 9.1e-8
    (tanhf: 1.0e-7), written so that the compiler vectorizes it (0.5 ns). */
 #define GPT__GELU_S 0.7978845608028654f   /* sqrt(2/pi) */
 #define GPT__GELU_K 0.044715f
@@ -1318,6 +1329,13 @@ static void gpt__residual_backward(float *da, float *db, const float *dout, size
    Shapes:   logits (N,V), targets (N) -> probs (N,V), losses (N)
    Backward: saves probs. d(mean loss)/d l_v = (probs_v - [v == target]) / N. The gradient is
              written (=), not added: dlogits is scratch that only this kernel produces. */
+/* exp of a number <= 0 (here l - max). As with tanh, the C library's expf is a call that
+   cannot be vectorized, and the softmax runs it on V = 50257 logits per position; so unless
+   the header is built with GPT_PLAIN_KERNELS it is gpt__exp_fast of >>speed (within 9.7e-8
+   of exp, relative; below -87 it returns exp(-87), about 1.6e-38, where expf goes to 0). */
+static float gpt__exp_fast(float y);   /* in >>speed */
+#define GPT__EXP(y) (GPT__PLAIN_KERNELS ? expf(y) : gpt__exp_fast(y))
+
 static void gpt__softmax_forward(float *probs, float *losses, const float *logits,
                                  const int *targets, int N, int V) {
     int n;
@@ -1326,14 +1344,13 @@ static void gpt__softmax_forward(float *probs, float *losses, const float *logit
         const float *l = logits + (size_t)n * V;
         float *p = probs + (size_t)n * V;
         float maxv = -FLT_MAX;
-        double sum = 0.0;
+        double sum;
         int v;
         float inv;
         for (v = 0; v < V; v++) if (l[v] > maxv) maxv = l[v];
-        for (v = 0; v < V; v++) {   /* each exp once: kept in probs, then divided by the sum */
-            p[v] = expf(l[v] - maxv);
-            sum += p[v];
-        }
+        /* each exp once: kept in probs, summed (in double), then divided by the sum */
+        for (v = 0; v < V; v++) p[v] = GPT__EXP(l[v] - maxv);
+        sum = gpt__sum(p, V);
         inv = (float)(1.0 / sum);
         for (v = 0; v < V; v++) p[v] *= inv;
         if (targets) losses[n] = (float)(log(sum) - ((double)l[targets[n]] - maxv));
@@ -5808,15 +5825,13 @@ static void gpt__attention_forward_fast(float *out, float *att, const float *qkv
         gpt__gemm_serial(a, (size_t)T, Q, Kt, T, T, HS, NULL, 0, pa);
         for (int t = 0; t < T; t++) {   /* scale, causal softmax; as gpt__attend */
             float *row = a + (size_t)t * T, maxv = -FLT_MAX;
-            double sum = 0.0;
+            double sum;
             for (int t2 = 0; t2 <= t; t2++) {
                 row[t2] *= scale;
                 if (row[t2] > maxv) maxv = row[t2];
             }
-            for (int t2 = 0; t2 <= t; t2++) {
-                row[t2] = expf(row[t2] - maxv);
-                sum += row[t2];
-            }
+            for (int t2 = 0; t2 <= t; t2++) row[t2] = GPT__EXP(row[t2] - maxv);
+            sum = gpt__sum(row, t + 1);
             for (int t2 = 0; t2 <= t; t2++) row[t2] = (float)(row[t2] / sum);
             for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
         }
@@ -5864,41 +5879,57 @@ static void gpt__attention_backward_fast(float *dqkv, float *datt, const float *
     }
 }
 
-/* ---- A tanh the compiler can vectorize --------------------------------------------------
-   GELU (>>kernels) needs tanh of every value of a (B,T,4C) tensor, forward and backward. The
-   C library's tanhf is accurate but a call per value, about 18 ns here. This one uses
-       tanh(a) = (1 - e) / (1 + e),   e = exp(-2a),   for a = |u|, with the sign of u put back,
-   and computes the exp in the usual three steps, each plain float arithmetic:
+/* ---- exp and tanh that the compiler can vectorize ----------------------------------------
+   The softmaxes (>>kernels, and attention above) need exp of every logit and every attention
+   score, and GELU needs tanh of every value of a (B,T,4C) tensor. The C library's expf and
+   tanhf are accurate, but each is a call per value (tanhf about 18 ns here) that the
+   compiler cannot turn into SIMD code. These two are plain float arithmetic that it can.
+   exp(y), for y <= 0 (all the softmaxes need), in three steps:
    1. y = n ln2 + r with n = round(y / ln2) and |r| <= ln2/2. The rounding adds and subtracts
       1.5 * 2^23: floats that large have no fraction bits, so the sum is rounded to a whole
       number, and the subtraction is exact (without -ffast-math the compiler keeps both).
       ln2 is split into a part with few bits (exact in n * ln2_hi) and a small rest.
-   2. exp(r) by its Taylor series to r^6/720: the next term is below 1.3e-7 of the result.
+   2. exp(r) by its Taylor series to r^7/5040: the next term is below 1e-8 of the result.
    3. 2^n made directly from its bits: exponent field n + 127, zero mantissa.
-   a is capped at 9 (tanh(9) rounds to 1 in float), so n stays within float's exponents. The
-   cap and the sign are done on the bit patterns, because comparisons of floats inside a
-   loop keep gcc from vectorizing it for AVX2 (they could trap on a NaN), while integer
-   ones do not. Measured over u in [-20, 20]: at most 1.2e-7 from tanh in double, tanhf 1.0e-7;
-   0.46 ns a value with AVX-512, 0.66 with AVX2, 2.0 with SSE2, against tanhf's 18. The error
-   is absolute: near 0, where tanh(u) is about u, the relative error grows (1.4% at 1e-6),
-   which GELU cannot see, since it only uses 1 + tanh and 1 - tanh^2. */
-static float gpt__tanh_fast(float u) {
-    const int32_t cap = 0x41100000;   /* the bits of 9.0f */
-    float a = fabsf(u), y, n, r, e, two_n, t;
+   y is first capped at -87 so that 2^n stays a normal float (exp(-87) is about 1.6e-38: in a
+   softmax, as good as the 0 that expf gives further out). The cap works on the bit pattern
+   of -y, because comparisons of floats inside a loop keep gcc from vectorizing it for AVX2
+   (they could trap on a NaN), while integer ones do not; positive floats are ordered as
+   their bits. A NaN becomes exp(-87) too; a NaN logit reaches the loss anyway (through the
+   target's logit: a NaN anywhere in the model spreads to every logit).
+   tanh(u) = (1 - e) / (1 + e) with e = exp(-2|u|) and the sign of u put back; |u| is capped
+   at 9 (tanh(9) rounds to 1 in float).
+   Measured against exp and tanh in double: exp within 9.7e-8 relative over [-87, 0] (expf:
+   6.0e-8), tanh within 9.1e-8 over [-20, 20] (tanhf: 1.0e-7); tanh costs 0.46 ns a value
+   with AVX-512, 0.66 with AVX2, 2.0 with SSE2, against tanhf's 18. The tanh error is
+   absolute: near 0, where tanh(u) is about u, the relative error grows (1.4%
+   at 1e-6), which GELU cannot see, since it only uses 1 + tanh and 1 - tanh^2. */
+static float gpt__exp_fast(float y) {
+    const int32_t cap = 0x42ae0000;   /* the bits of 87.0f */
+    float a = -y, n, r, e, two_n;
     int32_t bits;
-    memcpy(&bits, &a, sizeof bits);   /* positive floats are ordered as their bits */
+    memcpy(&bits, &a, sizeof bits);
     bits = bits < cap ? bits : cap;
     memcpy(&a, &bits, sizeof a);
-    y = -2.0f * a;                                          /* e = exp(y), y in [-18, 0] */
+    y = -a;
     n = (y * 1.44269504f + 12582912.0f) - 12582912.0f;     /* round(y / ln2) */
     r = (y - n * 0.693359375f) - n * -2.12194440e-4f;      /* y - n ln2, ln2 in two parts */
     e = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
-        r * (1.0f / 720))))));
+        r * (1.0f / 720 + r * (1.0f / 5040)))))));
     bits = ((int32_t)n + 127) * (1 << 23);                  /* 2^n */
     memcpy(&two_n, &bits, sizeof two_n);
-    e *= two_n;
-    t = (1.0f - e) / (1.0f + e);
-    return copysignf(t, u);
+    return e * two_n;
+}
+
+static float gpt__tanh_fast(float u) {
+    const int32_t cap = 0x41100000;   /* the bits of 9.0f */
+    float a = fabsf(u), e;
+    int32_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    bits = bits < cap ? bits : cap;
+    memcpy(&a, &bits, sizeof a);
+    e = gpt__exp_fast(-2.0f * a);
+    return copysignf((1.0f - e) / (1.0f + e), u);
 }
 
 #endif /* GPT_IMPLEMENTATION_INCLUDED */

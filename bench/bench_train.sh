@@ -1,35 +1,55 @@
 #!/bin/sh
-# Training speed of ./train: the median ms per step and tokens per second of GPT-2 124M (the
-# default) and of --preset small, at the reference trainer's batch 4 x sequence 32; and, when
-# /usr/bin/python3 has torch, of the same step in PyTorch (forward, backward, clipping, AdamW;
-# same shapes, same thread count), with the speed ratio.
-#   sh bench/bench_train.sh [STEPS]     default 6 steps per run; the first is not counted
-# The text is input.txt when there is one, else the test fixture's. Everything is written to
-# a temporary folder, removed at the end. Needs about 4 GB of memory, and 3 GB of disk for
-# the 124M model's two checkpoints (weights and AdamW moments) at the end of its run.
+# Training speed of gpt.h against PyTorch, on this machine, in one run:
+#   1. bench_gemm: the fast matmul on GPT-2 124M's 15 products, against an FMA probe of the
+#      machine's peak and (when libopenblas-dev is installed) OpenBLAS's sgemm.
+#   2. bench_step: one training step (zero_grad, forward, backward, clip, AdamW) by phase,
+#      for GPT-2 124M at B=4 T=64, B=4 T=32 and B=1 T=1024, and --preset small at B=4 T=32;
+#      beside each, the same step in PyTorch (when /usr/bin/python3 has torch) and the ratio.
+#   3. Under load: the 124M step at B=4 T=32 with a busy loop on one core, default threads
+#      against one thread.
+#       sh bench/bench_train.sh [STEPS]     default 6 steps per run (the first one not counted)
+# PyTorch runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (they hold this machine's
+# OpenBLAS to slower kernels), so gpt.h races the strongest PyTorch the machine has; the
+# tests never unset them. Needs about 4 GB of memory and 5 minutes.
 cd "$(dirname "$0")/.." || exit 1
 STEPS=${1:-6}
 THREADS=${THREADS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
-make -s train || exit 1
-TEXT=input.txt
-[ -f "$TEXT" ] || TEXT=tests/fixtures/train_ref/input.txt
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT INT TERM
+CC=${CC:-cc}
+OPT=${OPT:-$(sed -n 's/^OPT *?= *//p' Makefile)}
+OMP=""
+if [ -z "$NO_OMP" ] && echo 'int main(void){return 0;}' | $CC -fopenmp -x c - -o /dev/null \
+        2>/dev/null; then
+    OMP=-fopenmp
+fi
+FLAGS="$OPT -std=c99 -Wall -Wextra -pedantic $OMP -I."
+mkdir -p bench/bin
+# OpenBLAS for the comparison only: its cblas.h is in a multiarch folder on Debian
+BLAS=""
+for inc in /usr/include/x86_64-linux-gnu /usr/include/aarch64-linux-gnu /usr/include/openblas \
+           /usr/include; do
+    if [ -f "$inc/cblas.h" ] && echo 'int main(void){return 0;}' | \
+            $CC -x c - -o /dev/null -lopenblas 2>/dev/null; then
+        BLAS="-DBENCH_OPENBLAS -I$inc -lopenblas"; break
+    fi
+done
+# shellcheck disable=SC2086
+$CC $FLAGS -o bench/bin/bench_gemm bench/bench_gemm.c $BLAS -lm || exit 1
+# shellcheck disable=SC2086
+$CC $FLAGS -o bench/bin/bench_step bench/bench_step.c -lm || exit 1
+export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS"
 
-# median of the ms column (6th) of a ./train log, without the first step (warm-up)
-median_ms() {
-    tail -n +3 "$1" | cut -d, -f6 | sort -g | awk '{ a[NR] = $1 }
-        END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
+echo "== bench_gemm: $CC $OPT $OMP${BLAS:+ (OpenBLAS beside)}"
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bench/bin/bench_gemm || exit 1
+[ -n "$BLAS" ] || echo "(no libopenblas-dev: the OpenBLAS comparison is skipped)"
 
-# the PyTorch step: a plain GPT-2 as in build-nanogpt's trainer (nn.Linear, manual causal
-# attention, tied head)
-torch_ms() {   # L NH C block -> median ms per step
-    /usr/bin/python3 - "$1" "$2" "$3" "$4" "$STEPS" "$THREADS" <<'EOF'
+# the PyTorch step: GPT-2 as build-nanogpt's trainer has it (nn.Linear, manual causal
+# attention, tied head), the same B, T and threads; prints the median ms per step
+torch_ms() {   # L NH C block B T steps -> median ms per step
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 - "$@" "$THREADS" <<'PYEOF'
 import math, sys, time
 import torch, torch.nn as nn, torch.nn.functional as F
-L, NH, C, maxT, steps, threads = map(int, sys.argv[1:7])
-V, B, T = 50257, 4, 32
+L, NH, C, maxT, B, T, steps, threads = map(int, sys.argv[1:9])
+V = 50257
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -81,32 +101,55 @@ for step in range(steps):
 times = sorted(times[1:])
 n = len(times)
 print(times[n // 2] if n % 2 else (times[n // 2 - 1] + times[n // 2]) / 2)
-EOF
+PYEOF
 }
 
 HAVE_TORCH=0
 /usr/bin/python3 -c "import torch" 2>/dev/null && HAVE_TORCH=1
-echo "== bench_train: $STEPS steps, batch 4 x seq 32, $THREADS threads, text $TEXT"
-for preset in small gpt2; do
-    case $preset in
-        small) shape="4 4 128 256" ;;
-        gpt2) shape="12 12 768 1024" ;;
-    esac
-    if ! ./train --preset $preset --steps "$STEPS" --val-frac 0 --input "$TEXT" \
-            --threads "$THREADS" --log "$TMP/$preset.csv" --out "$TMP/model.safetensors" \
-            --checkpoint "$TMP/checkpoint.safetensors" > "$TMP/$preset.out" 2>&1; then
-        echo "./train --preset $preset failed:"; tail -n 5 "$TMP/$preset.out"; exit 1
-    fi
-    rm -f "$TMP"/*.safetensors
-    ms=$(median_ms "$TMP/$preset.csv")
-    printf '%-6s gpt.h    %9.1f ms/step %9.0f tok/s\n' "$preset" "$ms" \
-        "$(echo "$ms" | awk '{ print 128000 / $1 }')"
+if [ "$HAVE_TORCH" = 1 ]; then
+    # which BLAS library torch's matmul loaded (Debian's torch takes whichever libblas is set)
+    echo "== PyTorch $(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 -c '
+import torch
+a = torch.randn(64, 64); a @ a
+blas = [l.split()[-1] for l in open("/proc/self/maps") if "blas" in l]
+print(torch.__version__, "matmuls in", blas[0] if blas else "an unknown BLAS")')"
+else
+    echo "(no torch in /usr/bin/python3: the PyTorch comparison is skipped)"
+fi
+
+echo "== bench_step: $STEPS steps a run, $THREADS threads (ms are medians)"
+for run in "gpt2 4 64 12 12 768 1024" "gpt2 4 32 12 12 768 1024" "gpt2 1 1024 12 12 768 1024" \
+           "small 4 32 4 4 128 256"; do
+    # shellcheck disable=SC2086
+    set -- $run
+    steps=$STEPS
+    [ "$3" -ge 512 ] && steps=3   # the long context: fewer, longer steps
+    bench/bin/bench_step --preset "$1" --batch "$2" --seq "$3" --steps "$steps" \
+        > bench/bin/step.out || { cat bench/bin/step.out; exit 1; }
+    head -n 3 bench/bin/step.out
+    ms=$(sed -n 's/^step_ms //p' bench/bin/step.out | cut -d' ' -f6)
     if [ "$HAVE_TORCH" = 1 ]; then
-        # shellcheck disable=SC2086
-        tms=$(torch_ms $shape) || { echo "PyTorch run failed"; exit 1; }
-        printf '%-6s pytorch  %9.1f ms/step %9.0f tok/s   gpt.h is %.2fx the speed of PyTorch\n' \
-            "$preset" "$tms" "$(echo "$tms" | awk '{ print 128000 / $1 }')" \
-            "$(echo "$tms $ms" | awk '{ print $1 / $2 }')"
+        tms=$(torch_ms "$4" "$5" "$6" "$7" "$2" "$3" "$steps") || { echo "PyTorch failed"; exit 1; }
+        printf '  PyTorch %.1f ms: gpt.h takes %.2fx PyTorch'"'"'s time (%.1fx as fast)\n' \
+            "$tms" "$(echo "$ms $tms" | awk '{ print $1 / $2 }')" \
+            "$(echo "$ms $tms" | awk '{ print $2 / $1 }')"
     fi
 done
-[ "$HAVE_TORCH" = 1 ] || echo "(no torch in /usr/bin/python3: the PyTorch comparison is skipped)"
+
+echo "== under load: the 124M step (B=4 T=32) with a busy loop pinned to the last core"
+LAST=$((THREADS - 1))
+if command -v taskset >/dev/null && [ "$THREADS" -ge 2 ]; then
+    taskset -c "$LAST" sh -c 'while :; do :; done' &
+    BUSY=$!
+    trap 'kill $BUSY 2>/dev/null' EXIT INT TERM
+    sleep 1
+    for t in "$THREADS" 1; do
+        bench/bin/bench_step --batch 4 --seq 32 --steps "$STEPS" --threads "$t" \
+            > bench/bin/step.out || { cat bench/bin/step.out; exit 1; }
+        printf '  %d thread(s): %s ms a step\n' "$t" \
+            "$(sed -n 's/^step_ms //p' bench/bin/step.out | cut -d' ' -f6)"
+    done
+    kill $BUSY 2>/dev/null
+else
+    echo "  (needs taskset and 2 or more cores)"
+fi

@@ -251,8 +251,9 @@ static void test_attention_fast_vs_ref(gpt_rng *rng, const gpt__pack *pk) {
     }
 }
 
-/* The vectorizable tanh of >>speed against tanh in double, over every float step of a fine
-   sweep and at the edges: at most 2e-7 off (tanhf itself: 1e-7), odd, +-1 at +-infinity. */
+/* The vectorizable tanh and exp of >>speed against tanh and exp in double, over fine sweeps
+   and at the edges: tanh at most 2e-7 off (tanhf itself: 1e-7), odd, +-1 at +-infinity; exp
+   within 2e-7 relative down to -87, and a tiny positive number below. */
 static void test_tanh_fast(void) {
     double worst = 0.0;
     int i, odd = 1;
@@ -264,6 +265,16 @@ static void test_tanh_fast(void) {
     }
     CHECK(worst <= 2e-7, "gpt__tanh_fast is %g from tanh", worst);
     CHECK(odd, "gpt__tanh_fast is not odd");
+    worst = 0.0;
+    for (i = 0; i <= 2000000; i++) {   /* exp over [-100, 0], relative to exp in double */
+        float y = (float)i * -5e-5f;
+        double want = exp((double)y), e = fabs((double)gpt__exp_fast(y) - want) / want;
+        if (y < -87.0f) e = gpt__exp_fast(y) > 0.0f && gpt__exp_fast(y) < 2e-38f ? 0.0 : 1.0;
+        if (!(e <= worst)) worst = e;
+    }
+    CHECK(worst <= 2e-7, "gpt__exp_fast is %g (relative) from exp", worst);
+    CHECK(gpt__exp_fast(0.0f) == 1.0f && gpt__exp_fast(-INFINITY) < 2e-38f,
+          "gpt__exp_fast(0) = %g, (-inf) = %g", gpt__exp_fast(0.0f), gpt__exp_fast(-INFINITY));
     CHECK(gpt__tanh_fast(INFINITY) == 1.0f && gpt__tanh_fast(-INFINITY) == -1.0f &&
           gpt__tanh_fast(1e30f) == 1.0f && gpt__tanh_fast(0.0f) == 0.0f,
           "gpt__tanh_fast at the edges: %g %g %g", gpt__tanh_fast(INFINITY),
