@@ -5,8 +5,8 @@
 #   2. bench_step: one training step (zero_grad, forward, backward, clip, AdamW) by phase,
 #      for GPT-2 124M at B=4 T=64, B=4 T=32 and B=1 T=1024, and --preset small at B=4 T=32;
 #      beside each, the same step in PyTorch (when /usr/bin/python3 has torch) and the ratio.
-#   3. Under load: the 124M step at B=4 T=32 with a busy loop on one core, default threads
-#      against one thread.
+#   3. Under load: ./train's step (124M, B=4 T=32) with a busy loop on one core, its default
+#      threads against --threads 1.
 #       sh bench/bench_train.sh [STEPS]     default 6 steps per run (the first one not counted)
 # PyTorch runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (they hold this machine's
 # OpenBLAS to slower kernels), so gpt.h races the strongest PyTorch the machine has; the
@@ -136,20 +136,34 @@ for run in "gpt2 4 64 12 12 768 1024" "gpt2 4 32 12 12 768 1024" "gpt2 1 1024 12
     fi
 done
 
-echo "== under load: the 124M step (B=4 T=32) with a busy loop pinned to the last core"
+echo "== under load: ./train (GPT-2 124M, B=4 T=32), a busy loop pinned to the last core"
+# ./train's default threads (all cores, or 1 when a timed check finds that faster) against
+# --threads 1; the median ms of steps 4..N+3 of each run (the first steps include the check)
 LAST=$((THREADS - 1))
 if command -v taskset >/dev/null && [ "$THREADS" -ge 2 ]; then
+    make -s train || exit 1
+    TEXT=input.txt
+    [ -f "$TEXT" ] || TEXT=tests/fixtures/train_ref/input.txt
     taskset -c "$LAST" sh -c 'while :; do :; done' &
     BUSY=$!
-    trap 'kill $BUSY 2>/dev/null' EXIT INT TERM
+    trap 'kill $BUSY 2>/dev/null; rm -f bench/bin/load_*' EXIT INT TERM
     sleep 1
-    for t in "$THREADS" 1; do
-        bench/bin/bench_step --batch 4 --seq 32 --steps "$STEPS" --threads "$t" \
-            > bench/bin/step.out || { cat bench/bin/step.out; exit 1; }
-        printf '  %d thread(s): %s ms a step\n' "$t" \
-            "$(sed -n 's/^step_ms //p' bench/bin/step.out | cut -d' ' -f6)"
+    for t in 0 1; do
+        ./train --steps $((STEPS + 3)) --val-frac 0 --input "$TEXT" --threads "$t" \
+            --log bench/bin/load_$t.csv --out bench/bin/load_model.st \
+            --checkpoint bench/bin/load_ck.st > bench/bin/load_$t.out 2>&1 ||
+            { tail -n 5 bench/bin/load_$t.out; exit 1; }
+        ms=$(tail -n +5 bench/bin/load_$t.csv | cut -d, -f6 | sort -g | awk '{ a[NR] = $1 }
+            END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+        if [ "$t" = 0 ]; then
+            printf '  default threads: %.1f ms a step %s\n' "$ms" \
+                "$(grep -o '(now [0-9]* thread[s]*' bench/bin/load_0.out | tail -n 1 | tr -d '(')"
+        else
+            printf '  --threads 1:     %.1f ms a step\n' "$ms"
+        fi
     done
     kill $BUSY 2>/dev/null
+    rm -f bench/bin/load_*
 else
     echo "  (needs taskset and 2 or more cores)"
 fi

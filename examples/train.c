@@ -93,7 +93,8 @@ static const option options[] = {
     {"weight-decay", "F", AT(weight_decay), 0, BIG, 1, "AdamW weight decay of 2-D weights", NULL},
     {"clip", "F", AT(clip), 0, BIG, 1, "largest gradient norm, 0: no clipping", NULL},
     {"seed", "N", AT(seed), 0, BIG, 1, "random seed: initial weights and samples", NULL},
-    {"threads", "N", AT(threads), 0, 4096, 0, "OpenMP threads", "all cores"},
+    {"threads", "N", AT(threads), 0, 4096, 0, "OpenMP threads", "all cores, or 1 when that is "
+     "faster (checked every 50 steps)"},
     {"out", "FILE", AT(out), 0, 0, 0, "best model: saved whenever the validation loss "
      "(without validation: the epoch's training loss) improves", NULL},
     {"checkpoint", "FILE", AT(checkpoint), 0, 0, 0, "latest state, to resume from: saved "
@@ -243,6 +244,11 @@ typedef struct run {
     long done;                     /* steps of this invocation */
     double ms_sum;                 /* and their time, for the ETA */
     FILE *log, *epoch_log;
+    struct thread_tuner {          /* without --threads: all cores or 1, whichever is faster */
+        int max, chosen, probe;    /* probe: 1 timing all cores, 2 timing one, 0 not timing */
+        long since;                /* steps since the last check */
+        double ms_all;             /* the step timed with all cores */
+    } tune;
 } run;
 
 static int given(const run *r, const char *name) { return r->given[option_index(name)]; }
@@ -685,14 +691,64 @@ static void print_duration(double seconds) {
     else printf("%ldm%02lds", s / 60, s % 60);
 }
 
+/* ---- Threads on a shared machine ------------------------------------------------------------
+   With another busy program on one of the cores, each parallel loop of gpt.h waits at its end
+   for the thread that shares that core, and all cores can be slower than one (GPT-2 124M,
+   B=4 T=32, a busy loop on one of 2 cores: 1.7 s a step with 2 threads, 1.3 s with 1).
+   gpt.h computes the same bits with any number of threads, so the trainer may change the
+   number between steps without changing the run. Unless --threads is given, it times one
+   step with all the cores and the next with one, every TUNE_EVERY steps (the first check
+   right after the first step, which pays for first touches of memory), and runs with the
+   faster until the next check. */
+#define TUNE_EVERY 50
+
+static void tuner_init(struct thread_tuner *t, int max) {
+    t->max = t->chosen = max;
+    t->probe = 0;
+    t->since = TUNE_EVERY - 1;
+    t->ms_all = 0.0;
+}
+
+/* The number of threads for the next step. */
+static int tuner_next(struct thread_tuner *t) {
+    if (t->max <= 1) return 1;
+    if (t->probe == 0 && t->since >= TUNE_EVERY) t->probe = 1;
+    return t->probe == 1 ? t->max : t->probe == 2 ? 1 : t->chosen;
+}
+
+/* Records the time of the step just done; returns 1 when a check changed the choice. */
+static int tuner_done(struct thread_tuner *t, double ms) {
+    int before = t->chosen;
+    if (t->probe == 1) {
+        t->ms_all = ms;
+        t->probe = 2;
+    } else if (t->probe == 2) {
+        t->chosen = ms < t->ms_all ? 1 : t->max;
+        t->probe = 0;
+        t->since = 0;
+    } else {
+        t->since++;
+    }
+    return t->chosen != before;
+}
+
 /* One step. The loss is that of this batch before the update, lr the rate used for the
    update, norm the gradient norm before clipping; all three go to the log. */
 static int train_step(run *r) {
     gpt_model *m = r->m;
     int B = (int)r->a.batch, T = (int)r->a.seq;
     long epoch = r->step / r->per_epoch + 1, epochs = (r->total - 1) / r->per_epoch + 1;
-    double t0 = now_ms(), ms, tok_per_s;
+    double t0, ms, tok_per_s;
     float loss, norm, lr;
+    if (!r->a.threads) {
+        int threads = tuner_next(&r->tune);
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#else
+        (void)threads;
+#endif
+    }
+    t0 = now_ms();
     gpt_loader_next(&r->loader, r->inputs, r->targets);
     if (gpt_forward(m, r->inputs, r->targets, B, T, &loss) != GPT_OK) goto fail;
     gpt_zero_grad(m);
@@ -701,6 +757,10 @@ static int train_step(run *r) {
     lr = gpt_lr(&r->sched, r->step);
     if (gpt_adamw_step(m, &r->adamw, lr) != GPT_OK) goto fail;
     ms = now_ms() - t0;
+    if (!r->a.threads && tuner_done(&r->tune, ms))
+        printf("(now %d thread%s: a step took %.0f ms with %d, %.0f ms with 1; checked "
+               "again in %d steps)\n", r->tune.chosen, r->tune.chosen > 1 ? "s" : "",
+               r->tune.ms_all, r->tune.max, ms, TUNE_EVERY);
     if (!isfinite(loss) || !isfinite(norm)) {   /* diverged: stop before saving anything */
         fprintf(stderr, "train: step %ld: the loss is %g and the gradient norm %g; stopping "
                 "without saving (try a lower --lr)\n", r->step, loss, norm);
@@ -881,9 +941,10 @@ static void print_header(const run *r) {
            (unsigned long)r->n_tokens, (unsigned long)r->n_train,
            (unsigned long)(r->n_tokens - r->n_train));
     printf("training: batch %ld x seq %ld, %ld steps per epoch, %ld steps (from step %ld), lr "
-           "%g -> %g, warmup %ld, weight decay %g, clip %g, %d threads\n", r->a.batch,
+           "%g -> %g, warmup %ld, weight decay %g, clip %g, %d threads%s\n", r->a.batch,
            r->a.seq, r->per_epoch, r->total, r->step, r->a.lr, r->a.min_lr, r->a.warmup,
-           r->a.weight_decay, r->a.clip, threads);
+           r->a.weight_decay, r->a.clip, threads,
+           r->a.threads || threads < 2 ? "" : " (or 1 when that is faster)");
 }
 
 /* Everything before the first step. Every check is done here, before anything is written.
@@ -923,6 +984,11 @@ static int setup(run *r, int argc, char **argv) {
                                                     r->a.resume != NULL)))
         return 2;
     print_header(r);
+#ifdef _OPENMP
+    tuner_init(&r->tune, omp_get_max_threads());
+#else
+    tuner_init(&r->tune, 1);
+#endif
     return -1;
 }
 

@@ -236,6 +236,28 @@ static void make_small_text(void) {
     free(text);
 }
 
+/* Without --threads, ./train times all cores against one thread after the first step and
+   every 50 steps, and switches between them (examples/train.c, "Threads on a shared
+   machine"); the switches change no number: the log equals that of a one-thread run. */
+static void test_auto_threads(void) {
+    csv a, b;
+    int i, rc, same = 1;
+    rc = train("auto", SMALL "--threads 0 --val-frac 0 --log " TMP "/auto.csv --out " TMP
+               "/auto_best.st --checkpoint " TMP "/auto.st");
+    CHECK(rc == 0 && said("auto", "(or 1 when that is faster)"), "--threads 0 exited %d", rc);
+    rc = train("fixed", SMALL "--val-frac 0 --log " TMP "/fixed.csv --out " TMP
+               "/fixed_best.st --checkpoint " TMP "/fixed.st");
+    CHECK(rc == 0, "--threads 1 exited %d", rc);
+    CHECK(read_csv(&a, TMP "/auto.csv") == 13 && read_csv(&b, TMP "/fixed.csv") == 13,
+          "logs: %d and %d lines, want 13", a.rows, b.rows);
+    for (i = 0; i < a.rows && i < b.rows; i++)   /* loss and gradient norm, as text */
+        same &= a.cols[i] == 7 && b.cols[i] == 7 && !strcmp(a.f[i][2], b.f[i][2]) &&
+                !strcmp(a.f[i][4], b.f[i][4]);
+    CHECK(same, "switching threads changed the losses or gradient norms");
+    free(a.text);
+    free(b.text);
+}
+
 /* 12 steps in one run == 6 steps, --resume, 6 steps: the same log and the same files. */
 static void test_resume(void) {
     csv a, b;
@@ -446,6 +468,7 @@ int main(void) {
     test_exact();
     make_small_text();
     test_resume();
+    test_auto_threads();
     test_resume_mismatch();
     test_failed_save();
     test_bad_input();
