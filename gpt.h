@@ -5795,19 +5795,24 @@ static void gpt__gemm_backward(float *dinp, float *dweight, const gpt__pack *pk,
    gpt__attention_forward of >>attention takes one query at a time: T x T dot products of
    HS numbers each, every one a chain of dependent additions, with each key and value row
    loaded again for every query. For a long context that work grows as T^2 and overtakes
-   the linear layers (at T = 1024, 7% of the step's arithmetic but most of its time). Per
-   (batch, head) the same sums are three matrix products and a row softmax:
+   the linear layers. Per (batch, head) the same sums are three matrix products and a row
+   softmax:
        S = Q K^T (T,T)          att = causal softmax of each row of S * scale
        Y = att V (T,HS)
    and backward is four more:
        dP = dY V^T (T,T)        dV += att^T dY        dS = att * (dP - rowsum(att * dP)) * scale
        dQ += dS K               dK += dS^T Q
    Q, K, V, dY and their gradients are slices of the (B,T,3C) and (B,T,C) tensors, read and
-   written through strides. The products cover the whole T x T square; the entries above
-   the diagonal are zero in att and dS, so adding them changes no sum (x + 0*y is x), and
-   each output still sums over t2 = 0, 1, 2, ... in order. The heads are independent, so
-   threads take whole (batch, head) pairs, each with its own packing area, and every
-   product runs on that one thread (gpt__gemm_serial). */
+   written through strides (gpt__operand).
+   Causality halves the work: att and dS are zero above the diagonal. The rows are taken in
+   blocks of GPT__ATT_ROWS; for rows t0 .. t0+R, the products need only positions below
+   t0+R (S, Y, dP, dQ), and for the positions t2 of such a block, dV and dK need only rows
+   t >= t0. Every sum still runs over t2 (or t) in order; what is left out are terms that
+   are exactly zero (x + 0*y is x), so the results are those of the whole square.
+   The heads are independent, so threads take whole (batch, head) pairs, each with its own
+   packing area, and every product of a head runs on that one thread (gpt__gemm_serial). */
+#define GPT__ATT_ROWS 128
+
 static void gpt__attention_forward_fast(float *out, float *att, const float *qkv, int B, int T,
                                         int C, int NH, const gpt__pack *pk) {
     int HS = C / NH, job;
@@ -5819,26 +5824,29 @@ static void gpt__attention_forward_fast(float *out, float *att, const float *qkv
         float *pa = pk->mem + (size_t)gpt__thread_id() * gpt__pack_floats();
         const float *q = qkv + (size_t)b * T * C3 + (size_t)h * HS;   /* [b,0,h*HS] */
         float *a = att + (size_t)job * T * T;                          /* [b,h,0,0] */
-        gpt__operand Q = {NULL, 0, 1}, Kt = {NULL, 1, 0}, P = {NULL, 0, 1}, V = {NULL, 0, 1};
-        Q.p = q;          Q.rs = C3;             /* Q (T,HS) */
-        Kt.p = q + C;     Kt.cs = C3;            /* K^T (HS,T): column t2 is key row t2 */
-        gpt__gemm_serial(a, (size_t)T, Q, Kt, T, T, HS, NULL, 0, pa);
-        for (int t = 0; t < T; t++) {   /* scale, causal softmax; as gpt__attend */
-            float *row = a + (size_t)t * T, maxv = -FLT_MAX;
-            double sum;
-            for (int t2 = 0; t2 <= t; t2++) {
-                row[t2] *= scale;
-                if (row[t2] > maxv) maxv = row[t2];
+        float *y = out + (size_t)b * T * C + (size_t)h * HS;           /* [b,0,h*HS] */
+        for (int t0 = 0; t0 < T; t0 += GPT__ATT_ROWS) {
+            int R = T - t0 < GPT__ATT_ROWS ? T - t0 : GPT__ATT_ROWS, upto = t0 + R;
+            gpt__operand Q = {NULL, 0, 1}, Kt = {NULL, 1, 0}, P = {NULL, 0, 1}, V = {NULL, 0, 1};
+            Q.p = q + (size_t)t0 * C3;  Q.rs = C3;    /* rows t0.. of Q (T,HS) */
+            Kt.p = q + C;               Kt.cs = C3;   /* K^T (HS,T): column t2 is key row t2 */
+            gpt__gemm_serial(a + (size_t)t0 * T, (size_t)T, Q, Kt, R, upto, HS, NULL, 0, pa);
+            for (int t = t0; t < upto; t++) {   /* scale, causal softmax; as gpt__attend */
+                float *row = a + (size_t)t * T, maxv = -FLT_MAX;
+                double sum;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    row[t2] *= scale;
+                    if (row[t2] > maxv) maxv = row[t2];
+                }
+                for (int t2 = 0; t2 <= t; t2++) row[t2] = GPT__EXP(row[t2] - maxv);
+                sum = gpt__sum(row, t + 1);
+                for (int t2 = 0; t2 <= t; t2++) row[t2] = (float)(row[t2] / sum);
+                for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
             }
-            for (int t2 = 0; t2 <= t; t2++) row[t2] = GPT__EXP(row[t2] - maxv);
-            sum = gpt__sum(row, t + 1);
-            for (int t2 = 0; t2 <= t; t2++) row[t2] = (float)(row[t2] / sum);
-            for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
+            P.p = a + (size_t)t0 * T;   P.rs = (size_t)T;   /* rows t0.. of att (T,T) */
+            V.p = q + 2 * C;            V.rs = C3;          /* V (T,HS) */
+            gpt__gemm_serial(y + (size_t)t0 * C, (size_t)C, P, V, R, HS, upto, NULL, 0, pa);
         }
-        P.p = a;          P.rs = (size_t)T;      /* att (T,T) */
-        V.p = q + 2 * C;  V.rs = C3;             /* V (T,HS) */
-        gpt__gemm_serial(out + (size_t)b * T * C + (size_t)h * HS, (size_t)C, P, V, T, HS, T,
-                         NULL, 0, pa);
     }
 }
 
@@ -5854,28 +5862,40 @@ static void gpt__attention_backward_fast(float *dqkv, float *datt, const float *
         float *pa = pk->mem + (size_t)gpt__thread_id() * gpt__pack_floats();
         size_t at = (size_t)b * T * C3 + (size_t)h * HS;   /* [b,0,h*HS] of qkv and dqkv */
         const float *a = att + (size_t)job * T * T;
+        const float *dy = dout + (size_t)b * T * C + (size_t)h * HS;
         float *d = datt + (size_t)job * T * T;             /* dP, then dS in place */
-        gpt__operand dY = {NULL, 0, 1}, Vt = {NULL, 1, 0}, At = {NULL, 1, 0};
-        gpt__operand dS = {NULL, 0, 1}, K = {NULL, 0, 1}, dSt = {NULL, 1, 0}, Q = {NULL, 0, 1};
-        dY.p = dout + (size_t)b * T * C + (size_t)h * HS;   dY.rs = (size_t)C;
-        Vt.p = qkv + at + 2 * C;                            Vt.cs = C3;
-        gpt__gemm_serial(d, (size_t)T, dY, Vt, T, T, HS, NULL, 0, pa);           /* dP */
-        At.p = a;                                           At.cs = (size_t)T;
-        gpt__gemm_serial(dqkv + at + 2 * C, C3, At, dY, T, HS, T, NULL, 1, pa);  /* dV */
-        for (int t = 0; t < T; t++) {   /* through the softmax, as gpt__attention_backward */
-            const float *a_t = a + (size_t)t * T;
-            float *d_t = d + (size_t)t * T;
-            double dot = 0.0;
-            for (int t2 = 0; t2 <= t; t2++) dot += (double)a_t[t2] * d_t[t2];
-            for (int t2 = 0; t2 <= t; t2++) d_t[t2] = a_t[t2] * (d_t[t2] - (float)dot) * scale;
-            for (int t2 = t + 1; t2 < T; t2++) d_t[t2] = 0.0f;
+        gpt__operand dY = {NULL, 0, 1}, Vt = {NULL, 1, 0}, dS = {NULL, 0, 1}, K = {NULL, 0, 1};
+        for (int t0 = 0; t0 < T; t0 += GPT__ATT_ROWS) {   /* dP, dS, dQ: rows t0 .. upto */
+            int R = T - t0 < GPT__ATT_ROWS ? T - t0 : GPT__ATT_ROWS, upto = t0 + R;
+            dY.p = dy + (size_t)t0 * C;   dY.rs = (size_t)C;
+            Vt.p = qkv + at + 2 * C;      Vt.cs = C3;
+            gpt__gemm_serial(d + (size_t)t0 * T, (size_t)T, dY, Vt, R, upto, HS, NULL, 0, pa);
+            for (int t = t0; t < upto; t++) {   /* through the softmax */
+                const float *a_t = a + (size_t)t * T;
+                float *d_t = d + (size_t)t * T;
+                double dot = 0.0;
+                for (int t2 = 0; t2 <= t; t2++) dot += (double)a_t[t2] * d_t[t2];
+                for (int t2 = 0; t2 <= t; t2++)
+                    d_t[t2] = a_t[t2] * (d_t[t2] - (float)dot) * scale;
+                for (int t2 = t + 1; t2 < T; t2++) d_t[t2] = 0.0f;
+            }
+            dS.p = d + (size_t)t0 * T;    dS.rs = (size_t)T;
+            K.p = qkv + at + C;           K.rs = C3;
+            gpt__gemm_serial(dqkv + at + (size_t)t0 * C3, C3, dS, K, R, HS, upto, NULL, 1, pa);
         }
-        dS.p = d;                dS.rs = (size_t)T;
-        K.p = qkv + at + C;      K.rs = C3;
-        gpt__gemm_serial(dqkv + at, C3, dS, K, T, HS, T, NULL, 1, pa);           /* dQ */
-        dSt.p = d;               dSt.cs = (size_t)T;
-        Q.p = qkv + at;          Q.rs = C3;
-        gpt__gemm_serial(dqkv + at + C, C3, dSt, Q, T, HS, T, NULL, 1, pa);      /* dK */
+        for (int t0 = 0; t0 < T; t0 += GPT__ATT_ROWS) {   /* dV, dK: positions t0 .. t0+R */
+            int R = T - t0 < GPT__ATT_ROWS ? T - t0 : GPT__ATT_ROWS;
+            gpt__operand At = {NULL, 1, 0}, dYt = {NULL, 0, 1}, dSt = {NULL, 1, 0};
+            gpt__operand Q = {NULL, 0, 1};
+            At.p = a + (size_t)t0 * T + t0;    At.cs = (size_t)T;   /* att^T, rows t >= t0 */
+            dYt.p = dy + (size_t)t0 * C;       dYt.rs = (size_t)C;
+            gpt__gemm_serial(dqkv + at + 2 * C + (size_t)t0 * C3, C3, At, dYt, R, HS, T - t0,
+                             NULL, 1, pa);
+            dSt.p = d + (size_t)t0 * T + t0;   dSt.cs = (size_t)T;
+            Q.p = qkv + at + (size_t)t0 * C3;  Q.rs = C3;
+            gpt__gemm_serial(dqkv + at + C + (size_t)t0 * C3, C3, dSt, Q, R, HS, T - t0, NULL,
+                             1, pa);
+        }
     }
 }
 

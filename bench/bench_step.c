@@ -7,8 +7,9 @@
    random tokens, and times `--steps` steps (the first one is a warm-up and not counted) of
    exactly what ./train does in a step: zero_grad, forward with the loss, backward, gradient
    clipping, AdamW. It prints the median time of each phase, the step's arithmetic in GFLOP
-   and the GFLOP/s achieved, the peak resident memory and the model's memory by part. The
-   last line is machine-readable:  step_ms FWD BWD CLIP ADAMW ZERO TOTAL GFLOP RSS_MB */
+   and the GFLOP/s achieved, the time of the step's linear layers (the GEMM) run alone, the
+   peak resident memory and the model's memory by part. The last line is machine-readable:
+       step_ms FWD BWD CLIP ADAMW ZERO TOTAL GFLOP RSS_MB */
 #define _POSIX_C_SOURCE 199309L   /* clock_gettime */
 #define GPT_IMPLEMENTATION
 #include "gpt.h"
@@ -48,6 +49,42 @@ static double step_gflop(const gpt_config *c, int B, int T) {
     return 2.0 * 3.0 * (matmul + attn) * 1e-9;
 }
 
+/* The time of the step's linear layers alone (>>speed's GEMM): every matmul of a step, forward
+   and backward, run on the model's own buffers after the timed steps (their values do not
+   matter to the time). The median of 3. */
+static double matmul_ms(gpt_model *m, int B, int T) {
+    int C = m->config.n_embd, V = m->config.vocab_size, N = B * T, l, r;
+    gpt__pack pk = gpt__pack_of(m);
+    gpt_grad_acts *g = &m->grad_acts;
+    double t[3];
+    for (r = 0; r < 3; r++) {
+        double t0 = now();
+        for (l = 0; l < m->config.n_layer; l++) {
+            gpt__layer_acts a = gpt__acts_of_layer(m, l);
+            gpt__layer_params p = gpt__params_of_layer(&m->params, l, C);
+            gpt__layer_params d = gpt__params_of_layer(&m->grads, l, C);
+            gpt__matmul_forward(a.qkv, &pk, a.ln1, p.c_attn_w, p.c_attn_b, N, C, 3 * C);
+            gpt__matmul_forward(a.attproj, &pk, a.atty, p.attn_proj_w, p.attn_proj_b, N, C, C);
+            gpt__matmul_forward(a.fch, &pk, a.ln2, p.c_fc_w, p.c_fc_b, N, C, 4 * C);
+            gpt__matmul_forward(a.fcproj, &pk, a.fch_gelu, p.mlp_proj_w, p.mlp_proj_b, N,
+                                4 * C, C);
+            gpt__matmul_backward(g->dfch_gelu, d.mlp_proj_w, d.mlp_proj_b, &pk, g->dbranch,
+                                 a.fch_gelu, p.mlp_proj_w, N, 4 * C, C);
+            gpt__matmul_backward(g->dln, d.c_fc_w, d.c_fc_b, &pk, g->dfch, a.ln2, p.c_fc_w, N,
+                                 C, 4 * C);
+            gpt__matmul_backward(g->datty, d.attn_proj_w, d.attn_proj_b, &pk, g->dbranch,
+                                 a.atty, p.attn_proj_w, N, C, C);
+            gpt__matmul_backward(g->dln, d.c_attn_w, d.c_attn_b, &pk, g->dqkv, a.ln1,
+                                 p.c_attn_w, N, C, 3 * C);
+        }
+        gpt__matmul_forward(m->acts.logits, &pk, m->acts.lnf, m->params.wte, NULL, N, C, V);
+        gpt__matmul_backward(g->dln, m->grads.wte, NULL, &pk, g->dlogits, m->acts.lnf,
+                             m->params.wte, N, C, V);
+        t[r] = now() - t0;
+    }
+    return 1e3 * median(t, 3);
+}
+
 int main(int argc, char **argv) {
     const char *preset = "gpt2";
     int B = 4, T = 64, steps = 6, threads = 0, i, s;
@@ -57,7 +94,7 @@ int main(int argc, char **argv) {
     gpt_model *m;
     gpt_rng rng;
     int *tok, *tgt;
-    double t[6][64], med[6], gflop;
+    double t[6][64], med[6], gflop, mm;
     struct rusage ru;
     for (i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--preset")) preset = argv[i + 1];
@@ -117,13 +154,15 @@ int main(int argc, char **argv) {
         t[3][s - 1] = t5 - t4; t[4][s - 1] = t1 - t0; t[5][s - 1] = t5 - t0;
     }
     for (i = 0; i < 6; i++) med[i] = 1e3 * median(t[i], steps - 1);
+    mm = matmul_ms(m, B, T);
     gflop = step_gflop(&cfg, B, T);
     getrusage(RUSAGE_SELF, &ru);
     printf("%s (L=%d NH=%d C=%d V=%d) B=%d T=%d, %d threads, median of %d steps:\n", preset,
            cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size, B, T, threads, steps - 1);
     printf("  forward %.1f ms, backward %.1f ms, clip %.1f ms, AdamW %.1f ms, zero_grad %.1f ms"
-           "\n  step %.1f ms: %.1f GFLOP at %.1f GFLOP/s\n", med[0], med[1], med[2], med[3],
-           med[4], med[5], gflop, gflop / med[5] * 1e3);
+           "\n  step %.1f ms: %.1f GFLOP at %.1f GFLOP/s; its linear layers alone take %.1f ms "
+           "(%.0f%%)\n", med[0], med[1], med[2], med[3], med[4], med[5], gflop,
+           gflop / med[5] * 1e3, mm, 100.0 * mm / med[5]);
     {   /* the arena by part: parameters, gradients, AdamW m and v, the rest (activations) */
         double mb = 1.0 / (1 << 20), p = (double)m->num_params * sizeof(float) * mb;
         double scratch = (double)m->threads * gpt__pack_floats() * sizeof(float) * mb;

@@ -126,7 +126,7 @@ for run in "gpt2 4 64 12 12 768 1024" "gpt2 4 32 12 12 768 1024" "gpt2 1 1024 12
     [ "$3" -ge 512 ] && steps=3   # the long context: fewer, longer steps
     bench/bin/bench_step --preset "$1" --batch "$2" --seq "$3" --steps "$steps" \
         > bench/bin/step.out || { cat bench/bin/step.out; exit 1; }
-    head -n 3 bench/bin/step.out
+    if [ "$3" = 64 ]; then head -n 4 bench/bin/step.out; else head -n 3 bench/bin/step.out; fi
     ms=$(sed -n 's/^step_ms //p' bench/bin/step.out | cut -d' ' -f6)
     if [ "$HAVE_TORCH" = 1 ]; then
         tms=$(torch_ms "$4" "$5" "$6" "$7" "$2" "$3" "$steps") || { echo "PyTorch failed"; exit 1; }
