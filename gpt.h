@@ -42,8 +42,12 @@
                            both or neither. `ctx` is gpt_options.alloc_ctx (or the ctx argument
                            of the function that allocates).
    @@ GPT_ASSERT(x)        implementation file only: internal invariants (default: assert).
-   @@ GPT_PLAIN_KERNELS    implementation file only: use the plain reference matmul instead of
-                           the fast one (slow; for study, and to check the fast one).
+   @@ GPT_PLAIN_KERNELS    implementation file only: use the plain reference kernels (matmul,
+                           attention, exp and tanh) instead of the fast ones of >>speed (slow;
+                           for study, and to check the fast ones).
+   @@ GPT_NO_VECTOR_EXTENSIONS   implementation file only: write the fast matmul's register
+                           tile as plain C loops even where the compiler has GNU C vector types
+                           (gcc, clang): the same numbers, slower with most compilers.
 
    ==========================================================================================
    MEMORY / ERRORS / THREADING
@@ -57,7 +61,10 @@
    exits.
    THREADING: no global mutable state, so two models on two threads are fine; one model is used
    by one thread at a time. Inside, OpenMP splits the outer loops so that every sum keeps one
-   fixed order: a training step gives the same bits with any number of threads.
+   fixed order: a training step gives the same bits with any number of threads, so a program
+   may change omp_set_num_threads() between steps (./train does, on a busy machine). The fast
+   matmul gives each thread its own packing memory inside the model, sized for the threads
+   OpenMP would use when the model is created; later calls use at most that many.
 
    ==========================================================================================
    FILE FORMATS
@@ -98,13 +105,21 @@
        >>checkpoint   JSON, safetensors, Hugging Face GPT-2 layout
        >>tokenizer    GPT-2 byte-level BPE
        >>inference    KV cache, one-token forward, sampling
-   Start at >>kernels if you know C and want the model; at >>tokenizer for text.
+       >>speed        the fast matrix product (packing, blocking, a register tile), attention
+                      through it, and an exp and tanh the compiler can vectorize
+   Start at >>kernels if you know C and want the model; at >>tokenizer for text. >>speed can
+   be skipped: it computes exactly what the plain kernels say, faster.
 
    ==========================================================================================
    RECENT CHANGES
    ==========================================================================================
    0.1.0  first release: GPT-2 forward/backward exact to PyTorch, AdamW, cosine schedule,
           clipping, tiktoken-identical tokenizer, Hugging Face safetensors, KV-cache sampling.
+   0.2.0  training speed: a packed, cache-blocked matrix product (>>speed) for every linear
+          layer and for attention from T = 64 on; vectorizable exp and tanh for the softmaxes
+          and GELU; gpt_clip_grad_norm records its scale in model->grad_scale and AdamW
+          applies it as it reads each gradient (one pass less); acts.scratch is now the
+          matmul's packing memory.
 */
 
 /* ========================================================================================== */
@@ -764,8 +779,8 @@ GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler 
 #error "gpt.h: define both GPT_MALLOC and GPT_FREE, or neither"
 #endif
 
-/* GPT_PLAIN_KERNELS selects the plain reference matmul everywhere: slow, for study and for
-   checking the fast one. A constant (not #if) so that both versions are always compiled. */
+/* GPT_PLAIN_KERNELS selects the plain reference kernels everywhere: slow, for study and for
+   checking the fast ones. A constant (not #if) so that both versions are always compiled. */
 #ifdef GPT_PLAIN_KERNELS
 #define GPT__PLAIN_KERNELS 1
 #else
