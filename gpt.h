@@ -310,7 +310,8 @@ typedef struct gpt_kv {
 #define GPT_NUM_KV_TENSORS 11
 
 /* A model: configuration, one arena, and pointers into it. Read the fields freely; write
-   only the parameter values (for example to load your own weights). */
+   only the parameter values (for example to load your own weights), and gradients of your
+   own after gpt_zero_grad (which also resets grad_scale). */
 typedef struct gpt_model {
     gpt_config config;
     gpt_options options;

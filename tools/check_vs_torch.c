@@ -252,6 +252,7 @@ int main(int argc, char **argv) {
         if (gpt_load(&m3, argv[1], &lo3) != GPT_OK) die("load (optimizer check)");
         for (i = 0; i < opt_steps; i++) {
             int p;
+            gpt_zero_grad(m3);   /* also resets grad_scale, the last clip's pending factor */
             for (p = 0; p < GPT_NUM_PARAM_TENSORS; p++) {
                 const gpt_tensor *t = &m3->tensors[p];
                 float *g = m3->grad_memory + (t->data - m3->param_memory);
