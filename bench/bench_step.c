@@ -23,21 +23,7 @@
 #include <omp.h>
 #endif
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *x, int n) {
-    qsort(x, (size_t)n, sizeof *x, cmp_double);
-    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
+#include "bench_time.h"
 
 /* Multiply-adds of one step, times 2 for FLOP: every matmul 3 times (forward, dinp, dweight),
    attention's two products (q.k and att.v, causal: T(T+1)/2 pairs) 3 times too. The other
