@@ -5523,13 +5523,15 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
        dweight   dweight (OC,C) += dout^T (OC,N) @ inp (N,C)
    and so does the output head, with wte as the weight (V = 50257 rows).
 
-   1. The register tile. The processor can do two vector multiply-adds per cycle (16 or 32
-      floats each) but only two or three loads from its L1 cache. A plain dot product loads
-      two numbers per multiply-add, so it cannot keep up. Instead, keep a block of MR x NR
-      outputs of C in registers (the "tile": here 6 rows by two vectors, 12 registers) and
-      run k: at each k, load NR numbers of row k of B (two vector loads) and MR numbers of
-      column k of A (one broadcast each), and do MR x 2 vector multiply-adds. Each loaded
-      number now feeds 6 or 2 x 16 multiply-adds instead of one.
+   1. The register tile. A core can start two vector multiply-adds per cycle (8 floats each
+      with AVX2, 16 with AVX-512) but only two or three loads from its L1 cache. A plain dot
+      product loads two numbers per multiply-add, so it cannot keep up. Instead, keep a block
+      of MR x NR outputs of C in registers (the "tile": 6 rows by two vectors, 12 registers)
+      and run k: at each k, load NR numbers of row k of B (two vector loads) and MR numbers
+      of column k of A (one broadcast each), and do MR x 2 vector multiply-adds. Each vector
+      loaded from B now feeds 6 multiply-adds, each number from A 2 vectors' worth. 6 rows
+      is what fits: 12 accumulators, 2 vectors of B and a broadcast use 15 of the 16 vector
+      registers of AVX2 (AVX-512 has 32, but a taller tile measured no faster).
       Why this vectorizes without -ffast-math: the SIMD lanes hold different outputs (the NR
       columns), never parts of one sum, so every output is still the chain
       c + a0*b0 + a1*b1 + ... in the order k = 0, 1, 2, ..., as in the plain loop. The
@@ -5542,13 +5544,14 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
       same code. Each copied number is then used by many tiles from fast, contiguous memory.
    3. Blocking for the caches. K is cut into blocks of GPT__KC = 256. One A panel
       (6 x 256 floats = 6 KB) stays in the L1 cache while it meets every B panel of the
-      block, and the B block (256 x GPT__NC = 512 floats = 512 KB) stays in the L2 cache
-      while every A panel meets it. Between K blocks the partial sums wait in C itself;
+      block, and the B block (256 x GPT__NC = 256 x 512 floats = 512 KB) stays in the L2
+      cache while every A panel meets it. Between K blocks the partial sums wait in C itself;
       reloading them and adding the next block keeps the order k = 0, 1, 2, ...
    4. Threads. The output is cut into blocks of up to GPT__MC rows by up to GPT__NC
-      columns ("jobs"). A thread takes the next job (dynamic scheduling: a thread slowed
-      by another program simply takes fewer jobs), packs its own copies of A and B into its
-      own area of the packing memory, and computes every output of that block over all of K.
+      columns ("jobs"), at least three per thread where the matrix allows. A thread takes
+      the next job (dynamic scheduling: a thread slowed by another program simply takes
+      fewer jobs), packs its own copies of A and B into its own area of the packing memory,
+      and computes every output of that block over all of K.
       Each output is therefore computed by one thread in one order, and the result is
       bit-identical whatever the number of threads.
 
