@@ -244,7 +244,7 @@ static void test_auto_threads(void) {
     int i, rc, same = 1;
     rc = train("auto", SMALL "--threads 0 --val-frac 0 --log " TMP "/auto.csv --out " TMP
                "/auto_best.st --checkpoint " TMP "/auto.st");
-    CHECK(rc == 0 && said("auto", "(or 1 when that is faster)"), "--threads 0 exited %d", rc);
+    CHECK(rc == 0, "--threads 0 exited %d", rc);
     rc = train("fixed", SMALL "--val-frac 0 --log " TMP "/fixed.csv --out " TMP
                "/fixed_best.st --checkpoint " TMP "/fixed.st");
     CHECK(rc == 0, "--threads 1 exited %d", rc);
