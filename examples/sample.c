@@ -3,6 +3,7 @@
        make gpt2 && ./sample --model gpt2/model.safetensors --prompt "Hello, I'm a language model,"
        ./sample --prompt "ROMEO:" --tokens 200              (the trainer's model.safetensors)
        ./sample --greedy --ids --prompt-ids "464 3290"     (token ids in, token ids out)
+       ./sample --weights q8 --score input.txt             (loss and perplexity on a text)
 
    The loop is the one every language model runs: feed the prompt through the model one token
    at a time (the KV cache keeps each position's keys and values, see >>inference in gpt.h),
@@ -12,6 +13,7 @@
 #define GPT_IMPLEMENTATION
 #include "gpt.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +23,8 @@
 #endif
 
 typedef struct options {
-    const char *model, *prompt, *prompt_file, *prompt_ids, *vocab;
-    int tokens, num_samples, ids, no_stop, heads, threads, seed;
+    const char *model, *prompt, *prompt_file, *prompt_ids, *vocab, *score;
+    int tokens, num_samples, ids, no_stop, heads, threads, seed, weights;
     gpt_sampler sampler;
 } options;
 
@@ -53,6 +55,11 @@ static void usage(void) {
            "                      vocab.json); default: beside the model, else data/ here,\n"
            "                      else data/ beside this program\n"
            "  --threads N         threads (default: all cores)\n"
+           "  --weights F         how the weights are kept while sampling: f32, bf16 (half the\n"
+           "                      bytes) or q8 (8-bit groups, about 3.5x fewer); see >>small\n"
+           "                      in gpt.h (f32)\n"
+           "  --score FILE        instead of sampling: the model's mean loss on the tokens of\n"
+           "                      FILE, windows of block_size; last line 'loss X ppl Y tokens N'\n"
            "  --help              this text\n"
            "The text goes to stdout as it is generated, a tokens/s line to stderr. When the\n"
            "context is full (block_size tokens), the window slides: the last block_size/2\n"
@@ -91,6 +98,19 @@ static int get_real(const char *opt, const char *val, double max, const char *ne
     return 1;
 }
 
+/* --weights: f32, bf16 or q8 as a gpt_weights; 0 after saying what is wrong. */
+static int get_weights(const char *val, int *out) {
+    static const char *const names[3] = {"f32", "bf16", "q8"};
+    int w;
+    for (w = 0; w < 3; w++)
+        if (strcmp(val, names[w]) == 0) {
+            *out = w;   /* GPT_WEIGHTS_F32, _BF16, _Q8 in this order */
+            return 1;
+        }
+    fprintf(stderr, "sample: --weights needs f32, bf16 or q8 (got '%s')\n", val);
+    return 0;
+}
+
 /* Fills o from the command line; 0 after printing what is wrong. */
 static int parse_args(int argc, char **argv, options *o) {
     int i, ok = 1;
@@ -110,6 +130,8 @@ static int parse_args(int argc, char **argv, options *o) {
         else if (strcmp(a, "--prompt-file") == 0) o->prompt_file = val;
         else if (strcmp(a, "--prompt-ids") == 0) o->prompt_ids = val;
         else if (strcmp(a, "--vocab") == 0) o->vocab = val;
+        else if (strcmp(a, "--score") == 0) o->score = val;
+        else if (strcmp(a, "--weights") == 0) ok = get_weights(val, &o->weights);
         else if (strcmp(a, "--tokens") == 0) ok = get_int(a, val, 0, &o->tokens);
         else if (strcmp(a, "--top-k") == 0) ok = get_int(a, val, 0, &o->sampler.top_k);
         else if (strcmp(a, "--num-samples") == 0) ok = get_int(a, val, 1, &o->num_samples);
@@ -281,6 +303,31 @@ static int generate(gpt_model *m, const options *o, const gpt_tokenizer *tok, ch
     return 1;
 }
 
+/* --score: the tokens of the file (text read in full, <|endoftext|> as the special token) and
+   the mean loss over them. Returns the exit status: 2 for a file that cannot be scored. */
+static int score(gpt_model *m, const gpt_tokenizer *tok, const char *text, size_t len,
+                 const char *path) {
+    int *ids = (int *)malloc((len + 1) * sizeof(int));
+    size_t n = 0;
+    double loss, t0 = now();
+    int rc = 2;
+    if (!ids) fprintf(stderr, "sample: out of memory\n");
+    else if (gpt_tok_encode(tok, text, len, 1, ids, len + 1, &n) != GPT_OK)
+        fprintf(stderr, "sample: --score %s: %s\n", path, gpt_last_error());
+    else if (n < 2)
+        fprintf(stderr, "sample: --score %s: %lu token%s, need at least 2 (one to predict "
+                "from, one to predict)\n", path, (unsigned long)n, n == 1 ? "" : "s");
+    else if (gpt_score(m, ids, n, &loss) != GPT_OK)
+        fprintf(stderr, "sample: --score %s: %s\n", path, gpt_last_error());
+    else {
+        fprintf(stderr, "scored %lu tokens in %.2f s\n", (unsigned long)n - 1, now() - t0);
+        printf("loss %.6f ppl %.4f tokens %lu\n", loss, exp(loss), (unsigned long)n - 1);
+        rc = 0;
+    }
+    free(ids);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     options o;
     gpt_load_options lo = gpt_load_options_defaults();
@@ -297,6 +344,14 @@ int main(int argc, char **argv) {
     o.seed = 1337;
     o.sampler = gpt_sampler_defaults();
     if (!parse_args(argc, argv, &o)) return 2;
+    if (o.score) {   /* the text to score, before the (slow) model: a bad file fails fast */
+        if (!(text = read_all(o.score, &len))) return 2;
+        if (len == 0) {
+            fprintf(stderr, "sample: --score %s: the file is empty\n", o.score);
+            free(text);
+            return 2;
+        }
+    }
 #ifdef _OPENMP
     if (o.threads > 0) omp_set_num_threads(o.threads);
 #endif
@@ -304,18 +359,20 @@ int main(int argc, char **argv) {
     lo.model.max_batch = 0;
     lo.model.training = 0;
     lo.model.kv_cache = 1;
+    lo.model.weights = o.weights;
     lo.n_head = o.heads;
     if (gpt_load(&m, o.model, &lo) != GPT_OK) {
         fprintf(stderr, "sample: cannot load the model: %s\n", gpt_last_error());
         if (strcmp(o.model, "model.safetensors") == 0)
             fprintf(stderr, "sample: train one with ./train, or `make gpt2` and then "
                     "--model gpt2/model.safetensors\n");
+        if (o.score) free(text);
         return 1;
     }
     V = m->config.vocab_size;
     maxT = m->config.block_size;
     /* the vocabulary, unless token ids go both in and out */
-    if (!(o.ids && o.prompt_ids)) {
+    if (!(o.ids && o.prompt_ids) || o.score) {
         if (!(tok = load_vocab(o.vocab, o.model, argv[0]))) goto done;
         eot = tok->eot;
         if (!o.ids && V > tok->vocab_size) {
@@ -323,6 +380,10 @@ int main(int argc, char **argv) {
                     "use --ids\n", V, tok->vocab_size);
             goto done;
         }
+    }
+    if (o.score) {
+        rc = score(m, tok, text, len, o.score);
+        goto done;
     }
     if (o.prompt_file && !(text = read_all(o.prompt_file, &len))) goto done;
     if (o.prompt) len = strlen(text = (char *)o.prompt);
@@ -349,7 +410,7 @@ int main(int argc, char **argv) {
     }
     rc = 0;
 done:
-    if (o.prompt_file) free(text);
+    if (o.prompt_file || o.score) free(text);
     free(ids);
     free(ctx);
     free(buf);
