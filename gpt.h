@@ -5724,7 +5724,8 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
    Two formats, chosen with gpt_options.weights (./sample --weights):
      BF16   bfloat16, the upper half of a float: the same sign and 8-bit exponent, 7 of its 23
             mantissa bits (rounded to nearest, ties to even). Keeps every float's range;
-            loses precision: a relative error of at most 2^-9 = 0.2% per weight. 2 bytes.
+            loses precision: 8 significant bits instead of 24, a relative error of at most
+            2^-8 = 0.4% per weight. 2 bytes.
      Q8     groups of 32 consecutive weights of a row (along the input dimension, the one a
             dot product sums over) share one fp32 scale d = max|w| / 127, and each weight
             keeps the integer q = round(w / d) in [-127, 127]: an int8. The error per weight
