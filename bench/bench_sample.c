@@ -1,7 +1,10 @@
-/* bench_sample.c - how fast gpt.h samples GPT-2 124M, against what the memory allows.
+/* bench_sample.c - how fast gpt.h samples GPT-2 124M, against what the memory allows, with
+   fp32, bf16 and q8 weights (>>small in gpt.h), and how much memory sampling takes.
 
        sh bench/bench_sample.sh            (or: make bench)
-       bench/bin/bench_sample [--tokens N] [--runs R] [--mem-gb G]
+       bench/bin/bench_sample [--tokens N] [--runs R] [--mem-gb G] [--threads T]
+       bench/bin/bench_sample --rss [--weights f32|bf16|q8] [--preset NAME] [--load FILE]
+       bench/bin/bench_sample --save FILE  (a random GPT-2 124M checkpoint, for --rss --load)
 
    Sampling one token with the KV cache is a matrix-vector product per weight matrix: every
    weight is read from memory once and used for one multiply-add. A CPU does multiply-adds far
@@ -9,10 +12,15 @@
        tokens/s <= memory bandwidth / bytes of weights read per token.
    This program measures both numbers in the same run: the bandwidth by summing a large array
    (STREAM-like: larger than any cache, read by all threads), and tokens/s by generating with a
-   randomly initialised GPT-2 124M (random weights cost the same as trained ones). It prints
-   the achieved fraction of the limit for the default thread count and for one thread.
+   randomly initialised GPT-2 124M (random weights cost the same as trained ones) kept in each
+   weight format, the formats taking turns within each run so that they see the same machine.
+   It prints each format's tokens/s, its ratio to fp32 and its fraction of its own bound.
+   --rss instead makes one model (random weights of a preset's shape, or --load FILE through
+   gpt_load), samples --tokens tokens and prints the peak resident memory of the process
+   against the budget: weights in their format + the KV cache, and 10%.
    Build: see bench/bench_sample.sh. */
-#define _POSIX_C_SOURCE 199309L   /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime */
+#define _XOPEN_SOURCE 700         /* getrusage */
 #define GPT_IMPLEMENTATION
 #include "gpt.h"
 
@@ -20,9 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+static const char *const wname[3] = {"f32", "bf16", "q8"};
 
 static double now(void) {
     struct timespec ts;
@@ -78,14 +89,14 @@ static double read_bandwidth(const float *a, size_t n, int passes) {
     return best;
 }
 
-/* Bytes of parameters one token reads: all four matmul weights and their biases in every
-   block, both layernorms, ln_f, the wte matrix again as the output head, and one row each of
-   wte and wpe for the embedding. (The KV cache read by attention comes on top; it is small
-   next to the weights for a short context and is printed separately.) */
-static double bytes_per_token(const gpt_config *c) {
-    double C = c->n_embd, L = c->n_layer, V = c->vocab_size;
-    double block = 12.0 * C * C + 3 * C + C + 4 * C + C + 4 * C;   /* weights + biases + LNs */
-    return 4.0 * (L * block + 2 * C + V * C + 2 * C);
+/* Bytes of parameters one token reads: all of them as the model keeps them (the four matmul
+   weights and their biases in every block, both layernorms, ln_f, the wte matrix as the
+   output head) except the rows of wpe it does not use (one of block_size). (The KV cache read
+   by attention comes on top; it is small next to the weights for a short context and is
+   printed separately.) */
+static double bytes_per_token(const gpt_model *m) {
+    const gpt_config *c = &m->config;
+    return (double)gpt_weight_bytes(m) - 4.0 * (c->block_size - 1) * c->n_embd;
 }
 
 /* Generates n tokens from <|endoftext|> with the KV cache and the default sampler; returns
@@ -119,82 +130,187 @@ static double best(const double *x, int n) {
     return b;
 }
 
-/* Runs the bandwidth and the generation for one thread count and prints the report. The two
-   measurements alternate (bandwidth, generation, bandwidth, ...) so that both see the same
-   machine: on a shared machine the speed of memory drifts from second to second. */
-static int bench(gpt_model *m, const float *big, size_t big_n, int threads, int tokens,
-                 int runs) {
-    double bw[16], tps[16], bytes = bytes_per_token(&m->config), kv, bw_med, tps_med;
-    int r;
+/* Runs the bandwidth and the generation for one thread count and prints the report. Within
+   each run the measurements take turns (bandwidth, f32, bf16, q8) so that all of them see the
+   same machine: on a shared machine the speed of memory drifts from second to second. The
+   ratio to f32 is the median of the runs' own ratios. */
+static int bench(gpt_model *const *m, int nm, const float *big, size_t big_n, int threads,
+                 int tokens, int runs) {
+    double bw[16], tps[3][16], ratio[3][16], kv, bw_med;
+    int r, w;
     set_threads(threads);
-    if (generate(m, 8, 1) < 0) return 1;   /* warm up: page in the weights, start threads */
+    for (w = 0; w < nm; w++)   /* warm up: page in the weights, start threads */
+        if (generate(m[w], 8, 1) < 0) return 1;
     for (r = 0; r < runs; r++) {
-        double dt;
         bw[r] = read_bandwidth(big, big_n, 2);
-        if ((dt = generate(m, tokens, (uint64_t)r + 1)) < 0) return 1;
-        tps[r] = tokens / dt;
-        printf("  run %d: %.2f GB/s, %.2f tokens/s\n", r, bw[r], tps[r]);
+        printf("  run %d: %.2f GB/s", r, bw[r]);
+        for (w = 0; w < nm; w++) {
+            double dt = generate(m[w], tokens, (uint64_t)r + 1);
+            if (dt < 0) return 1;
+            tps[w][r] = tokens / dt;
+            ratio[w][r] = tps[w][r] / tps[0][r];
+            printf(", %s %.2f tokens/s", wname[m[w]->options.weights], tps[w][r]);
+        }
+        printf("\n");
     }
     /* the average token reads keys and values of tokens/2 earlier positions in every layer */
-    kv = 4.0 * 2 * m->config.n_layer * (tokens / 2.0) * m->config.n_embd;
+    kv = 4.0 * 2 * m[0]->config.n_layer * (tokens / 2.0) * m[0]->config.n_embd;
     bw_med = median(bw, runs);
-    tps_med = median(tps, runs);
     printf("threads %d (%d runs of %d tokens; median, best in brackets)\n", threads, runs,
            tokens);
-    printf("  memory bandwidth  %7.2f GB/s     (%.2f)\n", bw_med, best(bw, runs));
-    printf("  sampling          %7.2f tokens/s (%.2f) = %.2f GB/s of weights\n", tps_med,
-           best(tps, runs), tps_med * bytes / 1e9);
-    printf("  bound             %7.2f tokens/s (%.2f) = bandwidth / %.1f MB per token\n",
-           bw_med * 1e9 / bytes, best(bw, runs) * 1e9 / bytes, bytes / 1e6);
-    printf("  achieved          %7.1f %%        (%.1f) of the bound; the KV cache adds %.1f MB"
-           " per token\n", 100.0 * tps_med * bytes / (bw_med * 1e9),
-           100.0 * best(tps, runs) * bytes / (best(bw, runs) * 1e9), kv / 1e6);
+    printf("  memory bandwidth  %7.2f GB/s     (%.2f); the KV cache adds %.1f MB per token\n",
+           bw_med, best(bw, runs), kv / 1e6);
+    for (w = 0; w < nm; w++) {
+        double bytes = bytes_per_token(m[w]), t_med = median(tps[w], runs);
+        printf("  %-4s %6.1f MB/token %7.2f tokens/s (%.2f) = %5.2f GB/s, %5.1f %% of its bound "
+               "(%.2f tokens/s); x%.2f f32\n", wname[m[w]->options.weights], bytes / 1e6,
+               t_med, best(tps[w], runs), t_med * bytes / 1e9,
+               100.0 * t_med * bytes / (bw_med * 1e9), bw_med * 1e9 / bytes,
+               median(ratio[w], runs));
+    }
     return 0;
 }
 
-int main(int argc, char **argv) {
-    int tokens = 128, runs = 5, i, threads = max_threads(), rc;
-    double mem_gb = 1.5;
-    size_t big_n, j;
-    float *big;
-    gpt_config cfg;
+/* Peak resident memory of this process in bytes (Linux reports ru_maxrss in KB). */
+static double peak_rss(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return 1024.0 * (double)ru.ru_maxrss;
+}
+
+/* --rss: one model, --tokens tokens, the peak memory against its budget. 0 when within. */
+static int rss(const char *preset, const char *load, int weights, int tokens) {
     gpt_options opt = gpt_options_defaults();
-    gpt_model *m;
+    gpt_model *m = NULL;
+    gpt_config cfg;
     gpt_rng rng;
-    for (i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--tokens") == 0) tokens = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--runs") == 0) runs = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--mem-gb") == 0) mem_gb = atof(argv[i + 1]);
-        else break;
-    }
-    if (i < argc || tokens < 1 || tokens > 1024 || runs < 1 || runs > 16 || !(mem_gb >= 0.1)) {
-        fprintf(stderr, "usage: bench_sample [--tokens N (128, at most 1024)] [--runs R (5, at "
-                "most 16)] [--mem-gb G (1.5: size of the bandwidth array)]\n");
-        return 2;
-    }
-    gpt_config_preset(&cfg, "gpt2");
+    double t0 = now(), kv, budget, peak;
+    int rc;
     opt.max_batch = 0;
     opt.training = 0;
     opt.kv_cache = 1;
+    opt.weights = weights;
+    if (load) {
+        gpt_load_options lo = gpt_load_options_defaults();
+        lo.model = opt;
+        rc = gpt_load(&m, load, &lo);
+    } else if ((rc = gpt_config_preset(&cfg, preset)) == GPT_OK &&
+               (rc = gpt_model_create(&m, &cfg, &opt)) == GPT_OK) {
+        gpt_rng_seed(&rng, 42);
+        gpt_model_init(m, &rng);
+    }
+    if (rc != GPT_OK) {
+        fprintf(stderr, "bench_sample: %s\n", gpt_last_error());
+        return 1;
+    }
+    printf("%s, %s weights%s%s: ready in %.1f s\n", load ? "model" : preset, wname[weights],
+           load ? " loaded from " : ", random", load ? load : "", now() - t0);
+    t0 = now();
+    if (generate(m, tokens, 1) < 0) return 1;
+    kv = 4.0 * 2 * m->config.n_layer * m->config.block_size * m->config.n_embd;
+    budget = 1.1 * ((double)gpt_weight_bytes(m) + kv);
+    peak = peak_rss();
+    printf("  %d tokens in %.1f s; weights %.1f MB + KV cache %.1f MB; peak RSS %.1f MB = "
+           "%.3f x (weights + KV): %s (budget +10%%: %.1f MB)\n", tokens, now() - t0,
+           gpt_weight_bytes(m) / 1e6, kv / 1e6, peak / 1e6,
+           peak / (gpt_weight_bytes(m) + kv), peak <= budget ? "within" : "OVER", budget / 1e6);
+    gpt_model_free(m);
+    return peak <= budget ? 0 : 1;
+}
+
+/* --save: a random GPT-2 124M checkpoint. */
+static int save(const char *path) {
+    gpt_options opt = gpt_options_defaults();
+    gpt_model *m;
+    gpt_config cfg;
+    gpt_rng rng;
+    gpt_config_preset(&cfg, "gpt2");
+    opt.max_batch = 0;
+    opt.training = 0;
     if (gpt_model_create(&m, &cfg, &opt) != GPT_OK) {
         fprintf(stderr, "bench_sample: %s\n", gpt_last_error());
         return 1;
     }
     gpt_rng_seed(&rng, 42);
     gpt_model_init(m, &rng);
-    big_n = (size_t)(mem_gb * 1e9 / sizeof(float));
-    if (!(big = (float *)malloc(big_n * sizeof(float)))) {
-        fprintf(stderr, "bench_sample: cannot allocate %.1f GB\n", mem_gb);
+    if (gpt_save(m, path, NULL) != GPT_OK) {
+        fprintf(stderr, "bench_sample: %s\n", gpt_last_error());
         gpt_model_free(m);
         return 1;
     }
-    GPT_OMP(parallel for schedule(static))   /* first touch by the threads that read it */
-    for (j = 0; j < big_n; j++) big[j] = 1.0f;
-    printf("GPT-2 124M, fp32, KV cache: %.1f MB of weights read per token; bandwidth array "
-           "%.2f GB\n", bytes_per_token(&cfg) / 1e6, big_n * 4.0 / 1e9);
-    rc = bench(m, big, big_n, threads, tokens, runs);
-    if (rc == 0 && threads > 1) rc = bench(m, big, big_n, 1, tokens, runs);
-    free(big);
     gpt_model_free(m);
+    return 0;
+}
+
+static int usage(void) {
+    fprintf(stderr, "usage: bench_sample [--tokens N (128, at most 1024)] [--runs R (5, at most "
+            "16)] [--mem-gb G (1.5: size of the bandwidth array)] [--threads T (all)]\n"
+            "       bench_sample --rss [--weights f32|bf16|q8 (f32)] [--preset NAME (gpt2)] "
+            "[--load FILE] [--tokens N]\n       bench_sample --save FILE\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    int tokens = 128, runs = 5, i, threads = max_threads(), rc = 0, w, want_rss = 0;
+    int weights = GPT_WEIGHTS_F32;
+    const char *preset = "gpt2", *load = NULL;
+    double mem_gb = 1.5;
+    size_t big_n, j;
+    float *big;
+    gpt_config cfg;
+    gpt_model *m[3] = {NULL, NULL, NULL};
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--rss") == 0) { want_rss = 1; continue; }
+        if (!v) return usage();
+        i++;
+        if (strcmp(a, "--tokens") == 0) tokens = atoi(v);
+        else if (strcmp(a, "--runs") == 0) runs = atoi(v);
+        else if (strcmp(a, "--mem-gb") == 0) mem_gb = atof(v);
+        else if (strcmp(a, "--threads") == 0) threads = atoi(v);
+        else if (strcmp(a, "--preset") == 0) preset = v;
+        else if (strcmp(a, "--load") == 0) load = v;
+        else if (strcmp(a, "--save") == 0) return save(v);
+        else if (strcmp(a, "--weights") == 0) {
+            for (weights = 0; weights < 3 && strcmp(v, wname[weights]) != 0; weights++) {}
+            if (weights == 3) return usage();
+        } else return usage();
+    }
+    if (tokens < 1 || tokens > 1024 || runs < 1 || runs > 16 || !(mem_gb >= 0.1) ||
+        threads < 1)
+        return usage();
+    set_threads(threads);
+    if (want_rss) return rss(preset, load, weights, tokens);
+    gpt_config_preset(&cfg, "gpt2");
+    for (w = 0; w < 3; w++) {   /* the same seed: the same weights, rounded */
+        gpt_options opt = gpt_options_defaults();
+        gpt_rng rng;
+        opt.max_batch = 0;
+        opt.training = 0;
+        opt.kv_cache = 1;
+        opt.weights = w;
+        if (gpt_model_create(&m[w], &cfg, &opt) != GPT_OK) {
+            fprintf(stderr, "bench_sample: %s\n", gpt_last_error());
+            for (i = 0; i < w; i++) gpt_model_free(m[i]);
+            return 1;
+        }
+        gpt_rng_seed(&rng, 42);
+        gpt_model_init(m[w], &rng);
+    }
+    big_n = (size_t)(mem_gb * 1e9 / sizeof(float));
+    if (!(big = (float *)malloc(big_n * sizeof(float)))) {
+        fprintf(stderr, "bench_sample: cannot allocate %.1f GB\n", mem_gb);
+        rc = 1;
+    } else {
+        GPT_OMP(parallel for schedule(static))   /* first touch by the threads that read it */
+        for (j = 0; j < big_n; j++) big[j] = 1.0f;
+        printf("GPT-2 124M, KV cache, weights f32 / bf16 / q8: %.1f / %.1f / %.1f MB read per "
+               "token; bandwidth array %.2f GB\n", bytes_per_token(m[0]) / 1e6,
+               bytes_per_token(m[1]) / 1e6, bytes_per_token(m[2]) / 1e6, big_n * 4.0 / 1e9);
+        rc = bench(m, 3, big, big_n, threads, tokens, runs);
+        if (rc == 0 && threads > 1) rc = bench(m, 3, big, big_n, 1, tokens, runs);
+        free(big);
+    }
+    for (w = 0; w < 3; w++) gpt_model_free(m[w]);
     return rc;
 }
