@@ -28,8 +28,10 @@
    DOES: GPT-2 (any number of layers, heads, width, context and vocabulary) in fp32 on the CPU:
    forward, backward, AdamW, cosine learning rate, gradient clipping, a byte-level BPE tokenizer
    identical to OpenAI's, safetensors checkpoints in Hugging Face's GPT-2 layout, a KV cache and
-   sampling. Only libc and libm; OpenMP when the compiler has it.
-   DOES NOT: run on a GPU, use any other architecture, do mixed precision, or depend on anything.
+   sampling, which may keep the weights in bf16 or 8-bit groups (q8) to read fewer bytes per
+   token, and the loss of a model on a text. Only libc and libm; OpenMP when the compiler has it.
+   DOES NOT: run on a GPU, use any other architecture, train in mixed precision or with small
+   weights, or depend on anything.
    The file loaders (safetensors, JSON, vocabulary) are written for hostile input: every size and
    offset is checked before use, and a bad file is an error code, never a crash.
 
@@ -54,6 +56,8 @@
    ==========================================================================================
    MEMORY: a model is one allocation (weights, gradients, AdamW moments, activations for the
    largest (B,T) given at creation, KV cache), sized by gpt_model_bytes() before it is made.
+   With bf16 or q8 weights (gpt_options.weights) the matmul weights take 2 or 1.125 bytes each
+   instead of 4: gpt2-xl samples in 2.4 GB (its KV cache of 1024 positions is 0.63 of them).
    Forward, backward, the optimizer step and sampling never allocate.
    ERRORS: fallible functions return GPT_OK (0) or a GPT_ERR_* code; on failure the outputs
    are untouched and nothing leaks. gpt_last_error() gives a line of detail (file, tensor, what
@@ -104,7 +108,8 @@
        >>optimizer    AdamW, gradient clipping, cosine learning rate
        >>checkpoint   JSON, safetensors, Hugging Face GPT-2 layout
        >>tokenizer    GPT-2 byte-level BPE
-       >>inference    KV cache, one-token forward, sampling
+       >>inference    KV cache, one-token forward, scoring, sampling
+       >>small        bf16 and 8-bit weights: sampling past the memory wall
        >>speed        the fast matrix product (packing, blocking, a register tile), attention
                       through it, and an exp and tanh the compiler can vectorize
    Start at >>kernels if you know C and want the model; at >>tokenizer for text. >>speed can
@@ -119,7 +124,8 @@
           layer and for attention from T = 64 on; vectorizable exp and tanh for the softmaxes
           and GELU; gpt_clip_grad_norm records its scale in model->grad_scale and AdamW
           applies it as it reads each gradient (one pass less); acts.scratch is now the
-          matmul's packing memory.
+          matmul's packing memory. Sampling: gpt_options.weights (F32, BF16, Q8, >>small),
+          gpt_score, gpt_weight_bytes.
 */
 
 /* ========================================================================================== */
@@ -564,8 +570,10 @@ GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
    they are) plus, in gpt.h's own checkpoints, the AdamW state and training progress. */
 
 typedef struct gpt_load_options {
-    gpt_options model;        /* B, T, training, kv_cache, alloc_ctx of the model created;
-                                 a max_seq above the file's block_size is lowered to it */
+    gpt_options model;        /* B, T, training, kv_cache, alloc_ctx, weights of the model
+                                 created; a max_seq above the file's block_size is lowered to
+                                 it. weights BF16 or Q8 round the file's values on load, a
+                                 group of rows at a time (no fp32 copy of a matrix) */
     int n_head;               /* 0: from config.json, else the file's metadata, else the
                                  GPT-2 family (768->12, 1024->16, 1280->20, 1600->25) */
     const char *config_json;  /* NULL: "config.json" beside the file, if there is one */
@@ -579,7 +587,8 @@ GPT_DEF gpt_load_options gpt_load_options_defaults(void);
    wte, block_size from wpe, n_layer from the h.N blocks) and n_head as described above; a
    config.json or metadata that disagrees with the shapes is an error. Tensors may be F32,
    F16 or BF16, with or without the "transformer." prefix; the attn.bias buffers are ignored,
-   and lm_head.weight must equal wte.weight. With opt->optimizer the AdamW moments and step
+   and lm_head.weight must equal wte.weight. Any of those dtypes loads into any
+   opt->model.weights. With opt->optimizer the AdamW moments and step
    are loaded too, or zeroed when the file has none. opt NULL means the defaults. On failure
    *out is NULL and nothing leaks; errors name the file and tensor (GPT_ERR_FORMAT, _SHAPE,
    _IO, _NOMEM, or GPT_ERR_ARG when n_head cannot be found). Free with gpt_model_free. */
@@ -5461,7 +5470,8 @@ GPT_DEF int gpt_tok_stream_flush(gpt_tok_stream *stream, char *out, size_t cap,
    PyTorch:  model(idx[:, -1:], past_key_values=past, use_cache=True) in Hugging Face.
    Shapes:   token, pos -> logits (V); cache K, V (L, maxT, C) filled up to pos.
    Cost:     every weight is read once per token, so sampling speed is set by memory
-             bandwidth: about 500 MB per token for the 124M model in fp32.
+             bandwidth: about 500 MB per token for the 124M model in fp32 (>>small, after
+             sampling, keeps the weights in fewer bytes).
    Context:  positions stop at block_size (wpe has no row beyond it). The sample program
              slides the window when it gets there: it keeps the last half of the tokens and
              runs them again from position 0, then carries on.

@@ -16,8 +16,9 @@
    weight format, the formats taking turns within each run so that they see the same machine.
    It prints each format's tokens/s, its ratio to fp32 and its fraction of its own bound.
    --rss instead makes one model (random weights of a preset's shape, or --load FILE through
-   gpt_load), samples --tokens tokens and prints the peak resident memory of the process
-   against the budget: weights in their format + the KV cache, and 10%.
+   gpt_load), writes its whole KV cache (as a full context would), samples --tokens tokens and
+   prints the peak resident memory of the process against the budget: weights in their
+   format + the KV cache, and 10%.
    Build: see bench/bench_sample.sh. */
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime */
 #define _XOPEN_SOURCE 700         /* getrusage */
@@ -205,9 +206,13 @@ static int rss(const char *preset, const char *load, int weights, int tokens) {
     }
     printf("%s, %s weights%s%s: ready in %.1f s\n", load ? "model" : preset, wname[weights],
            load ? " loaded from " : ", random", load ? load : "", now() - t0);
+    /* a full context writes all of the KV cache: write it now, so that its pages count as
+       they would after block_size tokens, without sampling that many */
+    kv = 4.0 * 2 * m->config.n_layer * m->config.block_size * m->config.n_embd;
+    memset(m->kv.k, 0, (size_t)(kv / 2));
+    memset(m->kv.v, 0, (size_t)(kv / 2));
     t0 = now();
     if (generate(m, tokens, 1) < 0) return 1;
-    kv = 4.0 * 2 * m->config.n_layer * m->config.block_size * m->config.n_embd;
     budget = 1.1 * ((double)gpt_weight_bytes(m) + kv);
     peak = peak_rss();
     printf("  %d tokens in %.1f s; weights %.1f MB + KV cache %.1f MB; peak RSS %.1f MB = "
