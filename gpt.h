@@ -45,8 +45,9 @@
                            of the function that allocates).
    @@ GPT_ASSERT(x)        implementation file only: internal invariants (default: assert).
    @@ GPT_PLAIN_KERNELS    implementation file only: use the plain reference kernels (matmul,
-                           attention, exp and tanh) instead of the fast ones of >>speed (slow;
-                           for study, and to check the fast ones).
+                           attention, exp and tanh, the bf16 and q8 products) instead of the
+                           fast ones of >>speed and >>small (slow; for study, and to check the
+                           fast ones).
    @@ GPT_NO_VECTOR_EXTENSIONS   implementation file only: write the fast matmul's register
                            tile as plain C loops even where the compiler has GNU C vector types
                            (gcc, clang): the same numbers, slower with most compilers.
