@@ -284,6 +284,7 @@ int main(int argc, char **argv) {
     if (tokens < 1 || tokens > 1024 || runs < 1 || runs > 16 || !(mem_gb >= 0.1) ||
         threads < 1)
         return usage();
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* each run's line as soon as it is measured */
     set_threads(threads);
     if (want_rss) return rss(preset, load, weights, tokens);
     gpt_config_preset(&cfg, "gpt2");
