@@ -5731,7 +5731,9 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
    read the weights: bytes of weights / memory bandwidth (>>inference, "Cost"). The only way
    to sample faster is to read fewer bytes, that is, to keep the weights smaller. The
    arithmetic stays fp32: each small weight is widened to a float in a register just before
-   its multiply-add, which costs a few instructions the core had time for anyway.
+   its multiply-add. That costs instructions: for bf16 one shift, which the core has time
+   for; for int8 a sign extension, a conversion and a multiply by the scale, which one core
+   here cannot do as fast as memory delivers the bytes (see Measured).
    Two formats, chosen with gpt_options.weights (./sample --weights):
      BF16   bfloat16, the upper half of a float: the same sign and 8-bit exponent, 7 of its 23
             mantissa bits (rounded to nearest, ties to even). Keeps every float's range;
@@ -5753,9 +5755,28 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
              llama2.c's runq.c group quantization, here with fp32 activations).
    Shapes:   a small tensor (layers, rows, cols) as its gpt_tensor; Q8 scales (layers, rows,
              ceil(cols/32)). x (cols) -> y (rows).
-   Cost:     GPT-2 124M reads 498 MB per token in fp32, 249 MB in BF16, 143 MB in Q8 (the
-             fp32 parts included): at best 2x and 3.5x the tokens per second.
-   Measured: MEASURED-NUMBERS
+   Backward: none. Small weights are for sampling: gradients of rounded weights would need
+             the fp32 weights anyway, so gpt_model_create refuses training with them.
+   Cost:     GPT-2 124M reads 494.6 MB per token in fp32, 247.6 MB in BF16, 139.5 MB in Q8
+             (the fp32 parts included): at best 2x and 3.5x the tokens per second.
+   Measured: on this project's 2-core AMD EPYC (AVX-512), gcc 12, a machine shared with
+             other jobs: sh bench/bench_sample.sh, GPT-2 124M shapes, the three formats taking
+             turns within each run, medians of the runs' ratios to f32:
+               1 thread    f32 23.1 tokens/s   bf16 55.2 (2.31x)   q8 47.1 (1.85x)
+               2 threads   f32  5.3 tokens/s   bf16 10.9 (1.83x)   q8 11.4 (1.59x)
+             (2 threads under contention: a parallel loop waits for its slowest thread.)
+             bf16 gets its 2x of bytes and more: under load the bandwidth is what is scarce.
+             q8 does not get its 3.5x: widening int8 to float, times the scale, runs at about
+             10e9 weights per second on one core here (gcc and clang alike, measured in
+             isolation; summing each group first, or int8 activations, were no faster), so
+             one core is bound by arithmetic at about 10 GB/s of q8 weights before memory.
+             Accuracy (tests/test_quant.c: a 2-layer model trained by ./train, scored by
+             ./sample --score on its text): loss f32 5.222763, bf16 +0.0006%, q8 +0.0017%;
+             greedy continuations of 32 tokens: bf16 and q8 both agree with f32 on all 32.
+             Memory (bench --rss, whole KV cache written): peak RSS sampling 124M f32 576 MB,
+             bf16 329 MB, q8 221 MB: 1.005x, 1.010x, 1.014x the weights + KV cache; loading
+             from a file adds nothing measurable. gpt2-xl (1.56e9 parameters, random weights)
+             with q8: 2392 MB (1760 MB of weights, 629 MB of KV cache).
    ------------------------------------------------------------------------------------------ */
 
 /* f32 -> bf16, rounded to the nearest bf16, ties to even: add just under half of the dropped

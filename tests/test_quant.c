@@ -526,5 +526,5 @@ int main(void) {
     test_score();
     test_end_to_end();
     test_bad_input();
-    return test_report("test_quant");
+    return test_report("quant");
 }
