@@ -5761,17 +5761,18 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
              (the fp32 parts included): at best 2x and 3.5x the tokens per second.
    Measured: on this project's 2-core AMD EPYC (AVX-512), gcc 12, a machine shared with
              other jobs: sh bench/bench_sample.sh, GPT-2 124M shapes, the three formats taking
-             turns within each run, medians of the runs' ratios to f32:
-               1 thread    f32 23.1 tokens/s   bf16 55.2 (2.31x)   q8 47.1 (1.85x)
-               2 threads   f32  5.3 tokens/s   bf16 10.9 (1.83x)   q8 11.4 (1.59x)
-             (2 threads under contention: a parallel loop waits for its slowest thread.)
-             bf16 gets its 2x of bytes and more: under load the bandwidth is what is scarce.
+             turns within each run; medians of the runs' own ratios to f32, two sessions:
+               1 thread    bf16 2.31x and 1.94x    q8 1.85x and 1.77x   (f32 23-24 tokens/s)
+               2 threads   bf16 1.83x and 1.69x    q8 1.59x and 2.62x   (f32 5-6 tokens/s)
+             With 2 threads the other jobs held the cores, so a parallel loop kept waiting for
+             its descheduled thread: those absolute numbers mean little, the ratios some.
+             bf16 gets about its 2x of bytes.
              q8 does not get its 3.5x: widening int8 to float, times the scale, runs at about
-             10e9 weights per second on one core here (gcc and clang alike, measured in
+             10 billion weights per second on one core here (gcc and clang alike, measured in
              isolation; summing each group first, or int8 activations, were no faster), so
              one core is bound by arithmetic at about 10 GB/s of q8 weights before memory.
              Accuracy (tests/test_quant.c: a 2-layer model trained by ./train, scored by
-             ./sample --score on its text): loss f32 5.222763, bf16 +0.0006%, q8 +0.0017%;
+             ./sample --score on its text): loss f32 5.22276, bf16 +0.0005%, q8 +0.0017%;
              greedy continuations of 32 tokens: bf16 and q8 both agree with f32 on all 32.
              Memory (bench --rss, whole KV cache written): peak RSS sampling 124M f32 576 MB,
              bf16 329 MB, q8 221 MB: 1.005x, 1.010x, 1.014x the weights + KV cache; loading
