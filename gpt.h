@@ -5759,18 +5759,18 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
              the fp32 weights anyway, so gpt_model_create refuses training with them.
    Cost:     GPT-2 124M reads 494.6 MB per token in fp32, 247.6 MB in BF16, 139.5 MB in Q8
              (the fp32 parts included): at best 2x and 3.5x the tokens per second.
-   Measured: on this project's 2-core AMD EPYC (AVX-512), gcc 12, a machine shared with
-             other jobs: sh bench/bench_sample.sh, GPT-2 124M shapes, the three formats taking
-             turns within each run; medians of the runs' own ratios to f32, two sessions:
-               1 thread    bf16 2.31x and 1.94x    q8 1.85x and 1.77x   (f32 23-24 tokens/s)
-               2 threads   bf16 1.83x and 1.69x    q8 1.59x and 2.62x   (f32 5-6 tokens/s)
-             With 2 threads the other jobs held the cores, so a parallel loop kept waiting for
-             its descheduled thread: those absolute numbers mean little, the ratios some.
-             bf16 gets about its 2x of bytes.
-             q8 does not get its 3.5x: widening int8 to float, times the scale, runs at about
-             10 billion weights per second on one core here (gcc and clang alike, measured in
-             isolation; summing each group first, or int8 activations, were no faster), so
-             one core is bound by arithmetic at about 10 GB/s of q8 weights before memory.
+   Measured: sh bench/bench_sample.sh (5 runs of 128 tokens, GPT-2 124M shapes, the three
+             formats taking turns within each run; medians), this project's 2-core AMD EPYC
+             (AVX-512), gcc 12, at a quiet moment of a shared machine:
+               2 threads  f32 62.1 tokens/s (90% of its bound)  bf16 123.8 (1.99x, 90%)
+                          q8 145.9 (2.35x, 59% of its bound of 245.6)
+               1 thread   f32 44.4  bf16 87.0 (1.99x)  q8 75.4 (1.71x, 39% of its bound)
+             bf16 gets its 2x of bytes. q8 does not get its 3.5x: widening int8 to float,
+             times the scale, runs at about 10 billion weights per second on one core here
+             (gcc and clang alike, measured in isolation; summing each group first, two rows
+             at once, or int8 activations were no faster), so
+             one core is bound by arithmetic at about 10 GB/s of q8 weights before memory,
+             and two cores at about 20 of the 34 GB/s there are.
              Accuracy (tests/test_quant.c: a 2-layer model trained by ./train, scored by
              ./sample --score on its text): loss f32 5.22276, bf16 +0.0005%, q8 +0.0017%;
              greedy continuations of 32 tokens: bf16 and q8 both agree with f32 on all 32.
