@@ -5961,10 +5961,12 @@ GPT_DEF size_t gpt_weight_bytes(const gpt_model *m) {
       cache while every A panel meets it. Between K blocks the partial sums wait in C itself;
       reloading them and adding the next block keeps the order k = 0, 1, 2, ...
    4. Threads. The output is cut into blocks of up to GPT__MC rows by up to GPT__NC
-      columns ("jobs"), at least three per thread where the matrix allows. A thread takes
-      the next job (dynamic scheduling: a thread slowed by another program simply takes
-      fewer jobs), packs its own copies of A and B into its own area of the packing memory,
-      and computes every output of that block over all of K.
+      columns ("jobs"), as many as the threads or a multiple of them. A thread takes the
+      next job, packs its own copies of A and B into its own area of the packing memory, and
+      computes every output of that block over all of K. (More, smaller jobs would balance
+      better when another program slows one core, but cost packing; measured, they were
+      slower on a quiet machine, and a trainer on a busy one does better with one thread:
+      see ./train.)
       Each output is therefore computed by one thread in one order, and the result is
       bit-identical whatever the number of threads.
 
@@ -6185,9 +6187,25 @@ static void gpt__gemm(float *c, size_t ldc, gpt__operand A, gpt__operand B, int 
                       const float *bias, int accumulate, const gpt__pack *pk) {
     int threads = gpt__pack_threads(pk);
     int mb = gpt__ceil_div(M, GPT__MC), nb = gpt__ceil_div(N, GPT__NC), mc, nc, job;
-    /* at least 3 jobs per thread where N allows, so that dynamic scheduling can balance */
-    if (mb * nb < 3 * threads) nb = gpt__ceil_div(3 * threads, mb);
-    if (nb > gpt__ceil_div(N, GPT__NR)) nb = gpt__ceil_div(N, GPT__NR);
+    /* Jobs: the blocks that the caches allow, rounded up to a multiple of the threads. Each
+       job packs its own rows of A and columns of B, so cutting N into nb parts packs all of
+       A nb times, and cutting M into mb parts packs B mb times: of the cuts that give the
+       jobs, take the one that packs the fewest numbers, nb*M + mb*N (at K = 50257, the
+       d-input product of a small model's output head went from 86 to 110 GFLOP/s). */
+    {
+        int jobs = gpt__ceil_div(mb * nb, threads) * threads, m_max = gpt__ceil_div(M, GPT__MR);
+        int n_min = nb, n_max = gpt__ceil_div(N, GPT__NR);
+        double best = -1.0;
+        for (int m = mb; m <= jobs && m <= m_max; m++) {
+            int n = gpt__ceil_div(jobs, m);
+            n = n < n_min ? n_min : n > n_max ? n_max : n;
+            if (best < 0.0 || (double)n * M + (double)m * N < best) {
+                best = (double)n * M + (double)m * N;
+                mb = m;
+                nb = n;
+            }
+        }
+    }
     mc = gpt__ceil_div(gpt__ceil_div(M, mb), GPT__MR) * GPT__MR;   /* whole tiles per job */
     nc = gpt__ceil_div(gpt__ceil_div(N, nb), GPT__NR) * GPT__NR;
     mb = gpt__ceil_div(M, mc);
