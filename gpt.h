@@ -5982,8 +5982,8 @@ GPT_DEF size_t gpt_weight_bytes(const gpt_model *m) {
    compiler targets (-march=native picks the machine's).
 
    Measured with bench/bench_gemm.c (make bench) on the same 2 cores, over the 15 products
-   of GPT-2 124M at B*T = 256, in four runs within an hour: 170-185 GFLOP/s, 72-79% of the
-   234 GFLOP/s that an FMA probe reaches, and 0.90-0.98x OpenBLAS's sgemm on the same
+   of GPT-2 124M at B*T = 256, in five runs within 15 minutes: 165-185 GFLOP/s, 70-79% of
+   the 234 GFLOP/s that an FMA probe reaches, and 0.89-0.98x OpenBLAS's sgemm on the same
    products (which uses hand-written AVX-512 kernels). A GPT-2 124M training step at B=4,
    T=32 went from 1520 ms with the earlier 4 x 24 tile on unpacked matrices to 687 ms.
    ------------------------------------------------------------------------------------------ */
