@@ -37,8 +37,8 @@ SAN_TESTS := $(patsubst tests/%.c,tests/bin/san_%,$(filter-out tests/test_build.
 endif
 
 # The companion notebook runs in make test too when Debian's Python has nbconvert and
-# ipykernel (PyTorch optional): tests/notebook_check.sh executes a copy (about 90 s on 2
-# cores). NOTEBOOK=0 leaves it out.
+# ipykernel (PyTorch optional): tests/notebook_check.sh executes a copy (under 3 minutes on
+# 2 cores). NOTEBOOK=0 leaves it out.
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 ifneq ($(NOTEBOOK),0)
 NB_OK := $(shell $(PYTHON) -c 'import nbconvert, ipykernel' 2>/dev/null && echo yes)
