@@ -1,8 +1,11 @@
-/* train.c - train GPT-2 on a text file with gpt.h, the way the seed's PyTorch trainer does.
+/* train.c - train GPT-2 on a text file with gpt.h, the way the PyTorch reference trainer
+   (build-nanogpt's main.py) does.
 
-       make shakespeare && make train            Tiny Shakespeare as input.txt, and this program
-       ./train --preset small --steps 2000       a small model: Shakespeare-like text in ~10 min
-       ./train                                   the seed: GPT-2 124M, 25 epochs over input.txt
+       ./train --preset small --steps 600        the quick start: a small model on Tiny
+                                                 Shakespeare, a sample within minutes
+       ./train                                   the reference run: GPT-2 124M, 25 epochs
+       ./train --input my.txt                    your own text (default: input.txt, else the
+                                                 Tiny Shakespeare shipped in data/)
        ./train --init gpt2/model.safetensors     fine-tune OpenAI's GPT-2 from its weights
        ./train --resume checkpoint.safetensors   carry on exactly where an earlier run stopped
        ./train --help                            every option with its default
@@ -20,8 +23,10 @@
             gpt_clip_grad_norm   the global gradient norm; scale it down to --clip if above
             gpt_lr               this step's learning rate (linear warmup, then cosine)
             gpt_adamw_step       one AdamW update
-        and at the end of each epoch: the validation loss, the best model, a sample of text,
+        every --eval-every steps and at the end of each epoch: the validation loss, and the
+        best model whenever it improved; at the end of each epoch also a sample of text and
         the checkpoint.
+   Steps are numbered from 0, as gpt_lr counts them, on the screen and in the CSV log.
    Exit status: 0 done (or stopped by --stop-after), 1 failure during the run, 2 bad options
    or input (found before anything is written), 130 stopped by Ctrl-C (checkpoint saved). */
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime() is POSIX, not C99 */
@@ -36,29 +41,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>   /* write, unlink and _exit: what a signal handler may call (POSIX) */
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 /* ---- 1. Options ---------------------------------------------------------------------------
    Every option is one row of a table: its name, what its value is ("N" an integer, "F" a
-   number, else text), where the value goes, the allowed range, whether it is a training
-   setting that a checkpoint records (--resume then refuses a different value), and its help.
-   The defaults are those of the seed. */
+   number, "" a switch without a value, else text), where the value goes, the allowed range,
+   whether it is a training setting that a checkpoint records (--resume then refuses a
+   different value), and its help. The defaults are those of the PyTorch reference trainer;
+   the validation every --eval-every steps is nanoGPT's eval_interval and eval_iters. */
 typedef struct args {
     const char *input, *preset, *init, *resume, *out, *checkpoint, *log, *epoch_log, *vocab;
     long layers, heads, embd, block_size;   /* 0: from the preset, or from the --init file */
     long batch, seq, epochs, steps, warmup, seed, threads, save_every, stop_after, sample_every;
+    long eval_every, eval_batches, overwrite;
     double val_frac, lr, min_lr, weight_decay, clip;
 } args;
 
 static const args defaults = {
-    "input.txt", "gpt2", NULL, NULL, "model.safetensors", "checkpoint.safetensors", NULL, NULL,
-    NULL, 0, 0, 0, 0, 4, 32, 25, 0, 0, 1337, 0, 0, 0, 0, 0.1, 6e-4, 6e-5, 0.1, 1.0};
+    .input = "input.txt", .preset = "gpt2", .out = "model.safetensors",
+    .checkpoint = "checkpoint.safetensors", .batch = 4, .seq = 32, .epochs = 25, .seed = 1337,
+    .eval_every = 50, .eval_batches = 20,
+    .val_frac = 0.1, .lr = 6e-4, .min_lr = 6e-5, .weight_decay = 0.1, .clip = 1.0};
 
 typedef struct option {
     const char *name;   /* given as --name */
-    const char *arg;    /* "N", "F", or the kind of text ("FILE") */
+    const char *arg;    /* "N", "F", "" (a switch: 1 when given), or the kind of text */
     size_t offset;      /* of the value in args */
     double lo, hi;      /* allowed range of a number, both ends included */
     int recorded;       /* 1: recorded in checkpoints, checked by --resume */
@@ -69,7 +79,9 @@ typedef struct option {
 #define AT(field) offsetof(args, field)
 #define BIG 1e15
 static const option options[] = {
-    {"input", "FILE", AT(input), 0, 0, 0, "text to train on", NULL},
+    {"input", "FILE", AT(input), 0, 0, 0, "UTF-8 text to train on", "input.txt; without it, "
+     "Tiny Shakespeare from data/tinyshakespeare.txt; with --resume, the text the checkpoint "
+     "names"},
     {"val-frac", "F", AT(val_frac), 0, 1, 1, "fraction of the tokens, at the end, kept for "
      "validation (< 1)", NULL},
     {"preset", "NAME", AT(preset), 0, 0, 0, "model shape: gpt2 (124M), gpt2-medium, gpt2-large, "
@@ -97,10 +109,16 @@ static const option options[] = {
      "faster (checked every 50 steps)"},
     {"out", "FILE", AT(out), 0, 0, 0, "best model: saved whenever the validation loss "
      "(without validation: the epoch's training loss) improves", NULL},
+    {"eval-every", "N", AT(eval_every), 0, BIG, 0, "also measure the validation loss every N "
+     "steps, saving the best model when it improved (0: only after epochs)", NULL},
+    {"eval-batches", "N", AT(eval_batches), 0, BIG, 1, "validation batches of B x T each "
+     "time, the first ones of the validation tokens (0: all)", NULL},
     {"checkpoint", "FILE", AT(checkpoint), 0, 0, 0, "latest state, to resume from: saved "
      "every --save-every steps, after each epoch and on exit", NULL},
     {"save-every", "N", AT(save_every), 0, BIG, 0, "also save the checkpoint every N steps",
      "0: only after epochs and on exit"},
+    {"overwrite", "", AT(overwrite), 0, 0, 0, "let a new run replace the --out and "
+     "--checkpoint files of an earlier run", "off: a new run refuses to"},
     {"stop-after", "N", AT(stop_after), 1, BIG, 0, "run N steps, save the checkpoint and exit "
      "(the schedule still spans all steps)", "none"},
     {"log", "FILE", AT(log), 0, 0, 0, "CSV, one row per step: step,epoch,loss,lr,norm,ms,"
@@ -117,6 +135,7 @@ static const option options[] = {
 
 static int is_int(const option *o) { return strcmp(o->arg, "N") == 0; }
 static int is_float(const option *o) { return strcmp(o->arg, "F") == 0; }
+static int is_switch(const option *o) { return o->arg[0] == '\0'; }
 
 /* The shortest decimal text of x that reads back to exactly x ("0.0006", not
    "0.00059999999999999995"), so that recorded settings are exact and still readable. */
@@ -133,7 +152,8 @@ static void exact_text(double x, char *buf, size_t cap) {
 static void value_text(const option *o, const args *a, char *buf, size_t cap) {
     const char *field = (const char *)a + o->offset;
     if (is_float(o)) exact_text(*(const double *)(const void *)field, buf, cap);
-    else if (is_int(o)) snprintf(buf, cap, "%ld", *(const long *)(const void *)field);
+    else if (is_int(o) || is_switch(o))
+        snprintf(buf, cap, "%ld", *(const long *)(const void *)field);
     else snprintf(buf, cap, "%s", *(const char *const *)(const void *)field);
 }
 
@@ -170,18 +190,22 @@ static void print_wrapped(const char *text) {
 static void usage(void) {
     char name[40], def[64], line[512];
     int i;
-    printf("usage: ./train [options]    train GPT-2 on a text file (defaults: the seed's)\n");
+    printf("usage: ./train [options]    train GPT-2 on a text file (defaults: the PyTorch "
+           "reference trainer's)\n");
     for (i = 0; i < N_OPTIONS; i++) {
         const option *o = &options[i];
         if (!o->def) value_text(o, &defaults, def, sizeof def);
-        snprintf(name, sizeof name, "--%s %s", o->name, o->arg);
+        snprintf(name, sizeof name, "--%s%s%s", o->name, is_switch(o) ? "" : " ", o->arg);
         snprintf(line, sizeof line, "%s (default: %s)", o->help, o->def ? o->def : def);
         printf("  %-20s ", name);
         print_wrapped(line);
     }
     printf("  --help               this text\n"
-           "Exit status: 0 done, 1 failure while training, 2 bad options or input, 130 "
-           "interrupted.\n");
+           "Steps are numbered from 0, on the screen and in --log. Ctrl-C stops after the "
+           "current step\nand saves the checkpoint; a second Ctrl-C stops at once (the files "
+           "on disk stay as they were).\n"
+           "Exit status: 0 done (or --stop-after), 1 failure while training, 2 bad options or "
+           "input\n(found before anything is written), 130 stopped by Ctrl-C.\n");
 }
 
 /* Fills a from the command line. given[i] is set when options[i] appears. Returns 1 to go
@@ -197,6 +221,11 @@ static int parse_args(args *a, int given[], int argc, char **argv) {
         if (k == N_OPTIONS) {
             fprintf(stderr, "train: unknown option '%s' (see --help)\n", name);
             return -1;
+        }
+        if (is_switch(&options[k])) {
+            *(long *)(void *)((char *)a + options[k].offset) = 1;
+            given[k] = 1;
+            continue;
         }
         if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0) {
             fprintf(stderr, "train: %s needs a value (%s)\n", name, options[k].arg);
@@ -224,6 +253,7 @@ static int option_index(const char *name) {
 }
 
 /* ---- The state of a run -------------------------------------------------------------------- */
+#define RECENT 15   /* the ETA is the median time of the last RECENT steps, times the rest */
 typedef struct run {
     args a;
     int given[N_OPTIONS];          /* options[i] was on the command line */
@@ -239,10 +269,12 @@ typedef struct run {
     int *inputs, *targets;         /* (B,T) one batch */
     long step, total, per_epoch;   /* steps done, steps in all, steps in one epoch */
     long resumed_pos;              /* loader position read from the checkpoint */
+    char input_path[4096];         /* --input when this program chose it */
     double best_loss;              /* lowest validation (or epoch) loss so far */
     double epoch_loss_sum;         /* training losses of this epoch so far, added up */
     long done;                     /* steps of this invocation */
-    double ms_sum;                 /* and their time, for the ETA */
+    double ms_sum;                 /* and their time */
+    double recent_ms[RECENT];      /* the times of the last RECENT steps, for the ETA */
     FILE *log, *epoch_log;
     struct thread_tuner {          /* without --threads: all cores or 1, whichever is faster */
         int max, chosen, probe;    /* probe: 1 timing all cores, 2 timing one, 0 not timing */
@@ -253,13 +285,46 @@ typedef struct run {
 
 static int given(const run *r, const char *name) { return r->given[option_index(name)]; }
 
+/* Ctrl-C: say so at once, finish the step, save the checkpoint, exit 130. A step of a large
+   model takes seconds, so the handler itself prints. A second Ctrl-C stops at once: it
+   removes the temporary files of a save in progress (a save writes FILE.tmp and renames it
+   over FILE only when complete, so FILE is never half written) and exits. A handler may only
+   call async-signal-safe functions: write, unlink, _exit, with texts prepared beforehand. */
 static volatile sig_atomic_t interrupted = 0;
+static char sigint_note[600], tmp_out[4100], tmp_checkpoint[4100];
+static size_t sigint_note_len;
 
-/* Ctrl-C: finish the step, save the checkpoint, exit 130. A second Ctrl-C stops at once. */
 static void on_sigint(int sig) {
+    static const char stop[] = "\ntrain: second Ctrl-C: stopped at once; the files saved "
+                               "before are intact\n";
+    ssize_t ignored;
     (void)sig;
+    if (interrupted) {
+        unlink(tmp_out);
+        unlink(tmp_checkpoint);
+        ignored = write(2, stop, sizeof stop - 1);
+        _exit(130);
+    }
     interrupted = 1;
-    signal(SIGINT, SIG_DFL);
+    ignored = write(2, sigint_note, sigint_note_len);
+    (void)ignored;
+}
+
+/* Prepares the handler's texts and installs it. */
+static void catch_sigint(const char *out, const char *checkpoint) {
+    struct sigaction sa;
+    snprintf(sigint_note, sizeof sigint_note, "\ntrain: Ctrl-C: stopping after this step; "
+             "%s will be saved (Ctrl-C again stops at once)\n", checkpoint);
+    sigint_note_len = strlen(sigint_note);
+    snprintf(tmp_out, sizeof tmp_out, "%s.tmp", out);
+    snprintf(tmp_checkpoint, sizeof tmp_checkpoint, "%s.tmp", checkpoint);
+    /* sigaction, not signal(): under _POSIX_C_SOURCE glibc's signal() forgets the handler
+       after one signal. SA_RESTART: a save being written when Ctrl-C comes goes on. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
 }
 
 static double now_ms(void) {
@@ -276,8 +341,8 @@ static char *read_file(const char *path, size_t *len) {
     size_t cap = 1 << 16, n = 0, got;
     char *buf = NULL, *bigger;
     if (!f) {
-        fprintf(stderr, "train: cannot open %s: %s (make shakespeare downloads Tiny "
-                "Shakespeare to input.txt)\n", path, strerror(errno));
+        fprintf(stderr, "train: cannot open %s: %s (give --input FILE)\n", path,
+                strerror(errno));
         return NULL;
     }
     for (;;) {
@@ -341,9 +406,78 @@ static uint64_t fnv1a(const int *ids, size_t n) {
     return h;
 }
 
-/* Reads and encodes --input into r->tokens. */
+/* The text when --input is not given. A resumed run reads the text its checkpoint names
+   (the hash recorded beside it is checked later). A new run reads input.txt, and when there
+   is none, the Tiny Shakespeare that ships in data/ (here, else beside this program), so that
+   a fresh clone trains with no download. */
+static int choose_input(run *r, const char *argv0) {
+    char dir[4000];
+    FILE *f;
+    if (given(r, "input")) return 1;
+    if (r->a.resume) {
+        gpt_st *st;
+        const char *recorded;
+        if (gpt_st_open(&st, r->a.resume, NULL) != GPT_OK) {
+            fprintf(stderr, "train: --resume: %s\n", gpt_last_error());
+            return 0;
+        }
+        recorded = gpt_st_meta(st, "train.input");
+        if (recorded && *recorded) {
+            snprintf(r->input_path, sizeof r->input_path, "%s", recorded);
+            r->a.input = r->input_path;
+            printf("input: %s, the text %s was trained on\n", r->a.input, r->a.resume);
+        }
+        gpt_st_close(st);
+        return 1;
+    }
+    if ((f = fopen(r->a.input, "rb")) != NULL || errno != ENOENT) {
+        if (f) fclose(f);
+        return 1;   /* there, or an error that load_text reports */
+    }
+    snprintf(r->input_path, sizeof r->input_path, "data/tinyshakespeare.txt");
+    if (!(f = fopen(r->input_path, "rb"))) {
+        folder_of(argv0, dir, sizeof dir);
+        snprintf(r->input_path, sizeof r->input_path, "%s/data/tinyshakespeare.txt", dir);
+        if (!(f = fopen(r->input_path, "rb"))) return 1;   /* load_text says input.txt is missing */
+    }
+    fclose(f);
+    r->a.input = r->input_path;
+    printf("input: no input.txt here, so Tiny Shakespeare from %s (give --input FILE for your "
+           "own text)\n", r->a.input);
+    return 1;
+}
+
+/* Where text stops being UTF-8: the offset of the first NUL byte or the first byte that does
+   not start a valid sequence (overlong forms, surrogates and code points above U+10FFFF are
+   invalid, as in the Unicode standard's table 3-7), or len when all of it is valid. */
+static size_t utf8_end(const unsigned char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i], lo = 0x80, hi = 0xBF, more, k;
+        if (c == 0) return i;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) more = 1;
+        else if (c >= 0xE0 && c <= 0xEF) more = 2;
+        else if (c >= 0xF0 && c <= 0xF4) more = 3;
+        else return i;
+        if (c == 0xE0) lo = 0xA0;         /* no overlong 3-byte forms */
+        if (c == 0xED) hi = 0x9F;         /* no UTF-16 surrogates */
+        if (c == 0xF0) lo = 0x90;         /* no overlong 4-byte forms */
+        if (c == 0xF4) hi = 0x8F;         /* nothing above U+10FFFF */
+        if (i + more >= len) return i;   /* cut off by the end of the file */
+        for (k = 1; k <= more; k++) {
+            unsigned b = s[i + k];
+            if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return i;
+        }
+        i += more + 1;
+    }
+    return len;
+}
+
+/* Reads and encodes --input into r->tokens. Text that is not UTF-8 gets a warning and is
+   trained on all the same: the byte-level tokenizer takes any bytes. */
 static int load_text(run *r) {
-    size_t len, n;
+    size_t len, n, bad;
     char *text = read_file(r->a.input, &len);
     if (!text) return 0;
     if (len == 0) {
@@ -351,6 +485,10 @@ static int load_text(run *r) {
         free(text);
         return 0;
     }
+    if ((bad = utf8_end((const unsigned char *)text, len)) < len)
+        fprintf(stderr, "train: warning: %s is not UTF-8 text: byte %lu (0x%02x) %s; training "
+                "on it anyway\n", r->a.input, (unsigned long)bad, (unsigned char)text[bad],
+                text[bad] ? "does not start a valid UTF-8 sequence" : "is a NUL");
     r->tokens = (int *)malloc((len + 1) * sizeof(int));   /* a token has at least one byte */
     if (!r->tokens || gpt_tok_encode(r->tok, text, len, 0, r->tokens, len + 1, &n) != GPT_OK) {
         fprintf(stderr, "train: %s: %s\n", r->a.input,
@@ -487,6 +625,8 @@ static int make_model(run *r) {
         fprintf(stderr, "train: loading %s: %s\n", path, gpt_last_error());
         return 0;
     }
+    printf("memory: %.1f MB for weights, gradients, AdamW state and activations\n",
+           (double)r->m->arena_bytes / 1e6);
     return check_shape(r, &r->m->config, path);
 }
 
@@ -502,7 +642,7 @@ static const char *progress_keys[N_PROGRESS] = {
 
 static int save(const run *r, const char *path, int with_config_json) {
     char keys[N_OPTIONS][32], values[N_OPTIONS + N_PROGRESS][40];
-    const char *kv[2 * (N_OPTIONS + N_PROGRESS) + 1];
+    const char *kv[2 * (N_OPTIONS + N_PROGRESS + 1) + 1];
     gpt_save_options so = gpt_save_options_defaults();
     int i, n = 0;
     for (i = 0; i < N_OPTIONS; i++) {
@@ -524,7 +664,9 @@ static int save(const run *r, const char *path, int with_config_json) {
         kv[2 * n] = progress_keys[i];
         kv[2 * n + 1] = values[n];
     }
-    kv[2 * n] = NULL;
+    kv[2 * n] = "train.input";   /* the text, for --resume without --input */
+    kv[2 * n + 1] = r->a.input;
+    kv[2 * n + 2] = NULL;
     so.optimizer = 1;
     so.metadata = kv;
     so.write_config_json = with_config_json;
@@ -554,6 +696,7 @@ static int read_resume(run *r) {
     char mine[64];
     double d[N_PROGRESS];
     unsigned long long u[N_PROGRESS];
+    char recorded[300] = "";
     int i, ok = 1;
     if (gpt_st_open(&st, r->a.resume, NULL) != GPT_OK) {
         fprintf(stderr, "train: --resume: %s\n", gpt_last_error());
@@ -565,7 +708,7 @@ static int read_resume(run *r) {
         if (!o->recorded) continue;
         snprintf(mine, sizeof mine, "train.%s", o->name);
         theirs = gpt_st_meta(st, mine);
-        if (!theirs) break;
+        if (!theirs) continue;   /* an option older checkpoints lack: its default */
         value_text(o, &r->a, mine, sizeof mine);
         if (r->given[i] && strcmp(mine, theirs) != 0) {
             fprintf(stderr, "train: --%s %s contradicts %s, which was trained with --%s %s\n",
@@ -575,6 +718,8 @@ static int read_resume(run *r) {
     }
     for (i = 0; i < N_PROGRESS && ok; i++)
         if (!meta_number(st, progress_keys[i], i == 2 || i == 3, &d[i], &u[i])) break;
+    if (gpt_st_meta(st, "train.input"))
+        snprintf(recorded, sizeof recorded, " (%s)", gpt_st_meta(st, "train.input"));
     gpt_st_close(st);
     if (ok && i < N_PROGRESS) {
         fprintf(stderr, "train: %s is not a training checkpoint of this program (metadata "
@@ -583,9 +728,10 @@ static int read_resume(run *r) {
     }
     if (!ok) return 0;
     if (u[5] != r->n_tokens || u[6] != r->input_hash) {
-        fprintf(stderr, "train: %s is not the text %s was trained on (%lu tokens, or "
-                "another text of that length)\n", r->a.input, r->a.resume,
-                (unsigned long)u[5]);
+        fprintf(stderr, "train: %s is not the text %s was trained on%s: that had %lu tokens, "
+                "this has %lu%s; give --input with that text\n", r->a.input, r->a.resume,
+                recorded, (unsigned long)u[5], (unsigned long)r->n_tokens,
+                u[5] == r->n_tokens ? " but other ones" : "");
         return 0;
     }
     /* a state this program can have saved: the loader inside the text, a step count and
@@ -621,11 +767,12 @@ static int writable(const char *path) {
 }
 
 /* ---- 5. Training ---------------------------------------------------------------------------
-   Validation loss: the mean loss over consecutive, non-overlapping (B,T) batches of the
-   validation tokens, with the training model (forward with targets, no backward). When the
-   validation tokens are fewer than one batch needs (B*T+1), one batch of as many whole
-   sequences of T as fit is used instead; fewer than T+1 tokens is an error found at the
-   start. */
+   Validation loss: the mean loss over consecutive, non-overlapping (B,T) batches from the
+   start of the validation tokens, at most --eval-batches of them (0: all), with the training
+   model (forward with targets, no backward). Always the same batches, so that two
+   measurements compare two models and not two samples of text. When the validation tokens
+   are fewer than one batch needs (B*T+1), one batch of as many whole sequences of T as fit
+   is used instead; fewer than T+1 tokens is an error found at the start. */
 static int val_loss(run *r, double *out) {
     const int *val = r->tokens + r->n_train;
     size_t n_val = r->n_tokens - r->n_train, T = (size_t)r->a.seq, rows = (size_t)r->a.batch;
@@ -636,6 +783,8 @@ static int val_loss(run *r, double *out) {
         rows = (n_val - 1) / T;
         batches = 1;
     }
+    if (r->a.eval_batches > 0 && batches > (size_t)r->a.eval_batches)
+        batches = (size_t)r->a.eval_batches;
     for (b = 0; b < batches; b++) {
         const int *x = val + b * rows * T;   /* (rows,T) inputs; the targets are x + 1 */
         if (gpt_forward(r->m, x, x + 1, (int)rows, (int)T, &loss) != GPT_OK) {
@@ -645,6 +794,26 @@ static int val_loss(run *r, double *out) {
         sum += loss;
     }
     *out = sum / (double)batches;
+    return 1;
+}
+
+/* The best model: saved to --out whenever score, the validation loss (without validation
+   the epoch's training loss), is the lowest so far. *best says whether it was. */
+static int keep_best(run *r, double score, int *best) {
+    *best = score < r->best_loss;
+    if (!*best) return 1;
+    r->best_loss = score;
+    return save(r, r->a.out, 1);
+}
+
+/* Every --eval-every steps between the ends of epochs: the validation loss, so that a long
+   run has a best model long before its first epoch ends. */
+static int eval_now(run *r) {
+    double val;
+    int best;
+    if (!val_loss(r, &val) || !keep_best(r, val, &best)) return 0;
+    printf("eval after %ld steps: val loss %.6f | %s%s\n", r->step, val,
+           best ? "best so far, saved " : "not better", best ? r->a.out : "");
     return 1;
 }
 
@@ -663,7 +832,7 @@ static int print_sample(run *r) {
     float *logits;
     if (gpt_tok_encode(r->tok, "\n", 1, 0, &token, 1, &n) != GPT_OK) token = 0;
     gpt_tok_stream_init(&stream);
-    printf("---- sample after step %ld ----\n", r->step);
+    printf("---- sample after %ld step%s ----\n", r->step, r->step == 1 ? "" : "s");
     for (i = 0; i < SAMPLE_TOKENS; i++) {
         if (pos == window) {   /* context full: keep the last half, run it again */
             memmove(ctx, ctx + window - keep, (size_t)keep * sizeof(int));
@@ -732,8 +901,36 @@ static int tuner_done(struct thread_tuner *t, double ms) {
     return t->chosen != before;
 }
 
+/* The median time of the last RECENT steps (fewer at the start): one slow step (a page
+   fault, another program) moves the ETA no more than any other step does. */
+static double median_ms(const run *r) {
+    double t[RECENT], x;
+    int n = r->done < RECENT ? (int)r->done : RECENT, i, j;
+    for (i = 0; i < n; i++) {   /* insertion sort of a copy */
+        for (x = r->recent_ms[i], j = i; j > 0 && t[j - 1] > x; j--) t[j] = t[j - 1];
+        t[j] = x;
+    }
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* After the first PLAN_STEPS steps: how long the whole run will take, and when that is more
+   than an hour, the quick alternative (the reference run takes days on a laptop). */
+#define PLAN_STEPS 10
+static void print_estimate(const run *r) {
+    double ms = median_ms(r), left = (double)(r->total - r->step) * ms * 1e-3;
+    printf("estimate: ");
+    print_duration(r->ms_sum * 1e-3 + left);
+    if (r->a.resume) printf(" for the %ld steps of this run", r->done + r->total - r->step);
+    else printf(" for the whole run of %ld steps", r->total);
+    printf(" (%.1f ms per step: the median of the last %d)\n", ms, PLAN_STEPS);
+    if (left > 3600.0)
+        printf("that is over an hour: for a sample within minutes, stop with Ctrl-C and run "
+               "./train --preset small --steps 600 --overwrite\n");
+}
+
 /* One step. The loss is that of this batch before the update, lr the rate used for the
-   update, norm the gradient norm before clipping; all three go to the log. */
+   update, norm the gradient norm before clipping; all three go to the log. Step numbers
+   count from 0, as gpt_lr does. */
 static int train_step(run *r) {
     gpt_model *m = r->m;
     int B = (int)r->a.batch, T = (int)r->a.seq;
@@ -769,11 +966,12 @@ static int train_step(run *r) {
     tok_per_s = (double)B * T / (ms > 0 ? ms : 1e-3) * 1e3;
     r->epoch_loss_sum += loss;
     r->ms_sum += ms;
+    r->recent_ms[r->done % RECENT] = ms;
     r->done++;
     printf("step %*ld/%ld | epoch %ld/%ld | loss %.6f | lr %.4e | norm %.4f | %.1f ms | "
-           "%.0f tok/s | ETA ", (int)(log10((double)r->total) + 1), r->step + 1, r->total,
+           "%.0f tok/s | ETA ", (int)(log10((double)r->total) + 1), r->step, r->total,
            epoch, epochs, loss, lr, norm, ms, tok_per_s);
-    print_duration((double)(r->total - r->step - 1) * r->ms_sum / (double)r->done * 1e-3);
+    print_duration((double)(r->total - r->step - 1) * median_ms(r) * 1e-3);
     printf("\n");
     fflush(stdout);
     if (r->log) {
@@ -793,14 +991,11 @@ fail:
 static int end_epoch(run *r) {
     long epoch = (r->step - 1) / r->per_epoch + 1;
     long steps = r->step - (epoch - 1) * r->per_epoch;   /* in this epoch */
-    double train_loss = r->epoch_loss_sum / (double)steps, val = 0.0, score;
+    double train_loss = r->epoch_loss_sum / (double)steps, val = 0.0;
     int has_val = r->n_tokens > r->n_train, best;
     if (has_val && !val_loss(r, &val)) return 0;
-    score = has_val ? val : train_loss;
-    best = score < r->best_loss;
-    if (best) r->best_loss = score;
     r->epoch_loss_sum = 0.0;
-    if (best && !save(r, r->a.out, 1)) return 0;
+    if (!keep_best(r, has_val ? val : train_loss, &best)) return 0;
     printf("epoch %ld: train loss %.6f", epoch, train_loss);
     if (has_val) printf(" | val loss %.6f", val);
     printf(" | %s\n", best ? "best so far, saved" : "not better");
@@ -816,16 +1011,21 @@ static int end_epoch(run *r) {
 
 /* The loop. Returns the exit status. */
 static int train(run *r) {
-    int saved = 0;
-    signal(SIGINT, on_sigint);
+    int saved = 0, has_val = r->n_tokens > r->n_train;
+    catch_sigint(r->a.out, r->a.checkpoint);
     while (r->step < r->total) {
         if (!train_step(r)) return 1;
+        if (r->done == PLAN_STEPS && r->step < r->total) print_estimate(r);
         saved = 0;
         if (r->step % r->per_epoch == 0 || r->step == r->total) {
             if (!end_epoch(r)) return 1;
             saved = 1;
-        } else if (r->a.sample_every && r->step % r->a.sample_every == 0 && !print_sample(r))
-            return 1;
+        } else {
+            if (has_val && r->a.eval_every && r->step % r->a.eval_every == 0 && !eval_now(r))
+                return 1;
+            if (r->a.sample_every && r->step % r->a.sample_every == 0 && !print_sample(r))
+                return 1;
+        }
         if (!saved && r->a.save_every && r->step % r->a.save_every == 0) {
             if (!save(r, r->a.checkpoint, 0)) return 1;
             saved = 1;
@@ -835,9 +1035,9 @@ static int train(run *r) {
     }
     if (!saved && !save(r, r->a.checkpoint, 0)) return 1;
     if (r->step < r->total) {
-        printf("%s after %ld steps (%ld of %ld); saved %s. Continue with: ./train --resume "
-               "%s\n", interrupted ? "interrupted" : "stopped", r->done, r->step, r->total,
-               r->a.checkpoint, r->a.checkpoint);
+        printf("%s after %ld steps (%ld of %ld done); saved %s. Continue with: ./train "
+               "--resume %s\n", interrupted ? "interrupted" : "stopped", r->done, r->step,
+               r->total, r->a.checkpoint, r->a.checkpoint);
         return interrupted ? 130 : 0;
     }
     printf("done: %ld steps in ", r->total);
@@ -885,6 +1085,25 @@ static int check_args(run *r) {
     if (a->threads > 1)
         fprintf(stderr, "train: built without OpenMP: --threads %ld is ignored\n", a->threads);
 #endif
+    return 1;
+}
+
+/* A new run (no --resume) does not destroy an earlier run's files unless told to: hours of
+   training are in them, and a resume hint printed earlier still points at them. */
+static int spares_earlier_run(const run *r) {
+    const char *paths[2] = {r->a.checkpoint, r->a.out};
+    int i;
+    if (r->a.resume || r->a.overwrite) return 1;
+    for (i = 0; i < 2; i++) {
+        FILE *f = fopen(paths[i], "rb");
+        if (!f) continue;
+        fclose(f);
+        fprintf(stderr, "train: %s exists (an earlier run's %s) and a new run would overwrite "
+                "it.\n  To continue that run: ./train --resume %s\n  To keep it: give other "
+                "files with --out FILE --checkpoint FILE\n  To replace it: add --overwrite\n",
+                paths[i], i == 0 ? "latest state" : "best model", r->a.checkpoint);
+        return 0;
+    }
     return 1;
 }
 
@@ -945,6 +1164,16 @@ static void print_header(const run *r) {
            r->a.seq, r->per_epoch, r->total, r->step, r->a.lr, r->a.min_lr, r->a.warmup,
            r->a.weight_decay, r->a.clip, threads,
            r->a.threads || threads < 2 ? "" : " (or 1 when that is faster)");
+    long epochs = (r->total - 1) / r->per_epoch + 1;
+    printf("plan: steps %ld to %ld, %ld epoch%s; ", r->step, r->total - 1, epochs,
+           epochs == 1 ? "" : "s");
+    if (r->n_tokens == r->n_train) printf("no validation: the best model has the lowest epoch "
+                                          "loss\n");
+    else if (r->a.eval_every) printf("the validation loss every %ld steps and after each "
+                                     "epoch\n", r->a.eval_every);
+    else printf("the validation loss after each epoch\n");
+    printf("plan: best model to %s, latest state to %s (each epoch, on exit)\n", r->a.out,
+           r->a.checkpoint);
 }
 
 /* Everything before the first step. Every check is done here, before anything is written.
@@ -954,7 +1183,9 @@ static int setup(run *r, int argc, char **argv) {
     if (rc <= 0) return rc == 0 ? 0 : 2;
     gpt_rng_seed(&r->rng, (uint64_t)r->a.seed);
     r->best_loss = HUGE_VAL;
-    if (!check_args(r) || !(r->tok = load_vocab(r, argv[0])) || !load_text(r)) return 2;
+    if (!check_args(r) || !spares_earlier_run(r) || !choose_input(r, argv[0]) ||
+        !(r->tok = load_vocab(r, argv[0])) || !load_text(r))
+        return 2;
     if (r->a.resume && !read_resume(r)) return 2;
     if (!setup_data(r) || !make_model(r)) return 2;
     if (r->tok->vocab_size > r->m->config.vocab_size) {

@@ -8,9 +8,12 @@
 #include "gpt.h"
 #include "test.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #define TMP "tests/bin/train_tmp"
 #define REF "tests/fixtures/train_ref"
@@ -20,6 +23,17 @@ static int train(const char *name, const char *args) {
     char cmd[2048];
     int st;
     snprintf(cmd, sizeof cmd, "./train --threads 1 %s > " TMP "/%s.out 2>&1", args, name);
+    st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The same from inside the folder TMP/DIR, a folder of the run's own where there is no
+   input.txt and no data/ (the repository root, where the other runs start, may have them). */
+static int train_in(const char *dir, const char *name, const char *args) {
+    char cmd[2048];
+    int st;
+    snprintf(cmd, sizeof cmd, "mkdir -p " TMP "/%s && cd " TMP "/%s && ../../../../train "
+             "--threads 1 %s > ../%s.out 2>&1", dir, dir, args, name);
     st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -140,7 +154,7 @@ static void test_exact(void) {
     CHECK(exists(TMP "/config.json"), "no config.json beside the best model");
 }
 
-/* The loader itself: windows of B*T+1, wrap to 0, the seed's epoch length. */
+/* The loader itself: windows of B*T+1, wrap to 0, build-nanogpt's epoch length. */
 static void test_loader(void) {
     int tokens[101], x[10], y[10], i, step, ok = 1;
     gpt_loader l;
@@ -167,9 +181,11 @@ static void test_loader(void) {
           (unsigned long)starts[9], (unsigned long)starts[10]);
 }
 
-/* The validation loss of the epoch log, recomputed from the best model the run saved at the
-   end of that epoch: the mean over consecutive (B,T) batches of the last 10% of tokens. */
-static void check_val_loss(const char *text_path, const char *model, double logged) {
+/* A validation loss that ./train printed or logged, recomputed from the best model it saved
+   then: the mean over the first max_batches (all when 0) consecutive (B,T) batches of the
+   last 10% of the tokens. */
+static void check_val_loss(const char *text_path, const char *model, int B, int T,
+                           size_t max_batches, double logged) {
     gpt_tokenizer *tok = NULL;
     gpt_model *m = NULL;
     gpt_load_options lo = gpt_load_options_defaults();
@@ -178,18 +194,19 @@ static void check_val_loss(const char *text_path, const char *model, double logg
     int *ids = (int *)malloc((len + 1) * sizeof(int));
     double sum = 0.0;
     float loss = 0.0f;
-    lo.model.max_batch = 2;
-    lo.model.max_seq = 8;
+    lo.model.max_batch = B;
+    lo.model.max_seq = T;
     lo.model.training = 0;
     CHECK(gpt_tok_load_dir(&tok, "data", NULL) == GPT_OK, "vocabulary: %s", gpt_last_error());
     CHECK(gpt_load(&m, model, &lo) == GPT_OK, "%s: %s", model, gpt_last_error());
     if (!tok || !m || !text || !ids) goto done;
     gpt_tok_encode(tok, text, len, 0, ids, len + 1, &n);
     n_train = n - (size_t)((double)n * 0.1);
-    batches = (n - n_train - 1) / 16;
+    batches = (n - n_train - 1) / (size_t)(B * T);
+    if (max_batches && batches > max_batches) batches = max_batches;
     for (b = 0; b < batches; b++) {
-        const int *v = ids + n_train + b * 16;
-        CHECK(gpt_forward(m, v, v + 1, 2, 8, &loss) == GPT_OK, "%s", gpt_last_error());
+        const int *v = ids + n_train + b * (size_t)(B * T);
+        CHECK(gpt_forward(m, v, v + 1, B, T, &loss) == GPT_OK, "%s", gpt_last_error());
         sum += loss;
     }
     CHECK(batches >= 1 && test_close(sum / (double)batches, logged, 0.0, 1e-6),
@@ -296,14 +313,14 @@ static void test_resume(void) {
           "epoch log header");
     if (before && read_csv(&a, TMP "/one_ep.csv") == 3) {
         CHECK(!strcmp(a.f[2][3], "1") || !strcmp(a.f[2][3], "0"), "best_saved column");
-        if (!strcmp(a.f[2][3], "1")) check_val_loss(TMP "/small.txt", TMP "/one_best.st",
-                                                     atof(a.f[2][2]));
-        else check_val_loss(TMP "/small.txt", TMP "/one_best.st", atof(a.f[1][2]));
+        if (!strcmp(a.f[2][3], "1")) check_val_loss(TMP "/small.txt", TMP "/one_best.st", 2, 8,
+                                                     0, atof(a.f[2][2]));
+        else check_val_loss(TMP "/small.txt", TMP "/one_best.st", 2, 8, 0, atof(a.f[1][2]));
         free(a.text);
     } else CHECK(0, "epoch log: want a header and 2 rows");
     free(before);
     free(after);
-    CHECK(said("one", "---- sample after step 10 ----"), "no sample at the end of the epoch");
+    CHECK(said("one", "---- sample after 10 steps ----"), "no sample at the end of the epoch");
 }
 
 /* Copies checkpoint src to dst with the metadata value of `key` replaced by `value`: the
@@ -354,7 +371,8 @@ static void test_resume_mismatch(void) {
     if (f) { fputs("Another text altogether, with other words in it. ", f); fclose(f); }
     rc = train("text", "--input " TMP "/other.txt --resume " TMP "/two.st --checkpoint " TMP
                "/two.st --out " TMP "/x.st");
-    CHECK(rc == 2 && said("text", "not the text"), "another text: %d", rc);
+    CHECK(rc == 2 && said("text", TMP "/other.txt is not the text " TMP "/two.st was trained "
+                          "on (" TMP "/small.txt)"), "another text: %d", rc);
     rc = train("notckpt", "--input " TMP "/small.txt --resume " REF "/init.safetensors");
     CHECK(rc == 2 && said("notckpt", "not a training checkpoint"), "HF weights: %d", rc);
     /* progress no run of ./train can have saved (found by tests/fuzz/fuzz_resume.c) */
@@ -395,12 +413,12 @@ static void test_failed_save(void) {
     int rc;
     CHECK(sh("cp " TMP "/one.st " TMP "/good.st && mkdir -p " TMP "/dir.st"), "cp, mkdir");
     rc = train("nodir", SMALL "--checkpoint " TMP "/no/such/dir/c.st --out " TMP "/good.st "
-               "--log " TMP "/nodir.csv");
+               "--log " TMP "/nodir.csv --overwrite");
     CHECK(rc == 2 && said("nodir", "cannot write " TMP "/no/such/dir/c.st"),
           "checkpoint in a missing folder: %d", rc);
-    CHECK(!exists(TMP "/nodir.csv") && !output_has("nodir", "step 1/", 0), "it trained anyway");
+    CHECK(!exists(TMP "/nodir.csv") && !output_has("nodir", "| loss ", 0), "it trained anyway");
     /* --out is a folder: rename() fails at the end of the first epoch */
-    rc = train("isdir", SMALL "--out " TMP "/dir.st --checkpoint " TMP "/good.st");
+    rc = train("isdir", SMALL "--out " TMP "/dir.st --checkpoint " TMP "/good.st --overwrite");
     CHECK(rc == 1 && said("isdir", "saving " TMP "/dir.st"), "save over a folder: %d", rc);
     CHECK(!exists(TMP "/dir.st.tmp"), "temporary file left behind");
     after = slurp(TMP "/good.st", &n2);
@@ -455,6 +473,302 @@ static void test_bad_input(void) {
           "--help: %d", rc);
 }
 
+/* ---- A new user's first runs ----------------------------------------------------------- */
+
+/* Without input.txt and --input, ./train trains on the Tiny Shakespeare of data/ (found
+   beside the program) and says so; with an input.txt it takes that; with neither file it
+   names input.txt and the reason. */
+static void test_default_text(void) {
+    const char *tiny = "--layers 1 --heads 2 --embd 16 --block-size 32 --batch 2 --seq 8 "
+                       "--steps 2 --eval-every 0 --out m.st --checkpoint c.st";
+    int rc = train_in("fresh", "fresh", tiny);
+    CHECK(rc == 0 && said("fresh", "input: no input.txt here, so Tiny Shakespeare from "
+                          "../../../../data/tinyshakespeare.txt"), "no input.txt: exit %d", rc);
+    /* the whole play: tiktoken's gpt2 encoding gives 338025 tokens */
+    CHECK(said("fresh", "data: ../../../../data/tinyshakespeare.txt, 338025 tokens"),
+          "not Tiny Shakespeare");
+    CHECK(sh("cp " TMP "/small.txt " TMP "/own/input.txt 2>/dev/null || (mkdir -p " TMP "/own "
+             "&& cp " TMP "/small.txt " TMP "/own/input.txt)"), "cp");
+    rc = train_in("own", "own", tiny);
+    CHECK(rc == 0 && said("own", "data: input.txt, 182 tokens") &&
+          !output_has("own", "Tiny Shakespeare", 0), "input.txt present: exit %d", rc);
+    /* a copy of the program with no data/ beside it */
+    CHECK(sh("mkdir -p " TMP "/lone && cp train " TMP "/lone/train"), "cp train");
+    rc = system("cd " TMP "/lone && ./train --vocab ../../../../data > ../lone.out 2>&1");
+    rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    CHECK(rc == 2 && said("lone", "cannot open input.txt: No such file or directory"),
+          "no text at all: exit %d", rc);
+}
+
+/* A new run does not overwrite an earlier run's checkpoint or best model: exit 2, a message
+   naming the file and the ways on, and the files as they were. --overwrite lets it. */
+static void test_overwrite(void) {
+    const char *args = SMALL "--out " TMP "/ow_best.st --checkpoint " TMP "/ow.st "
+                       "--stop-after 2";
+    char cmd[1024];
+    size_t n1, n2;
+    char *before, *after;
+    int rc = train("ow1", args);
+    CHECK(rc == 0 && exists(TMP "/ow.st") && !exists(TMP "/ow_best.st"), "first run: %d", rc);
+    before = slurp(TMP "/ow.st", &n1);
+    rc = train("ow2", args);
+    CHECK(rc == 2 && said("ow2", TMP "/ow.st exists (an earlier run's latest state)") &&
+          said("ow2", "./train --resume " TMP "/ow.st") &&
+          said("ow2", "--out FILE --checkpoint FILE") && said("ow2", "add --overwrite"),
+          "second run over the checkpoint: exit %d", rc);
+    after = slurp(TMP "/ow.st", &n2);
+    CHECK(before && after && n1 == n2 && !memcmp(before, after, n1) &&
+          !exists(TMP "/ow_best.st") && !output_has("ow2", "| loss ", 0),
+          "the refused run trained or wrote");
+    free(after);
+    /* a best model alone is kept too */
+    CHECK(sh("cp " TMP "/ow.st " TMP "/ow_best.st"), "cp");
+    snprintf(cmd, sizeof cmd, SMALL "--out " TMP "/ow_best.st --checkpoint " TMP "/ow_new.st");
+    rc = train("ow3", cmd);
+    CHECK(rc == 2 && said("ow3", TMP "/ow_best.st exists (an earlier run's best model)") &&
+          !exists(TMP "/ow_new.st"), "a run over the best model: exit %d", rc);
+    snprintf(cmd, sizeof cmd, "%s --stop-after 3 --overwrite", args);
+    rc = train("ow4", cmd);
+    after = slurp(TMP "/ow.st", &n2);
+    CHECK(rc == 0 && after && (n1 != n2 || memcmp(before, after, n1)),
+          "--overwrite: exit %d, checkpoint %s", rc, after ? "unchanged" : "missing");
+    free(before);
+    free(after);
+}
+
+/* --resume without --input reads the text the checkpoint names; a changed text is refused,
+   naming both files. */
+static void test_resume_input(void) {
+    const char *files = "--out " TMP "/rec_best.st --checkpoint " TMP "/rec.st ";
+    char cmd[1024];
+    FILE *f;
+    int rc;
+    CHECK(sh("cp " TMP "/small.txt " TMP "/rec.txt"), "cp");
+    snprintf(cmd, sizeof cmd, "--input " TMP "/rec.txt --layers 1 --heads 2 --embd 16 "
+             "--block-size 32 --batch 2 --seq 8 --steps 12 --stop-after 4 %s", files);
+    rc = train("rec1", cmd);
+    CHECK(rc == 0, "first run: %d", rc);
+    snprintf(cmd, sizeof cmd, "--resume " TMP "/rec.st --stop-after 2 %s", files);
+    rc = train("rec2", cmd);
+    CHECK(rc == 0 && said("rec2", "input: " TMP "/rec.txt, the text " TMP "/rec.st was "
+                          "trained on") && said("rec2", "(from step 4)"),
+          "--resume without --input: exit %d", rc);
+    if ((f = fopen(TMP "/rec.txt", "ab")) != NULL) { fputs("One line more.\n", f); fclose(f); }
+    rc = train("rec3", cmd);
+    CHECK(rc == 2 && said("rec3", TMP "/rec.txt is not the text " TMP "/rec.st was trained on "
+                          "(" TMP "/rec.txt)"), "a changed text: exit %d", rc);
+}
+
+/* Text that is not UTF-8 gets a warning with the offset of the first bad byte, and the run
+   goes on. Each case writes its bytes at offset 100 of the small text (the last case at its
+   end). */
+static void test_not_utf8(void) {
+    static const struct { const char *name, *bytes; int at, bad; } cases[] = {
+        {"utf8ok", "\xc3\xa9\xe2\x9c\x93\xf0\x9d\x84\x9e", 100, -1},   /* 2, 3 and 4 bytes */
+        {"nul", "\0", 100, 100},
+        {"ff", "\xff", 100, 100},
+        {"overlong", "\xc0\xaf", 100, 100},
+        {"surrogate", "\xed\xa0\x80", 100, 100},
+        {"stray", "\xc3\xa9\x80", 100, 102},                            /* a lone continuation */
+        {"cut", "\xe2\x82", -1, -1},                                    /* cut off at the end */
+    };
+    size_t len;
+    char *text = slurp(TMP "/small.txt", &len), want[200], args[512];
+    int i, rc;
+    for (i = 0; text && i < (int)(sizeof cases / sizeof cases[0]); i++) {
+        size_t n = cases[i].bytes[0] ? strlen(cases[i].bytes) : 1;
+        size_t at = cases[i].at >= 0 ? (size_t)cases[i].at : len;
+        size_t bad = cases[i].bad >= 0 ? (size_t)cases[i].bad : at, total = at + n;
+        FILE *f = fopen(TMP "/enc.txt", "wb");
+        if (at + n < len) total = len;
+        if (f) {
+            fwrite(text, 1, at, f);
+            fwrite(cases[i].bytes, 1, n, f);
+            if (total > at + n) fwrite(text + at + n, 1, total - at - n, f);
+            fclose(f);
+        }
+        snprintf(args, sizeof args, "--input " TMP "/enc.txt --layers 1 --heads 2 --embd 16 "
+                 "--block-size 32 --batch 2 --seq 8 --steps 1 --val-frac 0 --out " TMP
+                 "/enc_best.st --checkpoint " TMP "/enc.st --overwrite");
+        rc = train(cases[i].name, args);
+        snprintf(want, sizeof want, TMP "/enc.txt is not UTF-8 text: byte %lu (0x%02x)",
+                 (unsigned long)bad, (unsigned char)cases[i].bytes[bad - at]);
+        if (i == 0)
+            CHECK(rc == 0 && !output_has(cases[i].name, "not UTF-8", 0), "valid UTF-8: %d", rc);
+        else
+            CHECK(rc == 0 && said(cases[i].name, want) && said(cases[i].name, "| loss "),
+                  "%s: exit %d, want '%s'", cases[i].name, rc, want);
+    }
+    CHECK(said("nul", "is a NUL") && said("ff", "does not start a valid UTF-8 sequence"),
+          "the warning does not say what is wrong");
+    free(text);
+}
+
+/* Seconds of an ETA as printed ("1h02m03s" or "2m03s"); -1 when it is not one. */
+static double eta_seconds(const char *s) {
+    long h = 0, m = 0, sec = 0;
+    if (sscanf(s, "%ldh%ldm%lds", &h, &m, &sec) == 3 && strchr(s, 'h')) return h * 3600.0 +
+                                                                             m * 60.0 + sec;
+    if (sscanf(s, "%ldm%lds", &m, &sec) == 2) return m * 60.0 + sec;
+    return -1;
+}
+
+/* One numbering of steps, from 0, on the screen and in the CSV log; the ETA of each step is
+   the median time of the last 15 steps (from the log) times the steps left; after 10 steps
+   an estimate of the whole run, with the quick alternative when that is over an hour. */
+static void test_steps_and_eta(void) {
+    csv log;
+    size_t len;
+    char *out, *line;
+    double ms[32];
+    int rc, k = 0, ok_num = 1, ok_eta = 1;
+    rc = train("eta", "--input " TMP "/small.txt --layers 1 --heads 2 --embd 16 --block-size "
+               "32 --batch 2 --seq 8 --steps 100000000 --stop-after 12 --val-frac 0 --log "
+               TMP "/eta.csv --out " TMP "/eta_best.st --checkpoint " TMP "/eta.st");
+    CHECK(rc == 0 && said("eta", "estimate: ") && said("eta", "that is over an hour") &&
+          said("eta", "./train --preset small --steps 600 --overwrite"),
+          "a run of 1e8 steps: exit %d", rc);
+    CHECK(said("one", "estimate: ") && !output_has("one", "over an hour", 0),
+          "a 12-step run: no estimate, or the long-run advice");
+    CHECK(read_csv(&log, TMP "/eta.csv") == 13, "eta.csv: %d rows", log.rows);
+    out = slurp(TMP "/eta.out", &len);
+    for (line = out; line && k < 12 && k + 1 < log.rows; line = strchr(line, '\n')) {
+        const char *eta;
+        double want, med, t[15];
+        int i, j, n;
+        if (*line == '\n') line++;
+        if (strncmp(line, "step ", 5) != 0) continue;
+        ms[k] = atof(log.f[k + 1][5]);
+        ok_num &= atol(line + 5) == k && atol(log.f[k + 1][0]) == k;
+        n = k + 1 < 15 ? k + 1 : 15;   /* the last n times, sorted */
+        for (i = 0; i < n; i++) {
+            double x = ms[k - i];
+            for (j = i; j > 0 && t[j - 1] > x; j--) t[j] = t[j - 1];
+            t[j] = x;
+        }
+        med = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+        want = (100000000.0 - k - 1) * med * 1e-3;
+        eta = strstr(line, "| ETA ");
+        if (!eta || fabs(eta_seconds(eta + 6) - want) > 1.0 + 1e-6 * want) {
+            ok_eta = 0;
+            printf("  step %d: ETA '%.12s', the median rule gives %.0f s\n", k,
+                   eta ? eta + 6 : "?", want);
+        }
+        k++;
+    }
+    CHECK(k == 12 && ok_num, "steps on the screen and in the log are not both 0..11 (%d)", k);
+    CHECK(ok_eta, "the ETA is not the median of the last 15 steps times the steps left");
+    free(out);
+    if (log.rows > 0) free(log.text);
+}
+
+/* The validation loss every --eval-every steps saves the best model before any epoch ends,
+   measured on the first --eval-batches batches of the validation tokens. */
+static void test_eval_every(void) {
+    char *out, *at;
+    int rc = train("ev", SMALL "--val-frac 0.1 --eval-every 3 --stop-after 4 --out " TMP
+                   "/ev_best.st --checkpoint " TMP "/ev.st");
+    CHECK(rc == 0 && said("ev", "eval after 3 steps: val loss ") &&
+          said("ev", "best so far, saved " TMP "/ev_best.st") && exists(TMP "/ev_best.st"),
+          "--eval-every 3: exit %d, or no best model after 3 steps", rc);
+    out = slurp(TMP "/ev.out", NULL);
+    if (out && (at = strstr(out, "eval after 3 steps: val loss ")) != NULL)
+        check_val_loss(TMP "/small.txt", TMP "/ev_best.st", 2, 8, 0, atof(at + 29));
+    free(out);
+    /* 825 tokens: 5 validation batches of 2x8, of which --eval-batches 2 takes the first 2 */
+    rc = train("evb", "--input " REF "/input.txt --layers 1 --heads 2 --embd 16 --block-size "
+               "32 --batch 2 --seq 8 --steps 40 --eval-every 2 --eval-batches 2 --stop-after 2 "
+               "--out " TMP "/evb_best.st --checkpoint " TMP "/evb.st");
+    out = slurp(TMP "/evb.out", NULL);
+    CHECK(rc == 0 && out && (at = strstr(out, "eval after 2 steps: val loss ")) != NULL,
+          "--eval-batches 2: exit %d", rc);
+    if (rc == 0 && out && at) check_val_loss(REF "/input.txt", TMP "/evb_best.st", 2, 8, 2,
+                                             atof(at + 29));
+    free(out);
+    /* the end of an epoch measures anyway: no second measurement at step 10 */
+    CHECK(said("one", "epoch 1: train loss") && !output_has("one", "eval after", 0),
+          "eval lines in a run whose --eval-every (50) is beyond its 12 steps");
+    rc = train("ev5", SMALL "--val-frac 0.1 --eval-every 5 --out " TMP "/ev5_best.st "
+               "--checkpoint " TMP "/ev5.st");
+    CHECK(rc == 0 && said("ev5", "eval after 5 steps") && !output_has("ev5", "eval after 10", 0),
+          "--eval-every 5 over an epoch of 10 steps: exit %d", rc);
+}
+
+/* Starts "./train ARGS" with its output in TMP/NAME.out; returns its process id. */
+static pid_t start_train(const char *name, const char *args) {
+    char cmd[2048];
+    pid_t pid;
+    snprintf(cmd, sizeof cmd, "exec ./train --threads 1 %s > " TMP "/%s.out 2>&1", args, name);
+    if ((pid = fork()) == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits up to 60 s until the output of run NAME contains text; 1 when it does. */
+static int wait_for(const char *name, const char *text) {
+    struct timespec tick = {0, 20000000};   /* 20 ms */
+    int i;
+    for (i = 0; i < 3000; i++) {
+        if (output_has(name, text, 0)) return 1;
+        nanosleep(&tick, NULL);
+    }
+    return 0;
+}
+
+static int exit_status(pid_t pid) {
+    int st;
+    if (waitpid(pid, &st, 0) != pid) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Ctrl-C prints at once that the run stops after this step (a step of this model takes a
+   good part of a second: the vocabulary's head is 50257 x 128 at B*T = 256), then saves the
+   checkpoint and exits 130. A second Ctrl-C stops at once and leaves the files on disk
+   whole: the checkpoint of the step before resumes, and no temporary file is left. */
+static void test_ctrl_c(void) {
+    const char *heavy = "--input data/tinyshakespeare.txt --layers 1 --heads 2 --embd 128 "
+                        "--block-size 32 --batch 8 --seq 32 --steps 1000 --val-frac 0 ";
+    char args[1024];
+    gpt_st *st = NULL;
+    pid_t pid;
+    int rc, still_running;
+    CHECK(sh("mkdir -p " TMP "/sig"), "mkdir");   /* a folder of its own: see config.json */
+    snprintf(args, sizeof args, "%s --out " TMP "/sig/int_best.st --checkpoint " TMP
+             "/sig/int.st", heavy);
+    pid = start_train("int", args);
+    CHECK(pid > 0 && wait_for("int", "   1/1000 | "), "the run did not start");
+    kill(pid, SIGINT);
+    CHECK(wait_for("int", "train: Ctrl-C: stopping after this step; " TMP "/sig/int.st will be "
+                   "saved"), "no word after Ctrl-C");
+    still_running = !output_has("int", "interrupted after", 0);
+    rc = exit_status(pid);
+    CHECK(rc == 130 && said("int", "Continue with: ./train --resume " TMP "/sig/int.st"),
+          "after Ctrl-C: exit %d", rc);
+    CHECK(still_running, "the Ctrl-C message came only with the end of the run");
+    CHECK(gpt_st_open(&st, TMP "/sig/int.st", NULL) == GPT_OK &&
+          gpt_st_meta(st, "train.step") && atol(gpt_st_meta(st, "train.step")) >= 2,
+          "the checkpoint after Ctrl-C: %s", gpt_last_error());
+    gpt_st_close(st);
+    /* twice, with a checkpoint saved after every step */
+    snprintf(args, sizeof args, "%s --save-every 1 --out " TMP "/sig/int2_best.st --checkpoint "
+             TMP "/sig/int2.st", heavy);
+    pid = start_train("int2", args);
+    CHECK(pid > 0 && wait_for("int2", "   1/1000 | "), "the second run did not start");
+    kill(pid, SIGINT);
+    CHECK(wait_for("int2", "train: Ctrl-C: stopping"), "no word after the first Ctrl-C");
+    kill(pid, SIGINT);
+    rc = exit_status(pid);
+    CHECK(rc == 130 && said("int2", "second Ctrl-C: stopped at once") &&
+          !output_has("int2", "interrupted after", 0), "after two Ctrl-C: exit %d", rc);
+    CHECK(!exists(TMP "/sig/int2.st.tmp") && !exists(TMP "/sig/int2_best.st.tmp"),
+          "a temporary file was left behind");
+    rc = train("int3", "--resume " TMP "/sig/int2.st --stop-after 1 --out " TMP
+               "/sig/int2_best.st --checkpoint " TMP "/sig/int2.st");
+    CHECK(rc == 0, "the checkpoint left by two Ctrl-C does not resume: exit %d", rc);
+}
+
 int main(void) {
     if (!exists("./train")) {
         CHECK(0, "./train is missing: run from the repository root after make train");
@@ -472,6 +786,13 @@ int main(void) {
     test_resume_mismatch();
     test_failed_save();
     test_bad_input();
+    test_default_text();
+    test_overwrite();
+    test_resume_input();
+    test_not_utf8();
+    test_steps_and_eta();
+    test_eval_every();
+    test_ctrl_c();
     if (!test_failed) CHECK(sh("rm -rf " TMP), "rm -rf " TMP);
     return test_report("train");
 }
