@@ -24,7 +24,8 @@ TESTS    += tests/bin/test_core_novec
 # The library's tests once more under AddressSanitizer and UndefinedBehaviorSanitizer (every
 # out-of-bounds access, use after free, leak, signed overflow or misaligned read is a
 # failure), when clang with its sanitizer runtime is installed; SANITIZE=0 leaves them out.
-# (test_build builds, test_train drives ./train: neither tests the library's memory itself.)
+# (test_build builds, test_train and test_programs drive the programs: none of them tests the
+# library's memory itself.)
 SAN_CC   ?= clang
 SAN_FLAGS = -g -O1 -std=c99 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
             -fno-omit-frame-pointer
@@ -33,7 +34,7 @@ SAN_OK   := $(shell echo 'int main(void){return 0;}' | $(SAN_CC) $(SAN_FLAGS) -x
 SAN_OMP  := $(shell echo 'int main(void){return 0;}' | $(SAN_CC) $(SAN_FLAGS) -fopenmp -x c - -o /dev/null 2>/dev/null && echo -fopenmp)
 endif
 ifeq ($(SAN_OK),yes)
-SAN_TESTS := $(patsubst tests/%.c,tests/bin/san_%,$(filter-out tests/test_build.c tests/test_train.c,$(wildcard tests/test_*.c)))
+SAN_TESTS := $(patsubst tests/%.c,tests/bin/san_%,$(filter-out tests/test_build.c tests/test_train.c tests/test_programs.c,$(wildcard tests/test_*.c)))
 endif
 
 # The companion notebook runs in make test too when Debian's Python has nbconvert and
@@ -83,35 +84,33 @@ clean:
 bench: $(EXAMPLES)
 	@for b in bench/bench_*.sh; do sh $$b || exit 1; done
 
-# OpenAI's GPT-2 124M from the Hugging Face hub (about 550 MB) into gpt2/, for ./sample. Each
-# file is fetched once (to a .part file, renamed when complete); run again to finish a broken
-# download. Needs curl and the internet; no test needs this.
+# OpenAI's GPT-2 124M from the Hugging Face hub (about 550 MB) into gpt2/, for ./sample. A
+# first small request says at once, in one line, when the hub cannot be reached (offline,
+# or a proxy); nothing is written then. Each file is fetched once (to a .part file, renamed
+# when complete); run again to finish a broken download. Needs curl; no test needs the
+# network.
 GPT2_URL   := https://huggingface.co/gpt2/resolve/main
 GPT2_FILES := model.safetensors config.json vocab.json merges.txt
-gpt2: sample
+gpt2:
+	@command -v curl >/dev/null 2>&1 || { echo "make gpt2: needs curl"; exit 1; }
+	@curl -sSfL --max-time 30 -o /dev/null -r 0-0 $(GPT2_URL)/config.json 2>/dev/null || { \
+	    echo "make gpt2: cannot reach $(GPT2_URL) (offline? behind a proxy, set" \
+	         "https_proxy); nothing was downloaded"; exit 1; }
 	@mkdir -p gpt2
 	@for f in $(GPT2_FILES); do \
 	    if [ -s gpt2/$$f ]; then echo "gpt2/$$f: already here"; continue; fi; \
 	    echo "downloading $(GPT2_URL)/$$f"; \
 	    curl -L --fail --retry 3 --progress-bar -o gpt2/$$f.part $(GPT2_URL)/$$f && \
-	        mv gpt2/$$f.part gpt2/$$f || { rm -f gpt2/$$f.part; exit 1; }; \
+	        mv gpt2/$$f.part gpt2/$$f || { rm -f gpt2/$$f.part; rmdir gpt2 2>/dev/null; \
+	            echo "make gpt2: downloading $$f failed; run it again to go on"; exit 1; }; \
 	done
-	@echo "GPT-2 124M is in gpt2/. Try:"
+	@echo "GPT-2 124M is in gpt2/. Try (after make example):"
 	@echo "  ./sample --model gpt2/model.safetensors --prompt \"Hello, I'm a language model,\""
 
-# Tiny Shakespeare (1.1 MB, from Karpathy's char-rnn) as input.txt, the text ./train reads by
-# default. Needs curl and the internet; offline, put any text file at input.txt or give
-# ./train --input FILE. No test needs this.
-SHAKESPEARE_URL := https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt
+# Tiny Shakespeare as input.txt, the text ./train reads by default. It ships in data/ (1.1 MB,
+# public domain; data/SOURCE-tinyshakespeare.md says where it comes from), so nothing is
+# downloaded; ./train also reads it by itself when there is no input.txt.
 shakespeare:
-	@if [ -s input.txt ]; then echo "input.txt: already here"; exit 0; fi; \
-	echo "downloading $(SHAKESPEARE_URL)"; \
-	if curl -L --fail --retry 3 --progress-bar -o input.txt.part $(SHAKESPEARE_URL); then \
-	    mv input.txt.part input.txt; \
-	    echo "Tiny Shakespeare is in input.txt. Next: ./train --preset small --steps 2000"; \
-	else \
-	    rm -f input.txt.part; \
-	    echo "Download failed (offline?). Put any text file at input.txt,"; \
-	    echo "or give ./train --input FILE."; \
-	    exit 1; \
-	fi
+	@if [ -s input.txt ]; then echo "input.txt: already here (remove it for Tiny Shakespeare)"; \
+	else cat data/tinyshakespeare.txt > input.txt && \
+	    echo "input.txt: Tiny Shakespeare, copied from data/tinyshakespeare.txt"; fi

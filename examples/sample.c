@@ -1,7 +1,7 @@
 /* sample.c - generate text with GPT-2: OpenAI's weights or a model trained with ./train.
 
+       ./sample --prompt "ROMEO:" --tokens 200              (the model ./train saved)
        make gpt2 && ./sample --model gpt2/model.safetensors --prompt "Hello, I'm a language model,"
-       ./sample --prompt "ROMEO:" --tokens 200              (the trainer's model.safetensors)
        ./sample --greedy --ids --prompt-ids "464 3290"     (token ids in, token ids out)
        ./sample --weights q8 --score input.txt             (loss and perplexity on a text)
 
@@ -13,6 +13,7 @@
 #define GPT_IMPLEMENTATION
 #include "gpt.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,8 @@ static void usage(void) {
     printf("usage: ./sample [options]\n"
            "  --model FILE        safetensors file: a gpt.h checkpoint or Hugging Face's GPT-2\n"
            "                      (`make gpt2` gets gpt2/model.safetensors); default:\n"
-           "                      model.safetensors, the best model saved by ./train\n"
+           "                      model.safetensors, the best model saved by ./train, and\n"
+           "                      while there is none checkpoint.safetensors, its latest state\n"
            "  --prompt TEXT       text to continue; \"<|endoftext|>\" in it is the special token\n"
            "                      (default: empty, which starts from <|endoftext|> as GPT-2 does)\n"
            "  --prompt-file FILE  the prompt from a file ('-': standard input), bytes as they are\n"
@@ -64,7 +66,9 @@ static void usage(void) {
            "The text goes to stdout as it is generated, a tokens/s line to stderr. When the\n"
            "context is full (block_size tokens), the window slides: the last block_size/2\n"
            "tokens are run again from position 0 and generation continues. A prompt longer\n"
-           "than block_size keeps its last block_size tokens.\n");
+           "than block_size keeps its last block_size tokens.\n"
+           "Exit status: 0 done, 1 a file cannot be read or used (model, vocabulary, prompt\n"
+           "file) or the prompt does not fit the model, 2 bad options.\n");
 }
 
 static double now(void) {
@@ -154,12 +158,47 @@ static int parse_args(int argc, char **argv, options *o) {
     return ok;
 }
 
+/* 1 when --model is on the command line. */
+static int given_model(int argc, char **argv) {
+    int i;
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--model") == 0) return 1;
+    return 0;
+}
+
+/* The model file, opened once to be sure it is there (the system's reason when not). Without
+   --model: model.safetensors, the best model ./train saved; while a run has not saved one
+   yet (the first validation comes after --eval-every steps, and Ctrl-C before that leaves
+   only the checkpoint), checkpoint.safetensors, the run's latest state, with a note. */
+static int model_file(options *o, int given) {
+    FILE *f = fopen(o->model, "rb");
+    int why = errno;
+    if (f) { fclose(f); return 1; }
+    if (!given && why == ENOENT && (f = fopen("checkpoint.safetensors", "rb")) != NULL) {
+        fclose(f);
+        fprintf(stderr, "sample: no model.safetensors here (./train saves its best model at "
+                "the first validation); using checkpoint.safetensors, the run's latest "
+                "state\n");
+        o->model = "checkpoint.safetensors";
+        return 1;
+    }
+    if (!given && why == ENOENT)
+        fprintf(stderr, "sample: neither model.safetensors nor checkpoint.safetensors is "
+                "here: train a model first (./train --preset small --steps 600, see "
+                "README.md), or `make gpt2` and --model gpt2/model.safetensors\n");
+    else fprintf(stderr, "sample: cannot open %s: %s\n", o->model, strerror(why));
+    return 0;
+}
+
 /* All of FILE ('-': standard input) in a new buffer; NULL after saying why. */
 static char *read_all(const char *path, size_t *len) {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     size_t cap = 1 << 16, n = 0, got;
     char *buf = f ? (char *)malloc(cap) : NULL, *bigger;
-    if (!f) { fprintf(stderr, "sample: %s: cannot open\n", path); return NULL; }
+    if (!f) {
+        fprintf(stderr, "sample: cannot open %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
     while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
         if ((n += got) == cap) {                               /* full: double it */
             if (!(bigger = (char *)realloc(buf, cap *= 2))) free(buf);
@@ -336,7 +375,7 @@ int main(int argc, char **argv) {
     gpt_rng rng;
     char *text = NULL, *buf = NULL;
     size_t len = 0;
-    int *ids = NULL, *ctx = NULL, n, s, V, maxT, eot = 50256, rc = 1;
+    int *ids = NULL, *ctx = NULL, n, s, V, maxT, eot = 50256, rc = 1, model_given;
     memset(&o, 0, sizeof o);
     o.model = "model.safetensors";
     o.tokens = 64;
@@ -352,6 +391,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+    model_given = given_model(argc, argv);
 #ifdef _OPENMP
     if (o.threads > 0) omp_set_num_threads(o.threads);
 #endif
@@ -361,11 +401,12 @@ int main(int argc, char **argv) {
     lo.model.kv_cache = 1;
     lo.model.weights = o.weights;
     lo.n_head = o.heads;
+    if (!model_file(&o, model_given)) {
+        if (o.score) free(text);
+        return 1;
+    }
     if (gpt_load(&m, o.model, &lo) != GPT_OK) {
         fprintf(stderr, "sample: cannot load the model: %s\n", gpt_last_error());
-        if (strcmp(o.model, "model.safetensors") == 0)
-            fprintf(stderr, "sample: train one with ./train, or `make gpt2` and then "
-                    "--model gpt2/model.safetensors\n");
         if (o.score) free(text);
         return 1;
     }

@@ -9,12 +9,14 @@
 #define GPT_IMPLEMENTATION
 #include "gpt.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(void) {
-    printf("usage: ./tokenize [options] FILE     (FILE '-' reads standard input)\n"
+/* --help prints this to stdout; a command line without FILE, to stderr. */
+static void usage(FILE *to) {
+    fprintf(to, "usage: ./tokenize [options] FILE     (FILE '-' reads standard input)\n"
            "  encodes the text of FILE into GPT-2 token ids, printed on one line\n"
            "  --decode         FILE holds token ids (separated by spaces, commas or\n"
            "                   newlines): write the bytes they stand for\n"
@@ -24,7 +26,9 @@ static void usage(void) {
            "  --vocab DIR      folder with vocab.bpe + encoder.json (or Hugging Face's\n"
            "                   merges.txt + vocab.json); default: data/ in the current\n"
            "                   folder, else data/ next to this program\n"
-           "  --help           this text\n");
+           "  --help           this text\n"
+           "Exit status: 0 done, 1 FILE or the vocabulary cannot be read or used, 2 bad\n"
+           "options.\n");
 }
 
 /* Reads all of FILE ('-': stdin) into a new buffer. Returns NULL after printing why. */
@@ -32,7 +36,11 @@ static char *read_all(const char *path, size_t *len) {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     size_t cap = 1 << 16, n = 0, got;
     char *buf = (char *)malloc(cap), *bigger;
-    if (!f) { fprintf(stderr, "tokenize: %s: cannot open\n", path); free(buf); return NULL; }
+    if (!f) {
+        fprintf(stderr, "tokenize: cannot open %s: %s\n", path, strerror(errno));
+        free(buf);
+        return NULL;
+    }
     while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
         n += got;
         if (n == cap) {                                      /* full: double it */
@@ -133,7 +141,7 @@ int main(int argc, char **argv) {
     char *text;
     size_t len;
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) { usage(); return 0; }
+        if (strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
         else if (strcmp(argv[i], "--decode") == 0) decoding = 1;
         else if (strcmp(argv[i], "--count") == 0) count_only = 1;
         else if (strcmp(argv[i], "--allow-special") == 0) allow_special = 1;
@@ -149,7 +157,7 @@ int main(int argc, char **argv) {
             return 2;
         } else path = argv[i];
     }
-    if (!path) { usage(); return 2; }
+    if (!path) { usage(stderr); return 2; }
     if (!(tok = load_vocab(vocab, argv[0]))) return 1;
     if (!(text = read_all(path, &len))) { gpt_tok_free(tok); return 1; }
     rc = decoding ? decode(tok, path, text, len)
