@@ -1010,7 +1010,7 @@ static void test_gpt2_load_into(void) {
            "(16,8) but the model needs (32,8)", NULL);
     EXPECT(gpt_load_into(NULL, p, 0), GPT_ERR_ARG, NULL, NULL, NULL);
     gpt_model_free(c);
-    c = make_model(2, 2, 8, 11, 16, 0, 7, NULL);   /* m's shape, another seed's values */
+    c = make_model(2, 2, 8, 11, 16, 0, 7, NULL);   /* m's shape, values from another random seed */
     if (!c) return;
     before = (float *)malloc(m->num_params * sizeof(float));
     memcpy(before, c->param_memory, m->num_params * sizeof(float));

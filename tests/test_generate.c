@@ -192,7 +192,7 @@ static void expected(double *q, double *p_min, const float *logits, int V,
 
 /* Frequencies of N draws against the expected probabilities: a chi-square statistic over the
    kept tokens (7 degrees of freedom at most; P(chi2_7 > 50) is about 1e-8, and the draws are
-   a fixed function of the seed, so this never flakes), and cut tokens must never appear. */
+   a fixed function of the random seed, so this never flakes), and cut tokens must never appear. */
 static void test_frequencies(gpt_model *m, const float *logits, gpt_sampler s, const char *what) {
     enum { N = 100000 };
     long count[8] = {0};
