@@ -26,6 +26,7 @@
 typedef struct options {
     const char *model, *prompt, *prompt_file, *prompt_ids, *vocab, *score;
     int tokens, num_samples, ids, no_stop, heads, threads, seed, weights;
+    int model_given;   /* --model was on the command line */
     gpt_sampler sampler;
 } options;
 
@@ -129,7 +130,7 @@ static int parse_args(int argc, char **argv, options *o) {
             return 0;
         }
         i++;   /* every other option takes the value val */
-        if (strcmp(a, "--model") == 0) o->model = val;
+        if (strcmp(a, "--model") == 0) { o->model = val; o->model_given = 1; }
         else if (strcmp(a, "--prompt") == 0) o->prompt = val;
         else if (strcmp(a, "--prompt-file") == 0) o->prompt_file = val;
         else if (strcmp(a, "--prompt-ids") == 0) o->prompt_ids = val;
@@ -158,19 +159,12 @@ static int parse_args(int argc, char **argv, options *o) {
     return ok;
 }
 
-/* 1 when --model is on the command line. */
-static int given_model(int argc, char **argv) {
-    int i;
-    for (i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--model") == 0) return 1;
-    return 0;
-}
-
 /* The model file, opened once to be sure it is there (the system's reason when not). Without
    --model: model.safetensors, the best model ./train saved; while a run has not saved one
    yet (the first validation comes after --eval-every steps, and Ctrl-C before that leaves
    only the checkpoint), checkpoint.safetensors, the run's latest state, with a note. */
-static int model_file(options *o, int given) {
+static int model_file(options *o) {
+    int given = o->model_given;
     FILE *f = fopen(o->model, "rb");
     int why = errno;
     if (f) { fclose(f); return 1; }
@@ -375,7 +369,7 @@ int main(int argc, char **argv) {
     gpt_rng rng;
     char *text = NULL, *buf = NULL;
     size_t len = 0;
-    int *ids = NULL, *ctx = NULL, n, s, V, maxT, eot = 50256, rc = 1, model_given;
+    int *ids = NULL, *ctx = NULL, n, s, V, maxT, eot = 50256, rc = 1;
     memset(&o, 0, sizeof o);
     o.model = "model.safetensors";
     o.tokens = 64;
@@ -391,7 +385,6 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    model_given = given_model(argc, argv);
 #ifdef _OPENMP
     if (o.threads > 0) omp_set_num_threads(o.threads);
 #endif
@@ -401,7 +394,7 @@ int main(int argc, char **argv) {
     lo.model.kv_cache = 1;
     lo.model.weights = o.weights;
     lo.n_head = o.heads;
-    if (!model_file(&o, model_given)) {
+    if (!model_file(&o)) {
         if (o.score) free(text);
         return 1;
     }
