@@ -706,11 +706,12 @@ static pid_t start_train(const char *name, const char *args) {
     return pid;
 }
 
-/* Waits up to 60 s until the output of run NAME contains text; 1 when it does. */
+/* Waits up to 120 s (a loaded machine) until the output of run NAME contains text; 1 when
+   it does. */
 static int wait_for(const char *name, const char *text) {
     struct timespec tick = {0, 20000000};   /* 20 ms */
     int i;
-    for (i = 0; i < 3000; i++) {
+    for (i = 0; i < 6000; i++) {
         if (output_has(name, text, 0)) return 1;
         nanosleep(&tick, NULL);
     }
