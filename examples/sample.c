@@ -399,7 +399,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (gpt_load(&m, o.model, &lo) != GPT_OK) {
-        fprintf(stderr, "sample: cannot load the model: %s\n", gpt_last_error());
+        fprintf(stderr, "sample: cannot load the model: %s%s\n", gpt_last_error(),
+                strstr(gpt_last_error(), "config.json") ? " (a config.json beside a file "
+                "describes it: that one belongs to another model; move it away)" : "");
         if (o.score) free(text);
         return 1;
     }

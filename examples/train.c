@@ -622,7 +622,9 @@ static int make_model(run *r) {
         gpt_load(&r->m, path, &lo);
     }
     if (!r->m) {
-        fprintf(stderr, "train: loading %s: %s\n", path, gpt_last_error());
+        fprintf(stderr, "train: loading %s: %s%s\n", path, gpt_last_error(),
+                strstr(gpt_last_error(), "config.json") ? " (a config.json beside a file "
+                "describes it: that one belongs to another model; move it away)" : "");
         return 0;
     }
     printf("memory: %.1f MB for weights, gradients, AdamW state and activations\n",
@@ -1099,8 +1101,10 @@ static int spares_earlier_run(const run *r) {
         if (!f) continue;
         fclose(f);
         fprintf(stderr, "train: %s exists (an earlier run's %s) and a new run would overwrite "
-                "it.\n  To continue that run: ./train --resume %s\n  To keep it: give other "
-                "files with --out FILE --checkpoint FILE\n  To replace it: add --overwrite\n",
+                "it.\n  To continue that run: ./train --resume %s\n  To keep it: give this "
+                "run a folder of its own (config.json goes beside the model):\n    --out "
+                "DIR/model.safetensors --checkpoint DIR/checkpoint.safetensors\n  To replace it: "
+                "add --overwrite\n",
                 paths[i], i == 0 ? "latest state" : "best model", r->a.checkpoint);
         return 0;
     }

@@ -514,7 +514,8 @@ static void test_overwrite(void) {
     rc = train("ow2", args);
     CHECK(rc == 2 && said("ow2", TMP "/ow.st exists (an earlier run's latest state)") &&
           said("ow2", "./train --resume " TMP "/ow.st") &&
-          said("ow2", "--out FILE --checkpoint FILE") && said("ow2", "add --overwrite"),
+          said("ow2", "--out DIR/model.safetensors --checkpoint DIR/checkpoint.safetensors") &&
+          said("ow2", "add --overwrite"),
           "second run over the checkpoint: exit %d", rc);
     after = slurp(TMP "/ow.st", &n2);
     CHECK(before && after && n1 == n2 && !memcmp(before, after, n1) &&
@@ -534,6 +535,18 @@ static void test_overwrite(void) {
           "--overwrite: exit %d, checkpoint %s", rc, after ? "unchanged" : "missing");
     free(before);
     free(after);
+    /* the quick start's model and config.json, then a wider run replacing them, stopped
+       before its first best model: config.json still describes the quick start's model, and
+       loading the new checkpoint says so */
+    rc = train_in("cj", "cj1", "--input ../small.txt --layers 1 --heads 2 --embd 16 "
+                  "--block-size 32 --batch 2 --seq 8 --steps 12");
+    CHECK(rc == 0, "first run in " TMP "/cj: exit %d", rc);
+    rc = train_in("cj", "cj2", "--input ../small.txt --layers 1 --heads 2 --embd 32 "
+                  "--block-size 32 --batch 2 --seq 8 --steps 100 --stop-after 2 --overwrite");
+    rc = rc == 0 ? train_in("cj", "cj3", "--resume checkpoint.safetensors") : rc;
+    CHECK(rc == 2 && said("cj3", "config.json: n_embd is 16") &&
+          said("cj3", "that one belongs to another model; move it away"),
+          "--resume beside another model's config.json: exit %d", rc);
 }
 
 /* --resume without --input reads the text the checkpoint names; a changed text is refused,
