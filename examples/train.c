@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>   /* write, unlink and _exit: what a signal handler may call (POSIX) */
 #ifdef _OPENMP
@@ -118,7 +119,8 @@ static const option options[] = {
     {"save-every", "N", AT(save_every), 0, BIG, 0, "also save the checkpoint every N steps",
      "0: only after epochs and on exit"},
     {"overwrite", "", AT(overwrite), 0, 0, 0, "let a new run replace the --out and "
-     "--checkpoint files of an earlier run", "off: a new run refuses to"},
+     "--checkpoint files of an earlier run: its best model (and config.json) go at the start",
+     "off: a new run refuses to"},
     {"stop-after", "N", AT(stop_after), 1, BIG, 0, "run N steps, save the checkpoint and exit "
      "(the schedule still spans all steps)", "none"},
     {"log", "FILE", AT(log), 0, 0, 0, "CSV, one row per step: step,epoch,loss,lr,norm,ms,"
@@ -1063,6 +1065,25 @@ static FILE *open_log(const char *path, const char *header, int append) {
     return f;
 }
 
+/* --overwrite, once every check has passed: the earlier run's best model and its config.json
+   go now. Until this run saves a best model of its own, ./sample would otherwise serve the
+   earlier run's as this one's, and a loader reads config.json for any file in the folder, so
+   this run's checkpoint would be checked against the earlier model's shape. The checkpoint
+   itself is replaced (atomically) at this run's first save. */
+static int remove_file(const char *path) {   /* a plain file only: never a folder */
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || remove(path) != 0) return 0;
+    printf("overwrite: removed %s\n", path);
+    return 1;
+}
+
+static void remove_earlier_run(const run *r) {
+    char config[4200], dir[4096];
+    folder_of(r->a.out, dir, sizeof dir);
+    snprintf(config, sizeof config, "%s/config.json", dir);
+    if (remove_file(r->a.out)) remove_file(config);
+}
+
 /* Options that contradict each other, and the thread count. */
 static int check_args(run *r) {
     const args *a = &r->a;
@@ -1211,6 +1232,7 @@ static int setup(run *r, int argc, char **argv) {
     r->targets = (int *)malloc((size_t)r->a.batch * (size_t)r->a.seq * sizeof(int));
     if (!r->inputs || !r->targets) { fprintf(stderr, "train: out of memory\n"); return 1; }
     if (!writable(r->a.out) || !writable(r->a.checkpoint)) return 2;
+    if (r->a.overwrite && !r->a.resume) remove_earlier_run(r);
     if (r->a.log && !(r->log = open_log(r->a.log, "step,epoch,loss,lr,norm,ms,tok_per_s",
                                         r->a.resume != NULL)))
         return 2;

@@ -535,17 +535,30 @@ static void test_overwrite(void) {
           "--overwrite: exit %d, checkpoint %s", rc, after ? "unchanged" : "missing");
     free(before);
     free(after);
-    /* the quick start's model and config.json, then a wider run replacing them, stopped
-       before its first best model: config.json still describes the quick start's model, and
-       loading the new checkpoint says so */
+    /* the quick start's model and config.json, then a wider run with --overwrite, stopped
+       before its first best model: the earlier model and its config.json are gone, so the
+       new checkpoint resumes (a config.json of the earlier model would contradict it) */
     rc = train_in("cj", "cj1", "--input ../small.txt --layers 1 --heads 2 --embd 16 "
                   "--block-size 32 --batch 2 --seq 8 --steps 12");
-    CHECK(rc == 0, "first run in " TMP "/cj: exit %d", rc);
+    CHECK(rc == 0 && exists(TMP "/cj/config.json"), "first run in " TMP "/cj: exit %d", rc);
     rc = train_in("cj", "cj2", "--input ../small.txt --layers 1 --heads 2 --embd 32 "
                   "--block-size 32 --batch 2 --seq 8 --steps 100 --stop-after 2 --overwrite");
-    rc = rc == 0 ? train_in("cj", "cj3", "--resume checkpoint.safetensors") : rc;
-    CHECK(rc == 2 && said("cj3", "config.json: n_embd is 16") &&
-          said("cj3", "that one belongs to another model; move it away"),
+    CHECK(rc == 0 && said("cj2", "overwrite: removed model.safetensors") &&
+          said("cj2", "overwrite: removed ./config.json") && !exists(TMP "/cj/config.json") &&
+          !exists(TMP "/cj/model.safetensors"), "--overwrite: exit %d", rc);
+    rc = train_in("cj", "cj3", "--resume checkpoint.safetensors --stop-after 1");
+    CHECK(rc == 0, "--resume after --overwrite: exit %d", rc);
+    /* another run beside the first one's model, in the same folder: its checkpoint cannot be
+       read past that config.json, and the message says why */
+    rc = train_in("cj", "cj4", "--input ../small.txt --layers 1 --heads 2 --embd 16 "
+                  "--block-size 32 --batch 2 --seq 8 --steps 12 --overwrite");
+    rc = rc == 0 ? train_in("cj", "cj5", "--input ../small.txt --layers 1 --heads 2 --embd 32 "
+                            "--block-size 32 --batch 2 --seq 8 --steps 100 --stop-after 2 "
+                            "--out b.st --checkpoint b_ck.st") : rc;
+    rc = rc == 0 ? train_in("cj", "cj6", "--resume b_ck.st --out b.st --checkpoint b_ck.st")
+                 : rc;
+    CHECK(rc == 2 && said("cj6", "config.json: n_embd is 16") &&
+          said("cj6", "that one belongs to another model; move it away"),
           "--resume beside another model's config.json: exit %d", rc);
 }
 
