@@ -454,8 +454,8 @@ static void test_end_to_end(void) {
     int ids[3][32], w, i, agree[3] = {0, 0, 0}, prefix[3] = {0, 0, 0};
     snprintf(cmd, sizeof cmd, "./train --threads 1 --input %s --layers 2 --heads 2 --embd 48 "
              "--block-size 32 --batch 4 --seq 32 --steps 60 --lr 3e-3 --warmup 5 --val-frac 0 "
-             "--out " TMP "/model.safetensors --checkpoint " TMP "/state.safetensors > " TMP
-             "/train.out 2>&1", text);
+             "--out " TMP "/model.safetensors --checkpoint " TMP "/state.safetensors "
+             "--overwrite > " TMP "/train.out 2>&1", text);
     CHECK(sh(cmd) == 0, "./train failed: see " TMP "/train.out");
     for (w = 0; w < 3; w++) {
         FILE *f;
@@ -495,7 +495,7 @@ static void test_bad_input(void) {
     static const struct { const char *args, *message; } cases[] = {
         {"--weights q4", "--weights needs f32, bf16 or q8 (got 'q4')"},
         {"--weights", "missing value"},
-        {"--score " TMP "/missing.txt", TMP "/missing.txt: cannot open"},
+        {"--score " TMP "/missing.txt", "cannot open " TMP "/missing.txt: No such file"},
         {"--score " TMP "/empty.txt", TMP "/empty.txt: the file is empty"},
         {"--score " TMP "/one.txt", "1 token, need at least 2"},
     };
