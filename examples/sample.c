@@ -69,7 +69,8 @@ static void usage(void) {
            "tokens are run again from position 0 and generation continues. A prompt longer\n"
            "than block_size keeps its last block_size tokens.\n"
            "Exit status: 0 done, 1 a file cannot be read or used (model, vocabulary, prompt\n"
-           "file) or the prompt does not fit the model, 2 bad options.\n");
+           "file) or the prompt does not fit the model, 2 bad options or a --score FILE that\n"
+           "cannot be scored.\n");
 }
 
 static double now(void) {
