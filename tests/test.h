@@ -4,6 +4,7 @@
 #ifndef GPT_TEST_H
 #define GPT_TEST_H
 #include <stdio.h>
+#include <stdlib.h>
 #include <math.h>
 
 static int test_passed, test_failed;
@@ -40,6 +41,31 @@ TEST_HELPER double test_max_rel(const float *a, const float *b, size_t n, double
         if (!(d <= worst)) worst = d;   /* NaN counts as worst */
     }
     return worst;
+}
+
+/* The whole file as a 0-terminated malloc'ed string, or NULL when it is missing or cannot be
+   read; *len (when len is not NULL) its length. */
+TEST_HELPER char *test_slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    long n;
+    char *buf;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = n < 0 ? NULL : (char *)malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
+    if (buf) buf[n] = '\0';
+    if (len) *len = buf ? (size_t)n : 0;
+    fclose(f);
+    return buf;
+}
+
+/* 1 when the file can be opened for reading. */
+TEST_HELPER int test_exists(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
 }
 
 static int test_report(const char *name) {

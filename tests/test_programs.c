@@ -23,36 +23,13 @@ static int run(const char *name, const char *cmd) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* The whole file as a 0-terminated string (NULL when missing); *len its length. */
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    long n;
-    char *buf;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = (char *)malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
-    if (buf) buf[n] = '\0';
-    if (len) *len = (size_t)n;
-    fclose(f);
-    return buf;
-}
-
-static int exists(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (f) fclose(f);
-    return f != NULL;
-}
-
 /* 1 when TMP/NAME.EXT ("out" or "err") contains text; prints the file when it does not. */
 static int has(const char *name, const char *ext, const char *text) {
     char path[256];
     char *s;
     int found;
     snprintf(path, sizeof path, TMP "/%s.%s", name, ext);
-    s = slurp(path, NULL);
+    s = test_slurp(path, NULL);
     found = s && strstr(s, text) != NULL;
     if (!found) printf("  (%s.%s, wanted '%s': %s)\n", name, ext, text, s ? s : "missing");
     free(s);
@@ -65,7 +42,7 @@ static long size_of(const char *name, const char *ext) {
     size_t len = 0;
     char *s;
     snprintf(path, sizeof path, TMP "/%s.%s", name, ext);
-    s = slurp(path, &len);
+    s = test_slurp(path, &len);
     free(s);
     return s ? (long)len : -1;
 }
@@ -77,8 +54,8 @@ static int stopped_run(void) {
     return run("train", "mkdir -p " TMP "/run && cd " TMP "/run && " ROOT "train --input "
                ROOT "tests/fixtures/train_ref/input.txt --layers 1 --heads 2 --embd 16 "
                "--block-size 128 --batch 2 --seq 8 --steps 100 --stop-after 3 --threads 1") == 0
-           && exists(TMP "/run/checkpoint.safetensors") &&
-           !exists(TMP "/run/model.safetensors");
+           && test_exists(TMP "/run/checkpoint.safetensors") &&
+           !test_exists(TMP "/run/model.safetensors");
 }
 
 /* ./sample with no --model: model.safetensors, else checkpoint.safetensors with a note, else
@@ -169,7 +146,7 @@ static void test_make_targets(void) {
    one). The snippet must also compile without a warning under the project's strict flags. */
 static void test_readme_snippet(void) {
     size_t len;
-    char *readme = slurp("README.md", &len), *at, *code, *end, *sh, *line;
+    char *readme = test_slurp("README.md", &len), *at, *code, *end, *sh, *line;
     FILE *f;
     int rc, commands = 0;
     at = readme ? strstr(readme, "## Using the header") : NULL;
@@ -214,7 +191,7 @@ static void test_readme_snippet(void) {
 }
 
 int main(void) {
-    if (!exists("./train") || !exists("./sample") || !exists("./tokenize")) {
+    if (!test_exists("./train") || !test_exists("./sample") || !test_exists("./tokenize")) {
         CHECK(0, "./train, ./sample or ./tokenize is missing: run make example first");
         return test_report("programs");
     }

@@ -24,22 +24,6 @@ static char *path_in(const char *dir, const char *name) {
     return buf[k];
 }
 
-/* Whole file into a 0-terminated malloc'ed buffer, or NULL. */
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = (char *)malloc((size_t)n + 1);
-    *len = buf ? fread(buf, 1, (size_t)n, f) : 0;
-    if (buf) buf[*len] = 0;
-    fclose(f);
-    return buf;
-}
-
 static void write_file(const char *path, const void *data, size_t len) {
     FILE *f = fopen(path, "wb");
     if (f) { fwrite(data, 1, len, f); fclose(f); }
@@ -102,7 +86,7 @@ static int check_case(const gpt_tokenizer *tok, const char *hex, size_t hex_len,
 
 static void test_fixtures(const gpt_tokenizer *tok) {
     size_t len;
-    char *file = slurp(path_in(root, "tests/fixtures/tiktoken_cases.txt"), &len), *line;
+    char *file = test_slurp(path_in(root, "tests/fixtures/tiktoken_cases.txt"), &len), *line;
     int cases = 0, failures = 0, special = 0, specials = 0;
     CHECK(file != NULL, "tests/fixtures/tiktoken_cases.txt is missing");
     if (!file) return;
@@ -133,11 +117,11 @@ static void test_fixtures(const gpt_tokenizer *tok) {
 static void test_shakespeare(const gpt_tokenizer *tok) {
     size_t len, n, i;
     unsigned long want_count = 0;
-    char *want = slurp(path_in(root, "tests/fixtures/tiktoken_shakespeare.txt"), &len);
-    char *text = slurp("/work/shared/data/tinyshakespeare.txt", &len);
+    char *want = test_slurp(path_in(root, "tests/fixtures/tiktoken_shakespeare.txt"), &len);
+    char *text = test_slurp("/work/shared/data/tinyshakespeare.txt", &len);
     unsigned long long h = 0xcbf29ce484222325ull, want_hash = 0;
     int *ids, b;
-    if (!text) text = slurp(path_in(root, "../shared/data/tinyshakespeare.txt"), &len);
+    if (!text) text = test_slurp(path_in(root, "../shared/data/tinyshakespeare.txt"), &len);
     CHECK(want != NULL, "tests/fixtures/tiktoken_shakespeare.txt is missing");
     if (!text || !want) {
         printf("note: tinyshakespeare.txt not found, Shakespeare check skipped\n");
@@ -178,7 +162,6 @@ static void test_utf8(void) {
               "UTF-8 case %lu: length %d, want %d", (unsigned long)k, got, cases[k].want);
     }
 }
-
 
 static void test_classes(void) {
     static const struct { uint32_t cp; int cls; } known[] = {
@@ -497,8 +480,8 @@ static void test_bad_files(void) {
    allocation of a load; the folder loader with Hugging Face's file names. */
 static void test_real_files(void) {
     size_t len, jlen;
-    char *merges = slurp(path_in(root, "data/vocab.bpe"), &len);
-    char *json = slurp(path_in(root, "data/encoder.json"), &jlen), *bad;
+    char *merges = test_slurp(path_in(root, "data/vocab.bpe"), &len);
+    char *json = test_slurp(path_in(root, "data/encoder.json"), &jlen), *bad;
     char *mpath = path_in(tmpdir, "tok_cut.bpe"), *jpath = path_in(tmpdir, "tok_cut.json");
     gpt_tokenizer *tok = NULL;
     test_alloc alloc = {0, -1};

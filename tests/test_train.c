@@ -38,33 +38,10 @@ static int train_in(const char *dir, const char *name, const char *args) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* The whole file as a 0-terminated string (NULL when missing); *len its length. */
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    long n;
-    char *buf;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = (char *)malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
-    if (buf) buf[n] = '\0';
-    if (len) *len = (size_t)n;
-    fclose(f);
-    return buf;
-}
-
 /* A shell command; 1 when it succeeded. */
 static int sh(const char *cmd) {
     int st = system(cmd);
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
-static int exists(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (f) fclose(f);
-    return f != NULL;
 }
 
 /* 1 when the output of run NAME contains text; `show` prints the output when it does not. */
@@ -73,7 +50,7 @@ static int output_has(const char *name, const char *text, int show) {
     char *out;
     int found;
     snprintf(path, sizeof path, TMP "/%s.out", name);
-    out = slurp(path, NULL);
+    out = test_slurp(path, NULL);
     found = out && strstr(out, text) != NULL;
     if (!found && show) printf("  (%s.out: %s)\n", name, out ? out : "missing");
     free(out);
@@ -88,7 +65,7 @@ typedef struct csv { char *text; char *f[MAX_ROWS][8]; int rows, cols[MAX_ROWS];
 static int read_csv(csv *c, const char *path) {
     char *p, *line;
     c->rows = 0;
-    if (!(c->text = slurp(path, NULL))) return -1;
+    if (!(c->text = test_slurp(path, NULL))) return -1;
     for (line = c->text; *line && c->rows < MAX_ROWS; c->rows++) {
         char *end = strchr(line, '\n');
         if (end) *end = '\0';
@@ -149,9 +126,9 @@ static void test_exact(void) {
           test_max_rel(mine[2], torch_norm, 20, 0.0));
     free(got.text);
     free(want.text);
-    CHECK(!exists(TMP "/exact.safetensors.tmp") && !exists(TMP "/exact_best.safetensors.tmp"),
-          "a temporary file was left behind");
-    CHECK(exists(TMP "/config.json"), "no config.json beside the best model");
+    CHECK(!test_exists(TMP "/exact.safetensors.tmp") &&
+          !test_exists(TMP "/exact_best.safetensors.tmp"), "a temporary file was left behind");
+    CHECK(test_exists(TMP "/config.json"), "no config.json beside the best model");
 }
 
 /* The loader itself: windows of B*T+1, wrap to 0, build-nanogpt's epoch length. */
@@ -190,7 +167,7 @@ static void check_val_loss(const char *text_path, const char *model, int B, int 
     gpt_model *m = NULL;
     gpt_load_options lo = gpt_load_options_defaults();
     size_t len, n = 0, n_train, b, batches;
-    char *text = slurp(text_path, &len);
+    char *text = test_slurp(text_path, &len);
     int *ids = (int *)malloc((len + 1) * sizeof(int));
     double sum = 0.0;
     float loss = 0.0f;
@@ -246,7 +223,7 @@ static int same_tensors(const char *a, const char *b) {
               "--batch 2 --seq 8 --steps 12 --warmup 2 --seed 7 "
 static void make_small_text(void) {
     size_t len;
-    char *text = slurp(REF "/input.txt", &len);
+    char *text = test_slurp(REF "/input.txt", &len);
     FILE *f = fopen(TMP "/small.txt", "wb");
     if (text && f) fwrite(text, 1, len < 600 ? len : 600, f);
     if (f) fclose(f);
@@ -306,8 +283,8 @@ static void test_resume(void) {
     free(b.text);
     CHECK(same_tensors(TMP "/one.st", TMP "/two.st"), "final checkpoints differ");
     CHECK(same_tensors(TMP "/one_best.st", TMP "/two_best.st"), "best models differ");
-    before = slurp(TMP "/one_ep.csv", &n1);
-    after = slurp(TMP "/two_ep.csv", &n2);
+    before = test_slurp(TMP "/one_ep.csv", &n1);
+    after = test_slurp(TMP "/two_ep.csv", &n2);
     CHECK(before && after && n1 == n2 && !memcmp(before, after, n1), "epoch logs differ");
     CHECK(before && !strncmp(before, "epoch,train_loss,val_loss,best_saved\n", 37),
           "epoch log header");
@@ -328,7 +305,7 @@ static void test_resume(void) {
    header, so the tensors stay valid). 0 when src cannot be read or has no such key. */
 static int tamper(const char *src, const char *dst, const char *key, const char *value) {
     size_t n, hlen = 0;
-    char *in = slurp(src, &n), *at, *end, *out, needle[64];
+    char *in = test_slurp(src, &n), *at, *end, *out, needle[64];
     FILE *f;
     int k, ok = 0;
     sprintf(needle, "\"%.40s\":\"", key);   /* "key":" as the writer puts it */
@@ -357,7 +334,7 @@ static int tamper(const char *src, const char *dst, const char *key, const char 
 /* Wrong options with --resume are refused, and the checkpoint stays as it was. */
 static void test_resume_mismatch(void) {
     size_t n1, n2;
-    char *before = slurp(TMP "/two.st", &n1), *after;
+    char *before = test_slurp(TMP "/two.st", &n1), *after;
     FILE *f;
     int rc;
     rc = train("lr", "--input " TMP "/small.txt --resume " TMP "/two.st --lr 1e-3 --checkpoint "
@@ -396,9 +373,9 @@ static void test_resume_mismatch(void) {
         remove(TMP "/bad.st");
         remove(TMP "/x.st");
     }
-    after = slurp(TMP "/two.st", &n2);
+    after = test_slurp(TMP "/two.st", &n2);
     CHECK(before && after && n1 == n2 && !memcmp(before, after, n1), "checkpoint changed");
-    CHECK(!exists(TMP "/x.st"), "a refused run wrote --out");   /* (removed after the one run
+    CHECK(!test_exists(TMP "/x.st"), "a refused run wrote --out");   /* (removed after the one run
                                                                     that may write it) */
     free(before);
     free(after);
@@ -408,7 +385,7 @@ static void test_resume_mismatch(void) {
    way the good files stay as they were and no temporary file is left. */
 static void test_failed_save(void) {
     size_t n1, n2;
-    char *good = slurp(TMP "/one.st", &n1), *after;
+    char *good = test_slurp(TMP "/one.st", &n1), *after;
     FILE *f;
     int rc;
     CHECK(sh("cp " TMP "/one.st " TMP "/good.st && mkdir -p " TMP "/dir.st"), "cp, mkdir");
@@ -416,12 +393,13 @@ static void test_failed_save(void) {
                "--log " TMP "/nodir.csv --overwrite");
     CHECK(rc == 2 && said("nodir", "cannot write " TMP "/no/such/dir/c.st"),
           "checkpoint in a missing folder: %d", rc);
-    CHECK(!exists(TMP "/nodir.csv") && !output_has("nodir", "| loss ", 0), "it trained anyway");
+    CHECK(!test_exists(TMP "/nodir.csv") && !output_has("nodir", "| loss ", 0),
+          "it trained anyway");
     /* --out is a folder: rename() fails at the end of the first epoch */
     rc = train("isdir", SMALL "--out " TMP "/dir.st --checkpoint " TMP "/good.st --overwrite");
     CHECK(rc == 1 && said("isdir", "saving " TMP "/dir.st"), "save over a folder: %d", rc);
-    CHECK(!exists(TMP "/dir.st.tmp"), "temporary file left behind");
-    after = slurp(TMP "/good.st", &n2);
+    CHECK(!test_exists(TMP "/dir.st.tmp"), "temporary file left behind");
+    after = test_slurp(TMP "/good.st", &n2);
     CHECK(good && after && n1 == n2 && !memcmp(good, after, n1), "good checkpoint changed");
     f = fopen(TMP "/dir.st/x", "wb");
     CHECK(f != NULL, "the folder is gone");
@@ -465,8 +443,8 @@ static void test_bad_input(void) {
                  "--log " TMP "/bad.csv", cases[i].args);
         rc = train(cases[i].name, args);
         CHECK(rc == 2 && said(cases[i].name, cases[i].says), "%s: exit %d", cases[i].name, rc);
-        CHECK(!exists(TMP "/bad.st") && !exists(TMP "/bad_ck.st") && !exists(TMP "/bad.csv"),
-              "%s: wrote a file", cases[i].name);
+        CHECK(!test_exists(TMP "/bad.st") && !test_exists(TMP "/bad_ck.st") &&
+              !test_exists(TMP "/bad.csv"), "%s: wrote a file", cases[i].name);
     }
     rc = train("help", "--help");
     CHECK(rc == 0 && said("help", "--stop-after N") && said("help", "(default: 0.0006)"),
@@ -509,17 +487,18 @@ static void test_overwrite(void) {
     size_t n1, n2;
     char *before, *after;
     int rc = train("ow1", args);
-    CHECK(rc == 0 && exists(TMP "/ow.st") && !exists(TMP "/ow_best.st"), "first run: %d", rc);
-    before = slurp(TMP "/ow.st", &n1);
+    CHECK(rc == 0 && test_exists(TMP "/ow.st") && !test_exists(TMP "/ow_best.st"),
+          "first run: %d", rc);
+    before = test_slurp(TMP "/ow.st", &n1);
     rc = train("ow2", args);
     CHECK(rc == 2 && said("ow2", TMP "/ow.st exists (an earlier run's latest state)") &&
           said("ow2", "./train --resume " TMP "/ow.st") &&
           said("ow2", "--out DIR/model.safetensors --checkpoint DIR/checkpoint.safetensors") &&
           said("ow2", "add --overwrite"),
           "second run over the checkpoint: exit %d", rc);
-    after = slurp(TMP "/ow.st", &n2);
+    after = test_slurp(TMP "/ow.st", &n2);
     CHECK(before && after && n1 == n2 && !memcmp(before, after, n1) &&
-          !exists(TMP "/ow_best.st") && !output_has("ow2", "| loss ", 0),
+          !test_exists(TMP "/ow_best.st") && !output_has("ow2", "| loss ", 0),
           "the refused run trained or wrote");
     free(after);
     /* a best model alone is kept too */
@@ -527,10 +506,10 @@ static void test_overwrite(void) {
     snprintf(cmd, sizeof cmd, SMALL "--out " TMP "/ow_best.st --checkpoint " TMP "/ow_new.st");
     rc = train("ow3", cmd);
     CHECK(rc == 2 && said("ow3", TMP "/ow_best.st exists (an earlier run's best model)") &&
-          !exists(TMP "/ow_new.st"), "a run over the best model: exit %d", rc);
+          !test_exists(TMP "/ow_new.st"), "a run over the best model: exit %d", rc);
     snprintf(cmd, sizeof cmd, "%s --stop-after 3 --overwrite", args);
     rc = train("ow4", cmd);
-    after = slurp(TMP "/ow.st", &n2);
+    after = test_slurp(TMP "/ow.st", &n2);
     CHECK(rc == 0 && after && (n1 != n2 || memcmp(before, after, n1)),
           "--overwrite: exit %d, checkpoint %s", rc, after ? "unchanged" : "missing");
     free(before);
@@ -540,12 +519,12 @@ static void test_overwrite(void) {
        new checkpoint resumes (a config.json of the earlier model would contradict it) */
     rc = train_in("cj", "cj1", "--input ../small.txt --layers 1 --heads 2 --embd 16 "
                   "--block-size 32 --batch 2 --seq 8 --steps 12");
-    CHECK(rc == 0 && exists(TMP "/cj/config.json"), "first run in " TMP "/cj: exit %d", rc);
+    CHECK(rc == 0 && test_exists(TMP "/cj/config.json"), "first run in " TMP "/cj: exit %d", rc);
     rc = train_in("cj", "cj2", "--input ../small.txt --layers 1 --heads 2 --embd 32 "
                   "--block-size 32 --batch 2 --seq 8 --steps 100 --stop-after 2 --overwrite");
     CHECK(rc == 0 && said("cj2", "overwrite: removed model.safetensors") &&
-          said("cj2", "overwrite: removed ./config.json") && !exists(TMP "/cj/config.json") &&
-          !exists(TMP "/cj/model.safetensors"), "--overwrite: exit %d", rc);
+          said("cj2", "overwrite: removed ./config.json") && !test_exists(TMP "/cj/config.json") &&
+          !test_exists(TMP "/cj/model.safetensors"), "--overwrite: exit %d", rc);
     rc = train_in("cj", "cj3", "--resume checkpoint.safetensors --stop-after 1");
     CHECK(rc == 0, "--resume after --overwrite: exit %d", rc);
     /* another run beside the first one's model, in the same folder: its checkpoint cannot be
@@ -599,7 +578,7 @@ static void test_not_utf8(void) {
         {"cut", "\xe2\x82", -1, -1},                                    /* cut off at the end */
     };
     size_t len;
-    char *text = slurp(TMP "/small.txt", &len), want[200], args[512];
+    char *text = test_slurp(TMP "/small.txt", &len), want[200], args[512];
     int i, rc;
     for (i = 0; text && i < (int)(sizeof cases / sizeof cases[0]); i++) {
         size_t n = cases[i].bytes[0] ? strlen(cases[i].bytes) : 1;
@@ -657,7 +636,7 @@ static void test_steps_and_eta(void) {
     CHECK(said("one", "estimate: ") && !output_has("one", "over an hour", 0),
           "a 12-step run: no estimate, or the long-run advice");
     CHECK(read_csv(&log, TMP "/eta.csv") == 13, "eta.csv: %d rows", log.rows);
-    out = slurp(TMP "/eta.out", &len);
+    out = test_slurp(TMP "/eta.out", &len);
     for (line = out; line && k < 12 && k + 1 < log.rows; line = strchr(line, '\n')) {
         const char *eta;
         double want, med, t[15];
@@ -695,9 +674,9 @@ static void test_eval_every(void) {
     int rc = train("ev", SMALL "--val-frac 0.1 --eval-every 3 --stop-after 4 --out " TMP
                    "/ev_best.st --checkpoint " TMP "/ev.st");
     CHECK(rc == 0 && said("ev", "eval after 3 steps: val loss ") &&
-          said("ev", "best so far, saved " TMP "/ev_best.st") && exists(TMP "/ev_best.st"),
+          said("ev", "best so far, saved " TMP "/ev_best.st") && test_exists(TMP "/ev_best.st"),
           "--eval-every 3: exit %d, or no best model after 3 steps", rc);
-    out = slurp(TMP "/ev.out", NULL);
+    out = test_slurp(TMP "/ev.out", NULL);
     if (out && (at = strstr(out, "eval after 3 steps: val loss ")) != NULL)
         check_val_loss(TMP "/small.txt", TMP "/ev_best.st", 2, 8, 0, atof(at + 29));
     free(out);
@@ -705,7 +684,7 @@ static void test_eval_every(void) {
     rc = train("evb", "--input " REF "/input.txt --layers 1 --heads 2 --embd 16 --block-size "
                "32 --batch 2 --seq 8 --steps 40 --eval-every 2 --eval-batches 2 --stop-after 2 "
                "--out " TMP "/evb_best.st --checkpoint " TMP "/evb.st");
-    out = slurp(TMP "/evb.out", NULL);
+    out = test_slurp(TMP "/evb.out", NULL);
     CHECK(rc == 0 && out && (at = strstr(out, "eval after 2 steps: val loss ")) != NULL,
           "--eval-batches 2: exit %d", rc);
     if (rc == 0 && out && at) check_val_loss(REF "/input.txt", TMP "/evb_best.st", 2, 8, 2,
@@ -789,7 +768,7 @@ static void test_ctrl_c(void) {
     rc = exit_status(pid);
     CHECK(rc == 130 && said("int2", "second Ctrl-C: stopped at once") &&
           !output_has("int2", "interrupted after", 0), "after two Ctrl-C: exit %d", rc);
-    CHECK(!exists(TMP "/sig/int2.st.tmp") && !exists(TMP "/sig/int2_best.st.tmp"),
+    CHECK(!test_exists(TMP "/sig/int2.st.tmp") && !test_exists(TMP "/sig/int2_best.st.tmp"),
           "a temporary file was left behind");
     rc = train("int3", "--resume " TMP "/sig/int2.st --stop-after 1 --out " TMP
                "/sig/int2_best.st --checkpoint " TMP "/sig/int2.st");
@@ -797,7 +776,7 @@ static void test_ctrl_c(void) {
 }
 
 int main(void) {
-    if (!exists("./train")) {
+    if (!test_exists("./train")) {
         CHECK(0, "./train is missing: run from the repository root after make train");
         return test_report("train");
     }
