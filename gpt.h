@@ -289,7 +289,7 @@ typedef struct gpt_acts {
     float *logits;     /* (B,T,V) */
     float *probs;      /* (B,T,V)       softmax(logits), kept for backward */
     float *losses;     /* (B,T)         -log probs[target] */
-    float *scratch;    /* (threads,...) packing memory of the fast matmul, 1 MB a thread (>>speed) */
+    float *scratch;    /* (threads,...) the fast matmul's packing memory, 1 MB a thread */
 } gpt_acts;
 #define GPT_NUM_ACT_TENSORS 23
 
