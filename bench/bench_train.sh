@@ -149,7 +149,7 @@ if command -v taskset >/dev/null && [ "$THREADS" -ge 2 ]; then
     trap 'kill $BUSY 2>/dev/null; rm -f bench/bin/load_*' EXIT INT TERM
     sleep 1
     for t in 0 1; do
-        ./train --steps $((STEPS + 3)) --val-frac 0 --input "$TEXT" --threads "$t" \
+        ./train --steps $((STEPS + 3)) --val-frac 0 --input "$TEXT" --threads "$t" --overwrite \
             --log bench/bin/load_$t.csv --out bench/bin/load_model.st \
             --checkpoint bench/bin/load_ck.st > bench/bin/load_$t.out 2>&1 ||
             { tail -n 5 bench/bin/load_$t.out; exit 1; }
