@@ -34,13 +34,9 @@
 #include <omp.h>
 #endif
 
-static const char *const wname[3] = {"f32", "bf16", "q8"};
+#include "bench_time.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static const char *const wname[3] = {"f32", "bf16", "q8"};
 
 static void set_threads(int n) {
 #ifdef _OPENMP
@@ -56,11 +52,6 @@ static int max_threads(void) {
 #else
     return 1;
 #endif
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* Read bandwidth in GB/s (10^9 bytes/s): the best of `passes` sums of the whole array. Each
@@ -117,11 +108,6 @@ static double generate(gpt_model *m, int n, uint64_t seed) {
         }
     }
     return now() - t0;
-}
-
-static double median(double *x, int n) {
-    qsort(x, (size_t)n, sizeof(double), cmp_double);
-    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
 static double best(const double *x, int n) {

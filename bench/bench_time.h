@@ -1,4 +1,4 @@
-/* bench_time.h - the clock and the median that the training benchmarks share. Include after
+/* bench_time.h - the clock and the median that the benchmarks share. Include after
    <stdlib.h> and <time.h>, with _POSIX_C_SOURCE defined for clock_gettime. */
 #ifndef BENCH_TIME_H
 #define BENCH_TIME_H

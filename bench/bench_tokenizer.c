@@ -14,18 +14,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_time.h"
+
 #define RUNS 5
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     gpt_tokenizer *tok;
@@ -60,9 +51,8 @@ int main(int argc, char **argv) {
         }
         seconds[r] = now() - t0;
     }
-    qsort(seconds, RUNS, sizeof seconds[0], by_value);
     printf("gpt.h: %.2f MB/s (median of %d, %s, %lu tokens)\n",
-           (double)len / 1e6 / seconds[RUNS / 2], RUNS, argv[1], (unsigned long)n);
+           (double)len / 1e6 / median(seconds, RUNS), RUNS, argv[1], (unsigned long)n);
     free(text); free(ids);
     gpt_tok_free(tok);
     return 0;
