@@ -6070,7 +6070,8 @@ static void gpt__tile(int kc, const float *a, const float *b, float *c, size_t l
      streams, which the processor's prefetchers follow);
    - columns contiguous (dout^T, whose column k is row k of dout): GPT__PACK_A_K rows of
      dout at a time, each read along its length, each panel receiving GPT__PACK_A_K x MR
-     consecutive floats. Going panel by panel through all kc rows instead reads MR floats from each of kc rows of dout that are OC floats apart; when
+     consecutive floats. Going panel by panel through all kc rows instead reads MR floats
+     from each of kc rows of dout that are OC floats apart; when
      OC floats are a multiple of 4 KB (3072 of them are 12 KB), all those reads fall into
      the same few sets of the L1 cache and evict one another (measured: 32% of peak for the
      d-weight product of mlp.c_fc, against 75-85% this way). */
