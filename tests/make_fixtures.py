@@ -424,8 +424,8 @@ def encode_gpt2(text_path):
 
 
 class Loader:
-    """The seed's DataLoaderLite: consecutive B*T+1 windows, wrapping to 0 when the next one
-    would run past the end."""
+    """The PyTorch reference trainer's DataLoaderLite (build-nanogpt style): consecutive
+    B*T+1 windows, wrapping to 0 when the next one would run past the end."""
 
     def __init__(self, tokens, B, T):
         self.tokens, self.B, self.T, self.pos, self.starts = tokens, B, T, 0, []
