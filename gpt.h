@@ -51,6 +51,11 @@
    @@ GPT_NO_VECTOR_EXTENSIONS   implementation file only: write the fast matmul's register
                            tile as plain C loops even where the compiler has GNU C vector types
                            (gcc, clang): the same numbers, slower with most compilers.
+   @@ GPT_NO_STDIO         set before every include: gpt.h includes no <stdio.h> and leaves
+                           out every function that opens a file (gpt_load, gpt_load_into,
+                           gpt_save, gpt_st_open, gpt_st_write, gpt_tok_load,
+                           gpt_tok_load_dir, gpt_tok_load_first); gpt_load_memory loads a
+                           model from a safetensors image in memory.
 
    ==========================================================================================
    MEMORY / ERRORS / THREADING
@@ -137,7 +142,9 @@
 
 #include <stddef.h>  /* size_t */
 #include <stdint.h>  /* uint64_t, uint8_t */
+#ifndef GPT_NO_STDIO
 #include <stdio.h>   /* FILE, used by the checkpoint and vocabulary readers */
+#endif
 
 #define GPT_VERSION_MAJOR 0
 #define GPT_VERSION_MINOR 1
@@ -494,7 +501,8 @@ typedef struct gpt_st_tensor {
     uint64_t begin, end;               /* byte range in the data buffer */
 } gpt_st_tensor;
 
-/* An open safetensors file. Read the fields freely, write none. */
+/* An open safetensors file: what its header says. Read the fields freely, write none. The
+   rest of an open file (the FILE, the parsed header) is the implementation's own. */
 typedef struct gpt_st {
     const char *path;                  /* as given to gpt_st_open (a copy) */
     int n_tensors;
@@ -504,10 +512,6 @@ typedef struct gpt_st {
     const char *const *meta_values;    /* (n_meta) */
     uint64_t data_start;               /* file offset of the data buffer: 8 + header length */
     uint64_t data_bytes;               /* size of the data buffer */
-    FILE *file;                        /* internal: open for reading */
-    uint64_t file_pos;                 /* internal: position of `file`, or UINT64_MAX */
-    void *mem, *header, *json;         /* internal: the allocations */
-    void *alloc_ctx;                   /* given to GPT_MALLOC / GPT_FREE */
 } gpt_st;
 
 /* Opens a safetensors file and checks all of it that can be checked without reading the
@@ -517,7 +521,9 @@ typedef struct gpt_st {
    nothing leaks, and the code is GPT_ERR_IO (cannot open or read), GPT_ERR_FORMAT (bad
    content; gpt_last_error() names the file, the tensor and the problem) or GPT_ERR_NOMEM.
    One gpt_st is used by one thread at a time (reads move its file position). */
+#ifndef GPT_NO_STDIO
 GPT_DEF int gpt_st_open(gpt_st **out, const char *path, void *alloc_ctx);
+#endif
 
 /* Closes the file and frees everything. NULL is allowed. */
 GPT_DEF void gpt_st_close(gpt_st *st);
@@ -563,8 +569,10 @@ typedef struct gpt_st_entry {
    over path, so that on any failure the old file at path is untouched (and the temporary
    file removed). GPT_ERR_ARG for bad entries (duplicate names, unknown dtype, invalid UTF-8),
    GPT_ERR_IO when the file cannot be written. */
+#ifndef GPT_NO_STDIO
 GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
                          const char *const *metadata, void *alloc_ctx);
+#endif
 
 /* ---- GPT-2 checkpoints --------------------------------------------------------------------
    Files in Hugging Face's GPT-2 layout (OpenAI's gpt2 ... gpt2-xl model.safetensors load as
@@ -577,11 +585,17 @@ typedef struct gpt_load_options {
                                  group of rows at a time (no fp32 copy of a matrix) */
     int n_head;               /* 0: from config.json, else the file's metadata, else the
                                  GPT-2 family (768->12, 1024->16, 1280->20, 1600->25) */
-    const char *config_json;  /* NULL: "config.json" beside the file, if there is one */
+    const char *config_json;  /* NULL: "config.json" beside the file, if there is one;
+                                 "": none (only the file's metadata and the GPT-2 family) */
     int optimizer;            /* 1: also the AdamW moments and step (needs model.training) */
 } gpt_load_options;
 
-/* model = gpt_options_defaults(), n_head 0, config_json NULL, optimizer 0. */
+/* The options of a model for sampling: model = gpt_options_defaults() but training 0,
+   kv_cache 1 and max_batch 0 (no full forward: gpt_forward_token, gpt_sample and gpt_score
+   work, gpt_forward does not), F32 weights; n_head 0, config_json NULL, optimizer 0. Such a
+   model holds the weights, the KV cache and one token's activations, nothing more. To train
+   what you load, opt in: model.training = 1, model.max_batch and model.max_seq (B and T),
+   and optimizer = 1 to go on with a checkpoint's AdamW state. */
 GPT_DEF gpt_load_options gpt_load_options_defaults(void);
 
 /* Creates a model from a checkpoint. The configuration comes from the shapes (V and C from
@@ -589,20 +603,34 @@ GPT_DEF gpt_load_options gpt_load_options_defaults(void);
    config.json or metadata that disagrees with the shapes is an error. Tensors may be F32,
    F16 or BF16, with or without the "transformer." prefix; the attn.bias buffers are ignored,
    and lm_head.weight must equal wte.weight. Any of those dtypes loads into any
-   opt->model.weights. With opt->optimizer the AdamW moments and step
-   are loaded too, or zeroed when the file has none. opt NULL means the defaults. On failure
-   *out is NULL and nothing leaks; errors name the file and tensor (GPT_ERR_FORMAT, _SHAPE,
-   _IO, _NOMEM, or GPT_ERR_ARG when n_head cannot be found). Free with gpt_model_free. */
+   opt->model.weights. With opt->optimizer the AdamW moments and step are loaded too, or
+   zeroed when the file has none. opt NULL means the defaults: a model for sampling. On
+   failure *out is NULL and nothing leaks; errors name the file and tensor (GPT_ERR_FORMAT,
+   _SHAPE, _IO, _NOMEM, or GPT_ERR_ARG when n_head cannot be found). Free with
+   gpt_model_free. */
+#ifndef GPT_NO_STDIO
 GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *opt);
+#endif
+
+/* gpt_load of a safetensors image in memory: data[0..size), the bytes of a .safetensors
+   file, which the program read or embedded its own way (only read, and not needed after the
+   call). Checked as a file is, and the errors name it "<memory>". No file is read, so
+   opt->config_json must be NULL or "": n_head comes from opt->n_head, the image's metadata
+   or the GPT-2 family. Works in a build with GPT_NO_STDIO. */
+GPT_DEF int gpt_load_memory(gpt_model **out, const void *data, size_t size,
+                            const gpt_load_options *opt);
 
 /* Fills an existing model from a checkpoint whose shapes must match it (GPT_ERR_SHAPE
    otherwise, naming the tensor and both shapes, or when the file's metadata gives another
-   n_head; config.json is not read). With optimizer 1 the model must be training; the
-   moments and step are loaded, or zeroed when the file has none. Every check is done, and
-   the one scratch buffer allocated, before the first value is written, so a bad file or
-   GPT_ERR_NOMEM leaves the model untouched; only a read error in the middle (a disk
+   n_head; config.json is not read). Only opt->optimizer is used (the model exists already);
+   opt NULL means the defaults (optimizer 0). With optimizer 1 the model must be training;
+   the moments and step are loaded, or zeroed when the file has none. Every check is done,
+   and the one scratch buffer allocated, before the first value is written, so a bad file
+   or GPT_ERR_NOMEM leaves the model untouched; only a read error in the middle (a disk
    failing) can leave it partly loaded. */
-GPT_DEF int gpt_load_into(gpt_model *model, const char *path, int optimizer);
+#ifndef GPT_NO_STDIO
+GPT_DEF int gpt_load_into(gpt_model *model, const char *path, const gpt_load_options *opt);
+#endif
 
 typedef struct gpt_save_options {
     int optimizer;                 /* 1: also the AdamW moments (tensors "optimizer.m.<name>",
@@ -623,7 +651,9 @@ GPT_DEF gpt_save_options gpt_save_options_defaults(void);
    keys must differ from those. Atomic like gpt_st_write; the config.json, when asked for,
    is written (atomically too) after the checkpoint. The model is only read, so saving from
    another thread while nothing trains is safe. opt NULL means the defaults. */
+#ifndef GPT_NO_STDIO
 GPT_DEF int gpt_save(const gpt_model *model, const char *path, const gpt_save_options *opt);
+#endif
 
 #ifdef __cplusplus
 }
@@ -663,6 +693,7 @@ typedef struct gpt_tokenizer {
     void *alloc_ctx;           /* given to GPT_MALLOC / GPT_FREE */
 } gpt_tokenizer;
 
+#ifndef GPT_NO_STDIO
 /* Loads a vocabulary from OpenAI's vocab.bpe (Hugging Face calls the same file merges.txt)
    and, when encoder_json_path is not NULL, checks that encoder.json (vocab.json) gives every
    token the id the merges give it. The files are read as untrusted input: a malformed one
@@ -685,6 +716,7 @@ GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_c
    search with their error. GPT_ERR_IO, naming the folders, when none has them. */
 GPT_DEF int gpt_tok_load_first(gpt_tokenizer **out, const char *const *dirs, int n,
                                void *alloc_ctx);
+#endif
 
 /* Frees a tokenizer from gpt_tok_load. NULL is allowed. */
 GPT_DEF void gpt_tok_free(gpt_tokenizer *tok);
@@ -815,7 +847,8 @@ GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler 
    >>plumbing   Errors, allocator, random numbers, OpenMP.
 
    Idea: everything the numeric code leans on, kept in one place so that the sections after it
-   read as plain C. Every platform #if of the file lives in this section.
+   read as plain C. Every platform #if of the file lives in this section, except those of the
+   file system (fsync, an atomic rename), which stay with the file code in >>checkpoint.
    ------------------------------------------------------------------------------------------ */
 
 /* The allocator. ctx is the user's pointer from gpt_options.alloc_ctx. */
@@ -888,43 +921,17 @@ static int gpt__thread_id(void) {
 #define GPT__THREAD_LOCAL
 #endif
 
-/* Making a finished file durable before renaming it over the old one needs fsync(), which is
-   POSIX, not C99. Strict -std=c99 hides its declaration in <unistd.h>, so we declare the two
-   POSIX functions ourselves (the same prototypes, so a second declaration is harmless). */
-#if defined(__unix__) || defined(__APPLE__)
-#ifdef __cplusplus
-extern "C" {   /* C linkage, as <unistd.h> and <stdio.h> declare them */
-#endif
-extern int fsync(int fd);
-extern int fileno(FILE *stream);
-#ifdef __cplusplus
-}
-#endif
-#define GPT__SYNC(f) fsync(fileno(f))
-#define GPT__REPLACE(from, to) rename(from, to)
-/* Windows has neither fsync() nor a rename() that replaces an existing file (it fails with
-   "file exists"). Its C library's _commit() is fsync(), and MoveFileExA with the flags
-   MOVEFILE_REPLACE_EXISTING (1) and MOVEFILE_WRITE_THROUGH (8) replaces the file atomically
-   on one volume. MoveFileExA is declared here with <windows.h>'s types spelled out, to keep
-   that header (and its macros, such as min and max) out of the user's program. */
-#elif defined(_WIN32)
-#include <io.h>   /* _commit: the C library's, not <windows.h> */
-#ifdef __cplusplus
-extern "C" {
-#endif
-__declspec(dllimport) int __stdcall MoveFileExA(const char *from, const char *to,
-                                                unsigned long flags);
-#ifdef __cplusplus
-}
-#endif
-#define GPT__SYNC(f) _commit(_fileno(f))
-#define GPT__REPLACE(from, to) (MoveFileExA(from, to, 1 | 8) ? 0 : -1)
-#else   /* another system: no sync; rename() as C99 gives it */
-#define GPT__SYNC(f) 0
-#define GPT__REPLACE(from, to) rename(from, to)
-#endif
-
 static GPT__THREAD_LOCAL char gpt__error_detail[512];
+
+/* The detail is formatted by vsnprintf of <stdio.h>. A build with GPT_NO_STDIO has no
+   <stdio.h>, so it formats with the small gpt__vformat of >>checkpoint instead, which knows
+   the conversions this file uses (%s %d %u %x %c %g %f with l, ll, z, widths, precisions). */
+#ifdef GPT_NO_STDIO
+static int gpt__vformat(char *buf, size_t cap, const char *fmt, va_list ap);
+#define GPT__VSNPRINTF gpt__vformat
+#else
+#define GPT__VSNPRINTF vsnprintf
+#endif
 
 GPT_DEF const char *gpt_strerror(int code) {
 #define GPT__ERROR_TEXT(name, text) case name: return text;
@@ -941,7 +948,7 @@ GPT_DEF const char *gpt_last_error(void) {
 static int gpt__fail(int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(gpt__error_detail, sizeof gpt__error_detail, fmt, ap);
+    GPT__VSNPRINTF(gpt__error_detail, sizeof gpt__error_detail, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -2381,6 +2388,279 @@ GPT_DEF float gpt_lr(const gpt_schedule *s, long step) {
             GPT2LMHeadModel.from_pretrained(folder) with config.json in the folder.
    ------------------------------------------------------------------------------------------ */
 
+/* ---- Files, and text without <stdio.h> -------------------------------------------------------
+   Every line of gpt.h that touches a file is in this appendix: the safetensors reader and
+   writer, config.json, and the vocabulary files of >>tokenizer (at the end of the chapter).
+   The story chapters only see bytes in memory. Built with GPT_NO_STDIO, none of the file code
+   exists and <stdio.h> is never included: a model then comes from a safetensors image that
+   the program holds in memory (gpt_load_memory), read or embedded in its own way. */
+#ifndef GPT_NO_STDIO
+
+/* Making a finished file durable before renaming it over the old one needs fsync(), which is
+   POSIX, not C99. Strict -std=c99 hides its declaration in <unistd.h>, so we declare the two
+   POSIX functions ourselves (the same prototypes, so a second declaration is harmless). */
+#if defined(__unix__) || defined(__APPLE__)
+#ifdef __cplusplus
+extern "C" {   /* C linkage, as <unistd.h> and <stdio.h> declare them */
+#endif
+extern int fsync(int fd);
+extern int fileno(FILE *stream);
+#ifdef __cplusplus
+}
+#endif
+#define GPT__SYNC(f) fsync(fileno(f))
+#define GPT__REPLACE(from, to) rename(from, to)
+/* Windows has neither fsync() nor a rename() that replaces an existing file (it fails with
+   "file exists"). Its C library's _commit() is fsync(), and MoveFileExA with the flags
+   MOVEFILE_REPLACE_EXISTING (1) and MOVEFILE_WRITE_THROUGH (8) replaces the file atomically
+   on one volume. MoveFileExA is declared here with <windows.h>'s types spelled out, to keep
+   that header (and its macros, such as min and max) out of the user's program. */
+#elif defined(_WIN32)
+#include <io.h>   /* _commit: the C library's, not <windows.h> */
+#ifdef __cplusplus
+extern "C" {
+#endif
+__declspec(dllimport) int __stdcall MoveFileExA(const char *from, const char *to,
+                                                unsigned long flags);
+#ifdef __cplusplus
+}
+#endif
+#define GPT__SYNC(f) _commit(_fileno(f))
+#define GPT__REPLACE(from, to) (MoveFileExA(from, to, 1 | 8) ? 0 : -1)
+#else   /* another system: no sync; rename() as C99 gives it */
+#define GPT__SYNC(f) 0
+#define GPT__REPLACE(from, to) rename(from, to)
+#endif
+
+/* Reads the whole file `path` into a new buffer: *n_out bytes and a 0 after them (so that a
+   text is a C string too; free the buffer with GPT_FREE). GPT_ERR_IO when the file cannot be
+   opened or read (a folder opens on Linux, then fails to read), GPT_ERR_FORMAT when it holds
+   more than `limit` bytes (`what` names the kind of file in the message). The file is read
+   in chunks that double, never measured first: ftell's long is 32 bits on some systems, and
+   a pipe has no size. GPT_MALLOC has no realloc, so growing copies. */
+static int gpt__read_file(const char *path, size_t limit, const char *what, void *ctx,
+                          char **out, size_t *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return gpt__fail(GPT_ERR_IO, "%s: cannot open for reading", path);
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int rc = GPT_OK;
+    for (;;) {
+        if (n == cap) {   /* full: a bigger buffer, at most limit + 1 bytes (one too many) */
+            if (cap > limit) {
+                rc = gpt__fail(GPT_ERR_FORMAT, "%s: more than %lu bytes, too large for a %s",
+                               path, (unsigned long)limit, what);
+                break;
+            }
+            size_t grown = cap ? 2 * cap : 65536;
+            if (grown > limit + 1) grown = limit + 1;
+            char *bigger = (char *)gpt__malloc(grown + 1, ctx, path);
+            if (!bigger) { rc = GPT_ERR_NOMEM; break; }
+            if (buf) {
+                memcpy(bigger, buf, n);
+                GPT_FREE(buf, ctx);
+            }
+            buf = bigger;
+            cap = grown;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        if (got == 0) break;   /* the end, or an error (ferror tells) */
+        n += got;
+    }
+    if (rc == GPT_OK && ferror(f)) rc = gpt__fail(GPT_ERR_IO, "%s: cannot read (a folder?)", path);
+    fclose(f);
+    if (rc != GPT_OK) {
+        if (buf) GPT_FREE(buf, ctx);
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *n_out = n;
+    return GPT_OK;
+}
+
+#else   /* GPT_NO_STDIO */
+
+/* vsnprintf for gpt__fail without <stdio.h>, for the conversions this file uses: %% %c %s
+   %d %i %u %x %X %f %g, the lengths l, ll and z, the flags - and 0, a width and a precision
+   (digits or *). Like vsnprintf it writes at most cap bytes, the last one a 0, and returns
+   the length the whole text has. %f and %g round as printf does to within the last digit,
+   which is enough for an error message. */
+typedef struct gpt__fmt {
+    char *buf;
+    size_t cap, len;
+} gpt__fmt;
+
+static void gpt__fmt_put(gpt__fmt *f, char c) {
+    if (f->len + 1 < f->cap) f->buf[f->len] = c;
+    f->len++;
+}
+
+/* s[0..n) in a field of `width`: spaces before it (after it with left), or zeros between
+   its sign and its digits. */
+static void gpt__fmt_field(gpt__fmt *f, const char *s, size_t n, int width, int left,
+                           int zero) {
+    size_t pad = width > 0 && (size_t)width > n ? (size_t)width - n : 0, i = 0;
+    if (zero && !left && n > 0 && s[0] == '-') gpt__fmt_put(f, s[i++]);
+    if (!left)
+        for (size_t k = 0; k < pad; k++) gpt__fmt_put(f, zero ? '0' : ' ');
+    for (; i < n; i++) gpt__fmt_put(f, s[i]);
+    if (left)
+        for (size_t k = 0; k < pad; k++) gpt__fmt_put(f, ' ');
+}
+
+/* The digits of v in `base`, written backwards ending at `end`; returns the first. */
+static char *gpt__fmt_uint(char *end, unsigned long long v, unsigned base, int upper) {
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    do {
+        *--end = digits[v % base];
+        v /= base;
+    } while (v);
+    return end;
+}
+
+/* v as %f with `prec` decimals or as %g with `prec` significant digits, into out (at least
+   64 bytes); returns the length. */
+static size_t gpt__fmt_double(char *out, double v, int prec, int g) {
+    char digits[32], *end = digits + sizeof digits;
+    size_t n = 0;
+    if (v != v) { memcpy(out, "nan", 3); return 3; }
+    if (v < 0 || (v == 0 && 1 / v < 0)) { out[n++] = '-'; v = -v; }
+    if (v > DBL_MAX) { memcpy(out + n, "inf", 3); return n + 3; }
+    if (prec < 0) prec = 6;
+    if (g && prec == 0) prec = 1;
+    if (g && prec > 17) prec = 17;
+    if (!g && (prec > 17 || v * pow(10.0, prec) >= 1e18)) { g = 1; prec = 17; }
+    if (!g) {   /* %f: v * 10^prec rounded, then the point put back */
+        double scale = pow(10.0, prec);
+        char *s = gpt__fmt_uint(end, (unsigned long long)(v * scale + 0.5), 10, 0);
+        size_t len = (size_t)(end - s);
+        for (; len <= (size_t)prec; len++) *--s = '0';   /* at least one digit before '.' */
+        for (size_t i = 0; i < len; i++) {
+            if (i == len - (size_t)prec) out[n++] = '.';
+            out[n++] = s[i];
+        }
+        return n;
+    }
+    if (v == 0) { out[n++] = '0'; return n; }
+    /* %g: m = the prec significant digits of v, and its exponent x (v ~ m.mmm * 10^x) */
+    int x = (int)floor(log10(v));
+    double m = floor(v / pow(10.0, x - prec + 1) + 0.5);
+    if (m >= pow(10.0, prec)) {
+        x++;
+        m = floor(v / pow(10.0, x - prec + 1) + 0.5);
+    }
+    char *s = gpt__fmt_uint(end, (unsigned long long)m, 10, 0);
+    int len = (int)(end - s);
+    while (len > 1 && s[len - 1] == '0') len--;   /* %g drops trailing zeros */
+    if (x < -4 || x >= prec) {   /* d.ddde+xx */
+        out[n++] = s[0];
+        if (len > 1) out[n++] = '.';
+        for (int i = 1; i < len; i++) out[n++] = s[i];
+        out[n++] = 'e';
+        out[n++] = x < 0 ? '-' : '+';
+        char *e = gpt__fmt_uint(end, (unsigned long long)(x < 0 ? -x : x), 10, 0);
+        if (end - e < 2) out[n++] = '0';
+        while (e < end) out[n++] = *e++;
+    } else if (x < 0) {   /* 0.000ddd */
+        out[n++] = '0';
+        out[n++] = '.';
+        for (int i = -1; i > x; i--) out[n++] = '0';
+        for (int i = 0; i < len; i++) out[n++] = s[i];
+    } else {   /* ddd.ddd */
+        for (int i = 0; i < len || i <= x; i++) {
+            if (i == x + 1) out[n++] = '.';
+            out[n++] = i < len ? s[i] : '0';
+        }
+    }
+    return n;
+}
+
+static int gpt__vformat(char *buf, size_t cap, const char *fmt, va_list ap) {
+    gpt__fmt f;
+    f.buf = buf;
+    f.cap = cap;
+    f.len = 0;
+    for (const char *p = fmt; *p; p++) {
+        if (*p != '%') { gpt__fmt_put(&f, *p); continue; }
+        int left = 0, zero = 0, width = 0, prec = -1, size = 0;   /* size: 1 l, 2 ll, 3 z */
+        for (p++; *p == '-' || *p == '0'; p++) {
+            if (*p == '-') left = 1;
+            else zero = 1;
+        }
+        if (*p == '*') {
+            width = va_arg(ap, int);
+            p++;
+            if (width < 0) { left = 1; width = -width; }
+        } else {
+            while (*p >= '0' && *p <= '9') width = width * 10 + (*p++ - '0');
+        }
+        if (*p == '.') {
+            prec = 0;
+            if (*++p == '*') {
+                prec = va_arg(ap, int);
+                p++;
+            } else {
+                while (*p >= '0' && *p <= '9') prec = prec * 10 + (*p++ - '0');
+            }
+        }
+        if (*p == 'l') {
+            size = 1;
+            if (*++p == 'l') { size = 2; p++; }
+        } else if (*p == 'z') {
+            size = 3;
+            p++;
+        }
+        if (!*p) break;
+        char tmp[400], *end = tmp + sizeof tmp;
+        const char *text = tmp;
+        size_t n = 1;
+        if (*p == 'd' || *p == 'i') {
+            long long v = size == 2 ? va_arg(ap, long long) : size == 1 ? va_arg(ap, long)
+                        : size == 3 ? (long long)va_arg(ap, size_t) : va_arg(ap, int);
+            char *s = gpt__fmt_uint(end, v < 0 ? 0ull - (unsigned long long)v
+                                               : (unsigned long long)v, 10, 0);
+            if (v < 0) *--s = '-';
+            text = s;
+            n = (size_t)(end - s);
+        } else if (*p == 'u' || *p == 'x' || *p == 'X') {
+            unsigned long long v = size == 2 ? va_arg(ap, unsigned long long)
+                                 : size == 1 ? va_arg(ap, unsigned long)
+                                 : size == 3 ? va_arg(ap, size_t) : va_arg(ap, unsigned);
+            text = gpt__fmt_uint(end, v, *p == 'u' ? 10 : 16, *p == 'X');
+            n = (size_t)(end - text);
+        } else if (*p == 's') {
+            const char *s = va_arg(ap, const char *);
+            if (!s) s = "(null)";
+            for (n = 0; (prec < 0 || n < (size_t)prec) && s[n]; n++) {}
+            text = s;
+            zero = 0;
+        } else if (*p == 'f' || *p == 'g') {
+            n = gpt__fmt_double(tmp, va_arg(ap, double), prec, *p == 'g');
+        } else if (*p == 'c') {
+            tmp[0] = (char)va_arg(ap, int);
+        } else {
+            tmp[0] = *p;   /* %% and what this formatter does not know: the character */
+        }
+        gpt__fmt_field(&f, text, n, width, left, zero);
+    }
+    if (cap > 0) buf[f.len < cap ? f.len : cap - 1] = '\0';
+    return (int)f.len;
+}
+
+#endif   /* GPT_NO_STDIO */
+
+/* snprintf, with either formatter. */
+static int gpt__format(char *buf, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = GPT__VSNPRINTF(buf, cap, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 /* ---- A strict JSON parser -------------------------------------------------------------------
    The parse makes a flat array of nodes in document order: a container is followed by its
    children, and `skip` (the size of a node's subtree) jumps from a child to the next one.
@@ -2802,12 +3082,26 @@ static const char *gpt__shape_text(char *buf, size_t cap, int ndim, const uint64
     buf[0] = '(';
     buf[1] = '\0';
     for (i = 0; i < ndim && used < cap; i++)
-        used += (size_t)snprintf(buf + used, cap - used, "%s%llu", i ? "," : "",
+        used += (size_t)gpt__format(buf + used, cap - used, "%s%llu", i ? "," : "",
                                  (unsigned long long)shape[i]);
     if (used + 2 <= cap) memcpy(buf + used, ")", 2);
     return buf;
 }
 
+/* Where the bytes of a safetensors image come from: a file, or memory (gpt_load_memory).
+   Everything above the two functions below reads through them, so a file and an image in
+   memory go through the same checks, with the same messages. */
+typedef struct gpt__src {
+    const unsigned char *mem;   /* the image in memory, or NULL: a file */
+    uint64_t size;              /* bytes at mem */
+    int error;                  /* a read failed (not only ended): a disk or a folder */
+#ifndef GPT_NO_STDIO
+    FILE *file;                 /* the file, when mem is NULL */
+    uint64_t pos;               /* where the file stands, or UINT64_MAX when unknown */
+#endif
+} gpt__src;
+
+#ifndef GPT_NO_STDIO
 /* Moves to byte `pos`. fseek takes a long, which is 32 bits on some platforms (Windows), so
    big offsets are reached in steps from the start; on 64-bit Unix it is a single step. */
 static int gpt__seek(FILE *f, uint64_t pos) {
@@ -2819,14 +3113,51 @@ static int gpt__seek(FILE *f, uint64_t pos) {
     }
     return 1;
 }
+#endif
 
-/* 1 when the file has a byte at offset pos, 0 when it ends before, -1 on a read error.
+/* Reads bytes [pos, pos+n) into buf and returns how many it read: n, or fewer where the
+   image ends or a read fails (then src->error is set). Reads that follow each other in a
+   file do not seek. */
+static size_t gpt__src_read(gpt__src *src, uint64_t pos, void *buf, size_t n) {
+    if (src->mem) {
+        size_t k = pos >= src->size ? 0 : src->size - pos < n ? (size_t)(src->size - pos) : n;
+        if (k > 0) memcpy(buf, src->mem + pos, k);
+        return k;
+    }
+#ifndef GPT_NO_STDIO
+    if (src->pos != pos && !gpt__seek(src->file, pos)) {
+        src->pos = (uint64_t)-1;
+        src->error = 1;
+        return 0;
+    }
+    size_t got = fread(buf, 1, n, src->file);
+    src->pos = got == n ? pos + n : (uint64_t)-1;
+    if (got < n && ferror(src->file)) src->error = 1;
+    return got;
+#else
+    return 0;
+#endif
+}
+
+/* 1 when the image has a byte at offset pos, 0 when it ends before, -1 on a read error.
    Probing like this measures a file without ftell, whose long may be 32 bits. */
-static int gpt__has_byte(FILE *f, uint64_t pos) {
-    clearerr(f);
-    if (!gpt__seek(f, pos)) return -1;
-    if (fgetc(f) != EOF) return 1;
-    return ferror(f) ? -1 : 0;
+static int gpt__src_has_byte(gpt__src *src, uint64_t pos) {
+    unsigned char byte;
+    src->error = 0;
+#ifndef GPT_NO_STDIO
+    if (!src->mem) clearerr(src->file);
+#endif
+    if (gpt__src_read(src, pos, &byte, 1) == 1) return 1;
+    return src->error ? -1 : 0;
+}
+
+static void gpt__src_close(gpt__src *src) {
+#ifndef GPT_NO_STDIO
+    if (src->file) fclose(src->file);
+    src->file = NULL;
+#else
+    (void)src;
+#endif
 }
 
 static uint32_t gpt__le16(const unsigned char *b) { return (uint32_t)b[0] | (uint32_t)b[1] << 8; }
@@ -2839,31 +3170,29 @@ static uint64_t gpt__le64(const unsigned char *b) {
 
 /* Reads the header length N (byte by byte, little-endian whatever the machine) and the N
    bytes of header text into *text (freed by the caller). */
-static int gpt__st_read_header(FILE *f, const char *path, char **text, uint64_t *len,
+static int gpt__st_read_header(gpt__src *src, const char *path, char **text, uint64_t *len,
                                void *ctx) {
     unsigned char b[8];
-    size_t got = fread(b, 1, 8, f);
-    uint64_t n;
-    int has;
+    size_t got = gpt__src_read(src, 0, b, 8);
     if (got < 8) {
-        if (ferror(f)) return gpt__fail(GPT_ERR_IO, "%s: cannot read (a directory?)", path);
+        if (src->error) return gpt__fail(GPT_ERR_IO, "%s: cannot read (a directory?)", path);
         if (got == 0) return gpt__fail(GPT_ERR_FORMAT, "%s: empty file", path);
         return gpt__fail(GPT_ERR_FORMAT, "%s: %lu bytes, too short for a safetensors file",
                          path, (unsigned long)got);
     }
-    n = gpt__le64(b);
+    uint64_t n = gpt__le64(b);
     if (n < 2 || n > GPT__ST_MAX_HEADER)
         return gpt__fail(GPT_ERR_FORMAT, "%s: header length %llu is not in [2, %lu] (not a "
                          "safetensors file?)", path, (unsigned long long)n,
                          (unsigned long)GPT__ST_MAX_HEADER);
-    has = gpt__has_byte(f, 8 + n - 1);   /* before allocating n bytes on the file's word */
+    int has = gpt__src_has_byte(src, 8 + n - 1);   /* before allocating n bytes on its word */
     if (has < 0) return gpt__fail(GPT_ERR_IO, "%s: cannot read", path);
     if (has == 0)
         return gpt__fail(GPT_ERR_FORMAT, "%s: header length %llu runs past the end of the "
                          "file", path, (unsigned long long)n);
     *text = (char *)gpt__malloc((size_t)n, ctx, "safetensors header");
     if (!*text) return GPT_ERR_NOMEM;
-    if (!gpt__seek(f, 8) || fread(*text, 1, (size_t)n, f) != (size_t)n) {
+    if (gpt__src_read(src, 8, *text, (size_t)n) != (size_t)n) {
         GPT_FREE(*text, ctx);
         *text = NULL;
         return gpt__fail(GPT_ERR_IO, "%s: cannot read the header", path);
@@ -2947,32 +3276,40 @@ static int gpt__st_entry(gpt_st_tensor *t, const gpt__json *v, const char *path)
     return GPT_OK;
 }
 
-/* The gpt_st and its arrays in one block, each piece on a 16-byte boundary:
-   [gpt_st][json doc][tensors (n)][meta keys (m)][meta values (m)][path].
+/* An open safetensors file as the implementation holds it: the public gpt_st first, so that
+   a gpt_st * points at it, then what reading needs. */
+typedef struct gpt__st_file {
+    gpt_st st;
+    gpt__src src;          /* where the bytes come from: a file, or memory */
+    char *header;          /* the header's text: the parsed numbers point into it */
+    gpt__json_doc doc;     /* the parsed header: the names point into it */
+    void *alloc_ctx;       /* given to GPT_MALLOC / GPT_FREE */
+} gpt__st_file;
+
+static gpt__st_file *gpt__st_of(gpt_st *st) { return (gpt__st_file *)(void *)st; }
+
+/* The gpt__st_file and its arrays in one block, each piece on a 16-byte boundary:
+   [gpt__st_file][tensors (n)][meta keys (m)][meta values (m)][path].
    n and m are at most GPT__ST_MAX_ENTRIES, so these sizes cannot overflow. */
 static size_t gpt__round16(size_t x) { return (x + 15) / 16 * 16; }
 
-static int gpt__st_alloc(gpt_st **out, const char *path, size_t n, size_t m, void *ctx) {
-    size_t o_doc = gpt__round16(sizeof(gpt_st));
-    size_t o_t = o_doc + gpt__round16(sizeof(gpt__json_doc));
+static int gpt__st_alloc(gpt__st_file **out, const char *path, size_t n, size_t m, void *ctx) {
+    size_t o_t = gpt__round16(sizeof(gpt__st_file));
     size_t o_keys = o_t + gpt__round16(n * sizeof(gpt_st_tensor));
     size_t o_vals = o_keys + gpt__round16(m * sizeof(char *));
     size_t o_path = o_vals + gpt__round16(m * sizeof(char *));
     char *mem = (char *)gpt__malloc(o_path + strlen(path) + 1, ctx, "safetensors index");
-    gpt_st *st = (gpt_st *)(void *)mem;
     if (!mem) return GPT_ERR_NOMEM;
     memset(mem, 0, o_path);
-    st->mem = mem;
-    st->json = mem + o_doc;
-    st->n_tensors = (int)n;
-    st->tensors = (gpt_st_tensor *)(void *)(mem + o_t);
-    st->n_meta = (int)m;
-    st->meta_keys = (const char *const *)(void *)(mem + o_keys);
-    st->meta_values = (const char *const *)(void *)(mem + o_vals);
-    st->path = strcpy(mem + o_path, path);
-    st->alloc_ctx = ctx;
-    st->file_pos = (uint64_t)-1;
-    *out = st;
+    gpt__st_file *sf = (gpt__st_file *)(void *)mem;
+    sf->st.n_tensors = (int)n;
+    sf->st.tensors = (gpt_st_tensor *)(void *)(mem + o_t);
+    sf->st.n_meta = (int)m;
+    sf->st.meta_keys = (const char *const *)(void *)(mem + o_keys);
+    sf->st.meta_values = (const char *const *)(void *)(mem + o_vals);
+    sf->st.path = strcpy(mem + o_path, path);
+    sf->alloc_ctx = ctx;
+    *out = sf;
     return GPT_OK;
 }
 
@@ -3008,14 +3345,14 @@ static int gpt__st_offset_cmp(const void *a, const void *b) {
 
 /* The tensors, sorted by begin, must tile the data buffer: no gap, no overlap. Sets
    st->data_bytes and *last, the tensor that ends the buffer (NULL without tensors). */
-static int gpt__st_check_tiling(gpt_st *st, const gpt_st_tensor **last) {
+static int gpt__st_check_tiling(gpt_st *st, const gpt_st_tensor **last, void *ctx) {
     size_t n = (size_t)st->n_tensors, i;
     const gpt_st_tensor **order;
     uint64_t pos = 0;
     int rc = GPT_OK;
     *last = NULL;
     if (n == 0) return GPT_OK;
-    order = (const gpt_st_tensor **)gpt__malloc(n * sizeof *order, st->alloc_ctx, "tensor order");
+    order = (const gpt_st_tensor **)gpt__malloc(n * sizeof *order, ctx, "tensor order");
     if (!order) return GPT_ERR_NOMEM;
     for (i = 0; i < n; i++) order[i] = &st->tensors[i];
     qsort((void *)order, n, sizeof *order, gpt__st_offset_cmp);
@@ -3032,7 +3369,7 @@ static int gpt__st_check_tiling(gpt_st *st, const gpt_st_tensor **last) {
         pos = t->end;
     }
     *last = order[n - 1];
-    GPT_FREE(order, st->alloc_ctx);
+    GPT_FREE(order, ctx);
     st->data_bytes = pos;
     if (rc == GPT_OK && pos > GPT__ST_MAX_DATA)
         rc = gpt__fail(GPT_ERR_FORMAT, "%s: %llu bytes of tensor data is past the %llu-byte limit",
@@ -3041,10 +3378,11 @@ static int gpt__st_check_tiling(gpt_st *st, const gpt_st_tensor **last) {
 }
 
 /* The file must end exactly where the data buffer ends. */
-static int gpt__st_check_size(gpt_st *st, const gpt_st_tensor *last) {
+static int gpt__st_check_size(gpt__st_file *sf, const gpt_st_tensor *last) {
+    const gpt_st *st = &sf->st;
     uint64_t size = st->data_start + st->data_bytes;
-    int has_last = gpt__has_byte(st->file, size - 1), has_more = gpt__has_byte(st->file, size);
-    st->file_pos = (uint64_t)-1;
+    int has_last = gpt__src_has_byte(&sf->src, size - 1);
+    int has_more = gpt__src_has_byte(&sf->src, size);
     if (has_last < 0 || has_more < 0) return gpt__fail(GPT_ERR_IO, "%s: cannot read", st->path);
     if (!has_last)
         return gpt__fail(GPT_ERR_FORMAT, "%s: truncated: tensor '%s' ends at byte %llu of the "
@@ -3060,54 +3398,65 @@ static int gpt__st_name_cmp(const void *a, const void *b) {
     return strcmp(((const gpt_st_tensor *)a)->name, ((const gpt_st_tensor *)b)->name);
 }
 
-GPT_DEF int gpt_st_open(gpt_st **out, const char *path, void *ctx) {
-    gpt__json_doc doc;
-    const gpt_st_tensor *last = NULL;
+/* gpt_st_open of any image: `name` names it in errors (the path). The gpt_st takes `src`
+   over, and closes its file on failure too. */
+static int gpt__st_open(gpt_st **out, const char *name, const gpt__src *src, void *ctx) {
+    gpt__src in = *src;
+    *out = NULL;
     char *text = NULL;
     uint64_t hlen = 0;
     size_t n_tensors = 0, n_meta = 0;
-    gpt_st *st = NULL;
-    FILE *f;
-    int rc;
-    *out = NULL;
+    gpt__json_doc doc;
     memset(&doc, 0, sizeof doc);
-    if (!path) return gpt__fail(GPT_ERR_ARG, "gpt_st_open: path is NULL");
-    f = fopen(path, "rb");
-    if (!f) return gpt__fail(GPT_ERR_IO, "%s: cannot open for reading", path);
-    rc = gpt__st_read_header(f, path, &text, &hlen, ctx);
-    if (rc == GPT_OK) rc = gpt__json_parse(&doc, text, (size_t)hlen, path, ctx);
-    if (rc == GPT_OK) rc = gpt__st_count(doc.nodes, path, &n_tensors, &n_meta);
-    if (rc == GPT_OK) rc = gpt__st_alloc(&st, path, n_tensors, n_meta, ctx);
+    gpt__st_file *sf = NULL;
+    int rc = gpt__st_read_header(&in, name, &text, &hlen, ctx);
+    if (rc == GPT_OK) rc = gpt__json_parse(&doc, text, (size_t)hlen, name, ctx);
+    if (rc == GPT_OK) rc = gpt__st_count(doc.nodes, name, &n_tensors, &n_meta);
+    if (rc == GPT_OK) rc = gpt__st_alloc(&sf, name, n_tensors, n_meta, ctx);
     if (rc != GPT_OK) {
         gpt__json_free(&doc);
         if (text) GPT_FREE(text, ctx);
-        fclose(f);
+        gpt__src_close(&in);
         return rc;
     }
-    st->file = f;
-    st->header = text;
-    *(gpt__json_doc *)st->json = doc;   /* the names point into the parsed header */
-    st->data_start = 8 + hlen;
-    rc = gpt__st_fill(st, doc.nodes);
-    if (rc == GPT_OK) rc = gpt__st_check_tiling(st, &last);
-    if (rc == GPT_OK) rc = gpt__st_check_size(st, last);
+    sf->src = in;
+    sf->header = text;
+    sf->doc = doc;   /* the names point into the parsed header */
+    sf->st.data_start = 8 + hlen;
+    const gpt_st_tensor *last = NULL;
+    rc = gpt__st_fill(&sf->st, doc.nodes);
+    if (rc == GPT_OK) rc = gpt__st_check_tiling(&sf->st, &last, ctx);
+    if (rc == GPT_OK) rc = gpt__st_check_size(sf, last);
     if (rc != GPT_OK) {
-        gpt_st_close(st);
+        gpt_st_close(&sf->st);
         return rc;
     }
-    qsort((void *)st->tensors, (size_t)st->n_tensors, sizeof(gpt_st_tensor), gpt__st_name_cmp);
-    *out = st;
+    qsort((void *)sf->st.tensors, (size_t)sf->st.n_tensors, sizeof(gpt_st_tensor),
+          gpt__st_name_cmp);
+    *out = &sf->st;
     return GPT_OK;
 }
 
+#ifndef GPT_NO_STDIO
+GPT_DEF int gpt_st_open(gpt_st **out, const char *path, void *ctx) {
+    *out = NULL;
+    if (!path) return gpt__fail(GPT_ERR_ARG, "gpt_st_open: path is NULL");
+    gpt__src src;
+    memset(&src, 0, sizeof src);
+    src.file = fopen(path, "rb");
+    if (!src.file) return gpt__fail(GPT_ERR_IO, "%s: cannot open for reading", path);
+    return gpt__st_open(out, path, &src, ctx);   /* the file is at byte 0: pos 0 */
+}
+#endif
+
 GPT_DEF void gpt_st_close(gpt_st *st) {
-    void *ctx;
     if (!st) return;
-    ctx = st->alloc_ctx;
-    if (st->file) fclose(st->file);
-    gpt__json_free((gpt__json_doc *)st->json);
-    if (st->header) GPT_FREE(st->header, ctx);
-    GPT_FREE(st->mem, ctx);   /* the block that holds *st itself, so last */
+    gpt__st_file *sf = gpt__st_of(st);
+    void *ctx = sf->alloc_ctx;
+    gpt__src_close(&sf->src);
+    gpt__json_free(&sf->doc);
+    if (sf->header) GPT_FREE(sf->header, ctx);
+    GPT_FREE(sf, ctx);   /* the block that holds the arrays and *st itself, so last */
 }
 
 GPT_DEF const gpt_st_tensor *gpt_st_find(const gpt_st *st, const char *name) {
@@ -3122,8 +3471,7 @@ GPT_DEF const gpt_st_tensor *gpt_st_find(const gpt_st *st, const char *name) {
 }
 
 GPT_DEF const char *gpt_st_meta(const gpt_st *st, const char *key) {
-    int i;
-    for (i = 0; i < st->n_meta; i++)
+    for (int i = 0; i < st->n_meta; i++)
         if (strcmp(st->meta_keys[i], key) == 0) return st->meta_values[i];
     return NULL;
 }
@@ -3167,22 +3515,15 @@ static void gpt__decode_float(gpt_dtype dt, const unsigned char *src, size_t n, 
     }
 }
 
-/* Reads the raw bytes of elements [first, first+n) of t into buf. st->file_pos remembers
-   where the file is, so that reads that follow each other do not seek. */
+/* Reads the raw bytes of elements [first, first+n) of t into buf. */
 static int gpt__st_read_raw(gpt_st *st, const gpt_st_tensor *t, uint64_t first, size_t n,
                             unsigned char *buf) {
     size_t es = (size_t)gpt__dtypes[t->dtype].size;
-    uint64_t pos = st->data_start + t->begin + first * es;
     GPT_ASSERT(first <= t->numel && n <= t->numel - first);
-    if (st->file_pos != pos && !gpt__seek(st->file, pos)) {
-        st->file_pos = (uint64_t)-1;
-        return gpt__fail(GPT_ERR_IO, "%s: tensor '%s': cannot seek", st->path, t->name);
-    }
-    if (fread(buf, es, n, st->file) != n) {
-        st->file_pos = (uint64_t)-1;
+    gpt__src *src = &gpt__st_of(st)->src;
+    src->error = 0;
+    if (gpt__src_read(src, st->data_start + t->begin + first * es, buf, n * es) != n * es)
         return gpt__fail(GPT_ERR_IO, "%s: tensor '%s': read failed", st->path, t->name);
-    }
-    st->file_pos = pos + (uint64_t)(n * es);
     return GPT_OK;
 }
 
@@ -3275,9 +3616,10 @@ GPT_DEF int gpt_st_read_int(gpt_st *st, const char *name, int *dst, size_t n) {
 
    Atomic replacement: everything goes to "<path>.tmp", which is flushed, synced to the disk
    and closed, each step checked, and only then renamed over path. rename() replaces a file
-   atomically on POSIX systems (MoveFileExA does on Windows, see >>plumbing), so a crash or a
-   full disk at any moment leaves either the old file or the new one, never half of one. On
-   failure the temporary file is removed. */
+   atomically on POSIX systems (MoveFileExA does on Windows: GPT__REPLACE, at the start of
+   this chapter), so a crash or a full disk at any moment leaves either the old file or the
+   new one, never half of one. On failure the temporary file is removed. */
+#ifndef GPT_NO_STDIO
 
 typedef struct gpt__sb {   /* a string builder; with buf NULL it only measures */
     char *buf;
@@ -3309,7 +3651,7 @@ static void gpt__sb_quoted(gpt__sb *sb, const char *s) {
             esc[1] = (char)c;
             gpt__sb_put(sb, esc, 2);
         } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
+            gpt__format(esc, sizeof esc, "\\u%04x", c);
             gpt__sb_put(sb, esc, 6);
         } else {
             gpt__sb_put(sb, s, 1);
@@ -3543,6 +3885,7 @@ GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
     GPT_FREE(sb.buf, ctx);
     return rc;
 }
+#endif   /* GPT_NO_STDIO */
 
 /* ---- GPT-2 names and shapes --------------------------------------------------------------
    The parameter table of >>model gives each tensor's Hugging Face name without "h.N.", its
@@ -3554,8 +3897,8 @@ GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
 /* The file name of layer l of t: "<group>h.<l>.<name>", or "<group><name>" outside blocks.
    group is "", "transformer.", "optimizer.m." or "optimizer.v.". */
 static void gpt__param_name(char *out, const char *group, const gpt_tensor *t, int l) {
-    if (t->per_block) snprintf(out, GPT__NAME_CAP, "%sh.%d.%s", group, l, t->name);
-    else snprintf(out, GPT__NAME_CAP, "%s%s", group, t->name);
+    if (t->per_block) gpt__format(out, GPT__NAME_CAP, "%sh.%d.%s", group, l, t->name);
+    else gpt__format(out, GPT__NAME_CAP, "%s%s", group, t->name);
 }
 
 /* t's shape as Hugging Face stores it: (rows) for a vector, (cols, rows) for a Conv1D
@@ -3718,9 +4061,9 @@ GPT_DEF int gpt_st_read_param(gpt_st *st, const char *name, const gpt_tensor *t,
     float *tile;
     int rc = gpt__ck_expect(st, name, t);
     if (rc != GPT_OK) return rc;
-    if (!(tile = gpt__ck_tile(NULL, t, st->alloc_ctx))) return GPT_ERR_NOMEM;
+    if (!(tile = gpt__ck_tile(NULL, t, gpt__st_of(st)->alloc_ctx))) return GPT_ERR_NOMEM;
     rc = gpt__ck_read(st, name, t, dst, tile);
-    GPT_FREE(tile, st->alloc_ctx);
+    GPT_FREE(tile, gpt__st_of(st)->alloc_ctx);
     return rc;
 }
 
@@ -3846,7 +4189,7 @@ static int gpt__ck_fill(gpt_st *st, gpt_model *m, int optimizer, int n_moments,
     const char *prefix = gpt__ck_prefix(st);
     gpt__ck_fill_job job;
     int rc;
-    if (!(job.tile = gpt__ck_tile(m, NULL, st->alloc_ctx))) return GPT_ERR_NOMEM;
+    if (!(job.tile = gpt__ck_tile(m, NULL, gpt__st_of(st)->alloc_ctx))) return GPT_ERR_NOMEM;
     job.m = m;   /* every check passed: from here on the model is written */
     job.flat = m->param_memory;
     rc = gpt__ck_each(st, m, prefix, gpt__ck_read_fn, &job);
@@ -3861,7 +4204,7 @@ static int gpt__ck_fill(gpt_st *st, gpt_model *m, int optimizer, int n_moments,
         memset(m->adam_v, 0, m->num_params * sizeof(float));
         m->adam_step = 0;
     }
-    GPT_FREE(job.tile, st->alloc_ctx);
+    GPT_FREE(job.tile, gpt__st_of(st)->alloc_ctx);
     return rc;
 }
 
@@ -3909,15 +4252,14 @@ static int gpt__ck_meta_config(const gpt_st *st, long vals[GPT__CFG_N]) {
     return GPT_OK;
 }
 
+#ifndef GPT_NO_STDIO
 /* The file `name` in the folder of `path` ("run/model.safetensors" -> "run/config.json").
    Both '/' and '\\' end a folder name, so Windows paths work too. */
 static char *gpt__sibling(const char *path, const char *name, void *ctx) {
     const char *slash = strrchr(path, '/'), *bslash = strrchr(path, '\\');
-    size_t dir, len = strlen(name);
-    char *out;
     if (bslash && (!slash || bslash > slash)) slash = bslash;
-    dir = slash ? (size_t)(slash - path) + 1 : 0;
-    out = (char *)gpt__malloc(dir + len + 1, ctx, "file name");
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0, len = strlen(name);
+    char *out = (char *)gpt__malloc(dir + len + 1, ctx, "file name");
     if (out) {
         memcpy(out, path, dir);
         memcpy(out + dir, name, len + 1);
@@ -3925,44 +4267,13 @@ static char *gpt__sibling(const char *path, const char *name, void *ctx) {
     return out;
 }
 
-/* Reads a small file whole into *text (freed by the caller); at most cap bytes. */
-static int gpt__read_small(const char *path, size_t cap, char **text, size_t *len, void *ctx) {
-    FILE *f = fopen(path, "rb");
-    long size = -1;
-    int rc = GPT_OK;
-    *text = NULL;
-    *len = 0;
-    if (!f) return gpt__fail(GPT_ERR_IO, "%s: cannot open for reading", path);
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    /* (on Linux a directory opens, seeks, and reports a size of 2^63 - 1, then cannot be
-       read: only the read tells it from a file that is merely too big) */
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-        (size > 0 && (fgetc(f) == EOF || fseek(f, 0, SEEK_SET) != 0)))
-        rc = gpt__fail(GPT_ERR_IO, "%s: cannot read (a directory?)", path);
-    else if ((unsigned long)size > cap)
-        rc = gpt__fail(GPT_ERR_FORMAT, "%s: %ld bytes, more than the %lu expected", path, size,
-                       (unsigned long)cap);
-    else if (!(*text = (char *)gpt__malloc((size_t)size + 1, ctx, "file contents")))
-        rc = GPT_ERR_NOMEM;
-    else if (fread(*text, 1, (size_t)size, f) != (size_t)size)
-        rc = gpt__fail(GPT_ERR_IO, "%s: cannot read", path);
-    fclose(f);
-    if (rc != GPT_OK && *text) {
-        GPT_FREE(*text, ctx);
-        *text = NULL;
-    }
-    *len = size > 0 ? (size_t)size : 0;
-    return rc;
-}
-
 /* The five values as a Hugging Face config.json states them (-1 when absent). */
 static int gpt__ck_json_config(const char *path, void *ctx, long vals[GPT__CFG_N]) {
-    gpt__json_doc doc;
     char *text = NULL;
     size_t len = 0;
-    uint64_t v = 0;
-    int rc = gpt__read_small(path, 1 << 20, &text, &len, ctx), k;
+    int rc = gpt__read_file(path, 1 << 20, "config.json", ctx, &text, &len);
     if (rc != GPT_OK) return rc;
+    gpt__json_doc doc;
     rc = gpt__json_parse(&doc, text, len, path, ctx);   /* numbers point into text */
     if (rc != GPT_OK) {
         GPT_FREE(text, ctx);
@@ -3970,8 +4281,9 @@ static int gpt__ck_json_config(const char *path, void *ctx, long vals[GPT__CFG_N
     }
     if (doc.nodes[0].type != GPT__JSON_OBJECT)
         rc = gpt__fail(GPT_ERR_FORMAT, "%s: not a JSON object", path);
-    for (k = 0; k < GPT__CFG_N && rc == GPT_OK; k++) {
+    for (int k = 0; k < GPT__CFG_N && rc == GPT_OK; k++) {
         const gpt__json *node = gpt__json_get(doc.nodes, gpt__cfg_json_keys[k]);
+        uint64_t v = 0;
         vals[k] = -1;
         if (node && (!gpt__json_uint(node, INT_MAX, &v) || v == 0))
             rc = gpt__fail(GPT_ERR_FORMAT, "%s: %s is not a positive integer", path,
@@ -3983,20 +4295,21 @@ static int gpt__ck_json_config(const char *path, void *ctx, long vals[GPT__CFG_N
     GPT_FREE(text, ctx);
     return rc;
 }
+#endif
 
 /* vals from config.json: opt->config_json, else "config.json" beside the file when there is
-   one (all -1 when there is none). */
+   one; all -1 when there is none, when config_json is "" and always without stdio. */
 static int gpt__ck_config_file(const gpt_st *st, const gpt_load_options *opt,
                                const gpt_config *cfg, long vals[GPT__CFG_N]) {
+    for (int k = 0; k < GPT__CFG_N; k++) vals[k] = -1;
+#ifndef GPT_NO_STDIO
     void *ctx = opt->model.alloc_ctx;
     const char *path = opt->config_json;
     char *beside = NULL;
-    int rc, k;
-    for (k = 0; k < GPT__CFG_N; k++) vals[k] = -1;
+    if (path && !path[0]) return GPT_OK;   /* "": none */
     if (!path) {
-        FILE *probe;
         if (!(beside = gpt__sibling(st->path, "config.json", ctx))) return GPT_ERR_NOMEM;
-        probe = fopen(beside, "rb");
+        FILE *probe = fopen(beside, "rb");
         if (!probe) {
             GPT_FREE(beside, ctx);
             return GPT_OK;
@@ -4004,10 +4317,14 @@ static int gpt__ck_config_file(const gpt_st *st, const gpt_load_options *opt,
         fclose(probe);
         path = beside;
     }
-    rc = gpt__ck_json_config(path, ctx, vals);
+    int rc = gpt__ck_json_config(path, ctx, vals);
     if (rc == GPT_OK) rc = gpt__ck_agree(path, gpt__cfg_json_keys, vals, cfg);
     if (beside) GPT_FREE(beside, ctx);
     return rc;
+#else
+    (void)st, (void)opt, (void)cfg;
+    return GPT_OK;
+#endif
 }
 
 /* n_head: the caller's, else config.json's, else the metadata's, else GPT-2's for this
@@ -4042,8 +4359,8 @@ static int gpt__ck_shapes(const gpt_st *st, const char *prefix, gpt_config *cfg)
     char wte_name[GPT__NAME_CAP], wpe_name[GPT__NAME_CAP], a[200], b[200];
     const gpt_st_tensor *wte, *wpe;
     int rc;
-    snprintf(wte_name, sizeof wte_name, "%swte.weight", prefix);
-    snprintf(wpe_name, sizeof wpe_name, "%swpe.weight", prefix);
+    gpt__format(wte_name, sizeof wte_name, "%swte.weight", prefix);
+    gpt__format(wpe_name, sizeof wpe_name, "%swpe.weight", prefix);
     wte = gpt_st_find(st, wte_name);
     wpe = gpt_st_find(st, wpe_name);
     if (!wte || !wpe)
@@ -4064,35 +4381,32 @@ static int gpt__ck_shapes(const gpt_st *st, const char *prefix, gpt_config *cfg)
     return GPT_OK;
 }
 
+/* The options for sampling; see the declaration. */
 GPT_DEF gpt_load_options gpt_load_options_defaults(void) {
     gpt_load_options o;
     o.model = gpt_options_defaults();
+    o.model.training = 0;
+    o.model.kv_cache = 1;
+    o.model.max_batch = 0;
     o.n_head = 0;
     o.config_json = NULL;
     o.optimizer = 0;
     return o;
 }
 
-GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *opt) {
-    gpt_load_options defaults = gpt_load_options_defaults();
-    char detail[sizeof gpt__error_detail];
-    gpt_model *m = NULL;
+/* gpt_load and gpt_load_memory after opening: the configuration, every check, the model,
+   the reads. Closes st. */
+static int gpt__load_st(gpt_model **out, gpt_st *st, const gpt_load_options *opt) {
     gpt_config cfg;
-    gpt_st *st;
-    uint64_t step = 0;
-    int rc, n_moments = 0;
-    *out = NULL;
-    if (!opt) opt = &defaults;
-    if (!path) return gpt__fail(GPT_ERR_ARG, "gpt_load: path is NULL");
-    if (opt->optimizer && !opt->model.training)
-        return gpt__fail(GPT_ERR_ARG, "%s: loading the optimizer needs model.training = 1", path);
-    if ((rc = gpt_st_open(&st, path, opt->model.alloc_ctx)) != GPT_OK) return rc;
-    rc = gpt__ck_shapes(st, gpt__ck_prefix(st), &cfg);
+    int rc = gpt__ck_shapes(st, gpt__ck_prefix(st), &cfg);
     if (rc == GPT_OK) rc = gpt__ck_n_head(st, opt, &cfg);
     if (rc == GPT_OK && (rc = gpt_config_check(&cfg)) != GPT_OK) {
+        char detail[sizeof gpt__error_detail];
         memcpy(detail, gpt__error_detail, sizeof detail);   /* add the file name */
-        gpt__fail(rc, "%s: %s", path, detail);
+        gpt__fail(rc, "%s: %s", st->path, detail);
     }
+    uint64_t step = 0;
+    int n_moments = 0;
     if (rc == GPT_OK) {
         /* The whole file is checked against the parameter table of cfg before the model's
            memory exists: a small hostile file that claims 1024 layers is found wrong at its
@@ -4103,6 +4417,7 @@ GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *
         gpt__tensor_table(shell.tensors, &cfg);
         rc = gpt__ck_check(st, &shell, gpt__ck_prefix(st), &n_moments, &step);
     }
+    gpt_model *m = NULL;
     if (rc == GPT_OK) {
         gpt_options mo = opt->model;   /* the caller cannot know block_size beforehand */
         if (mo.max_seq > cfg.block_size) mo.max_seq = cfg.block_size;
@@ -4118,28 +4433,82 @@ GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *
     return GPT_OK;
 }
 
-GPT_DEF int gpt_load_into(gpt_model *m, const char *path, int optimizer) {
-    long meta[GPT__CFG_N];
+/* The checks of the arguments that gpt_load and gpt_load_memory share. */
+static int gpt__load_args(const char *what, const gpt_load_options *opt) {
+    if (opt->optimizer && !opt->model.training)
+        return gpt__fail(GPT_ERR_ARG, "%s: loading the optimizer needs model.training = 1", what);
+    return GPT_OK;
+}
+
+#ifndef GPT_NO_STDIO
+GPT_DEF int gpt_load(gpt_model **out, const char *path, const gpt_load_options *opt) {
+    gpt_load_options defaults = gpt_load_options_defaults();
+    *out = NULL;
+    if (!opt) opt = &defaults;
+    if (!path) return gpt__fail(GPT_ERR_ARG, "gpt_load: path is NULL");
+    int rc = gpt__load_args(path, opt);
     gpt_st *st;
-    uint64_t step = 0;
-    int rc, n_moments = 0;
+    if (rc == GPT_OK) rc = gpt_st_open(&st, path, opt->model.alloc_ctx);
+    return rc != GPT_OK ? rc : gpt__load_st(out, st, opt);
+}
+#endif
+
+GPT_DEF int gpt_load_memory(gpt_model **out, const void *data, size_t size,
+                            const gpt_load_options *opt) {
+    static const char name[] = "<memory>";   /* what the errors call the image */
+    gpt_load_options o = opt ? *opt : gpt_load_options_defaults();
+    *out = NULL;
+    if (!data) return gpt__fail(GPT_ERR_ARG, "gpt_load_memory: data is NULL");
+    if (o.config_json && o.config_json[0])
+        return gpt__fail(GPT_ERR_ARG, "gpt_load_memory reads no file: config_json must be "
+                         "NULL or \"\", not '%s'", o.config_json);
+    o.config_json = "";   /* no config.json beside an image in memory */
+    int rc = gpt__load_args(name, &o);
+    if (rc != GPT_OK) return rc;
+    gpt__src src;
+    memset(&src, 0, sizeof src);
+    src.mem = (const unsigned char *)data;
+    src.size = size;
+    gpt_st *st;
+    rc = gpt__st_open(&st, name, &src, o.model.alloc_ctx);
+    return rc != GPT_OK ? rc : gpt__load_st(out, st, &o);
+}
+
+#ifndef GPT_NO_STDIO
+GPT_DEF int gpt_load_into(gpt_model *m, const char *path, const gpt_load_options *opt) {
+    int optimizer = opt ? opt->optimizer : 0;
     if (!m || !path) return gpt__fail(GPT_ERR_ARG, "gpt_load_into: model or path is NULL");
     if (optimizer && !m->adam_m)
         return gpt__fail(GPT_ERR_ARG, "%s: loading the optimizer needs a training model", path);
-    if ((rc = gpt_st_open(&st, path, m->options.alloc_ctx)) != GPT_OK) return rc;
+    gpt_st *st;
+    int rc = gpt_st_open(&st, path, m->options.alloc_ctx);
+    if (rc != GPT_OK) return rc;
+    long meta[GPT__CFG_N];
     rc = gpt__ck_meta_config(st, meta);
     if (rc == GPT_OK && meta[GPT__CFG_HEAD] > 0 && meta[GPT__CFG_HEAD] != m->config.n_head)
         rc = gpt__fail(GPT_ERR_SHAPE, "%s: the file's n_head is %ld, the model's %d", path,
                        meta[GPT__CFG_HEAD], m->config.n_head);
+    uint64_t step = 0;
+    int n_moments = 0;
     if (rc == GPT_OK) rc = gpt__ck_check(st, m, gpt__ck_prefix(st), &n_moments, &step);
     if (rc == GPT_OK) rc = gpt__ck_fill(st, m, optimizer, n_moments, step);
     gpt_st_close(st);
     return rc;
 }
+#endif
 
 /* ---- Saving --------------------------------------------------------------------------------
    One gpt_st_entry per layer of each parameter (and of each moment), pointing straight into
    the model with `transposed` set for the Conv1D weights: gpt_st_write streams them out. */
+GPT_DEF gpt_save_options gpt_save_options_defaults(void) {
+    gpt_save_options o;
+    o.optimizer = 0;
+    o.metadata = NULL;
+    o.write_config_json = 0;
+    return o;
+}
+
+#ifndef GPT_NO_STDIO
 #define GPT__RESERVED_KEYS 8   /* the metadata keys gpt_save writes itself */
 static const char *const gpt__reserved_keys[GPT__RESERVED_KEYS] = {
     "format", "gpt_h_format", "n_layer", "n_head", "n_embd", "block_size", "vocab_size",
@@ -4171,12 +4540,12 @@ static int gpt__ck_meta_list(const gpt_model *m, const char *path, const gpt_sav
                              const char **list, char numbers[6][24]) {
     const gpt_config *c = &m->config;
     int n = 0, i, k;
-    snprintf(numbers[0], 24, "%d", c->n_layer);
-    snprintf(numbers[1], 24, "%d", c->n_head);
-    snprintf(numbers[2], 24, "%d", c->n_embd);
-    snprintf(numbers[3], 24, "%d", c->block_size);
-    snprintf(numbers[4], 24, "%d", c->vocab_size);
-    snprintf(numbers[5], 24, "%llu", (unsigned long long)m->adam_step);
+    gpt__format(numbers[0], 24, "%d", c->n_layer);
+    gpt__format(numbers[1], 24, "%d", c->n_head);
+    gpt__format(numbers[2], 24, "%d", c->n_embd);
+    gpt__format(numbers[3], 24, "%d", c->block_size);
+    gpt__format(numbers[4], 24, "%d", c->vocab_size);
+    gpt__format(numbers[5], 24, "%llu", (unsigned long long)m->adam_step);
     list[n++] = "format";
     list[n++] = "pt";
     list[n++] = "gpt_h_format";
@@ -4194,14 +4563,6 @@ static int gpt__ck_meta_list(const gpt_model *m, const char *path, const gpt_sav
     }
     list[n] = NULL;
     return GPT_OK;
-}
-
-GPT_DEF gpt_save_options gpt_save_options_defaults(void) {
-    gpt_save_options o;
-    o.optimizer = 0;
-    o.metadata = NULL;
-    o.write_config_json = 0;
-    return o;
 }
 
 /* Hugging Face's config.json for this model. gpt.h trains without dropout, hence the zero
@@ -4280,6 +4641,106 @@ GPT_DEF int gpt_save(const gpt_model *m, const char *path, const gpt_save_option
     if (rc == GPT_OK && opt->write_config_json) rc = gpt__write_config_json(m, path);
     return rc;
 }
+#endif   /* GPT_NO_STDIO */
+
+/* ---- Vocabulary files ------------------------------------------------------------------------
+   The file side of >>tokenizer: read vocab.bpe and encoder.json whole (each at most
+   GPT__TOK_MAX_FILE bytes), then gpt__tok_build of >>tokenizer parses them. That is its
+   only caller: built with GPT_NO_STDIO, gpt.h has no way yet to make a tokenizer (hence
+   `unused`, which silences gcc's and clang's warning about it). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static int gpt__tok_build(gpt_tokenizer **out, const unsigned char *merges, size_t n_merges,
+                          const char *merges_what, const unsigned char *json, size_t n_json,
+                          const char *json_what, void *alloc_ctx);
+
+#ifndef GPT_NO_STDIO
+#define GPT__TOK_MAX_FILE (16u << 20)   /* 16 MB, see the limits in >>tokenizer */
+
+
+GPT_DEF int gpt_tok_load(gpt_tokenizer **out, const char *merges_path,
+                         const char *encoder_json_path, void *alloc_ctx) {
+    if (!out || !merges_path)
+        return gpt__fail(GPT_ERR_ARG, "gpt_tok_load: out and merges_path must not be NULL");
+    *out = NULL;
+    char *merges = NULL, *json = NULL;
+    size_t n_merges = 0, n_json = 0;
+    int rc = gpt__read_file(merges_path, GPT__TOK_MAX_FILE, "vocabulary file", alloc_ctx,
+                            &merges, &n_merges);
+    if (rc == GPT_OK && encoder_json_path)
+        rc = gpt__read_file(encoder_json_path, GPT__TOK_MAX_FILE, "vocabulary file", alloc_ctx,
+                            &json, &n_json);
+    if (rc == GPT_OK)
+        rc = gpt__tok_build(out, (const unsigned char *)merges, n_merges, merges_path,
+                            (const unsigned char *)json, n_json, encoder_json_path, alloc_ctx);
+    if (merges) GPT_FREE(merges, alloc_ctx);
+    if (json) GPT_FREE(json, alloc_ctx);
+    return rc;
+}
+
+/* 1 when `path` can be opened for reading. */
+static int gpt__tok_readable(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+/* gpt_tok_load_dir, and in *found whether dir has vocab.bpe or merges.txt at all (so that a
+   search can pass over a folder without them but stop at one whose files are broken). */
+static int gpt__tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx,
+                             int *found) {
+    static const char *const names[2][2] = {{"vocab.bpe", "encoder.json"},    /* OpenAI */
+                                            {"merges.txt", "vocab.json"}};    /* Hugging Face */
+    size_t cap = strlen(dir) + 16;
+    *found = 0;
+    char *merges = (char *)gpt__malloc(cap, alloc_ctx, "tokenizer: path");
+    char *json = merges ? (char *)gpt__malloc(cap, alloc_ctx, "tokenizer: path") : NULL;
+    if (!json) {
+        if (merges) GPT_FREE(merges, alloc_ctx);
+        return GPT_ERR_NOMEM;
+    }
+    for (int k = 0; k < 2 && !*found; k++) {
+        gpt__format(merges, cap, "%s/%s", dir, names[k][0]);
+        gpt__format(json, cap, "%s/%s", dir, names[k][1]);
+        *found = gpt__tok_readable(merges);
+    }
+    int rc;
+    if (!*found)
+        rc = gpt__fail(GPT_ERR_IO, "%s: no vocab.bpe or merges.txt in this folder", dir);
+    else
+        rc = gpt_tok_load(out, merges, gpt__tok_readable(json) ? json : NULL, alloc_ctx);
+    GPT_FREE(merges, alloc_ctx);
+    GPT_FREE(json, alloc_ctx);
+    return rc;
+}
+
+GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx) {
+    if (!out || !dir) return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_dir: NULL argument");
+    *out = NULL;
+    int found;
+    return gpt__tok_load_dir(out, dir, alloc_ctx, &found);
+}
+
+GPT_DEF int gpt_tok_load_first(gpt_tokenizer **out, const char *const *dirs, int n,
+                               void *alloc_ctx) {
+    if (!out || n < 0 || (n > 0 && !dirs))
+        return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_first: NULL argument");
+    *out = NULL;
+    char tried[400] = "";
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        if (!dirs[i]) continue;
+        int found, rc = gpt__tok_load_dir(out, dirs[i], alloc_ctx, &found);
+        if (found || rc == GPT_ERR_NOMEM) return rc;   /* loaded, or there but broken */
+        if (used < sizeof tried - 1)   /* the names tried, for the message (cut when long) */
+            used += (size_t)gpt__format(tried + used, sizeof tried - used, "%s%s",
+                                        used ? ", " : "", dirs[i]);
+    }
+    return gpt__fail(GPT_ERR_IO, "no vocabulary (vocab.bpe or merges.txt) in %s",
+                     used ? tried : "any folder (none given)");
+}
+#endif   /* GPT_NO_STDIO */
 
 /* ------------------------------------------------------------------------------------------
    >>tokenizer   GPT-2 byte-level BPE: text bytes <-> token ids.
@@ -4712,7 +5173,6 @@ static size_t gpt__tok_pretoken_end(const unsigned char *s, size_t n, size_t i) 
               50000 of them merge rules; the section opener says why all of them).
    Limits that keep a hostile file harmless: files up to 16 MB, tokens up to 256 bytes (GPT-2's
    longest is 128), so building the pair table costs at most 256 steps per file byte. */
-#define GPT__TOK_MAX_FILE (16u << 20)
 #define GPT__TOK_MAX_TOKEN_BYTES 256
 #define GPT__TOK_EOT_TEXT "<|endoftext|>"
 
@@ -4787,37 +5247,6 @@ static size_t gpt__tok_table_size(size_t n) {
     size_t size = 16;
     while (size < 2 * n) size *= 2;
     return size;
-}
-
-/* Reads a whole file of at most GPT__TOK_MAX_FILE bytes into a new buffer. */
-static int gpt__tok_read_file(const char *path, void *ctx, unsigned char **out, size_t *n_out) {
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    size_t n = 0, cap = 0, got = 1;
-    int rc = GPT_OK;
-    if (!f) return gpt__fail(GPT_ERR_IO, "%s: cannot open the file", path);
-    while (got > 0 && rc == GPT_OK) {
-        if (n > GPT__TOK_MAX_FILE) {
-            rc = gpt__fail(GPT_ERR_FORMAT, "%s: more than %u bytes, too large for a "
-                           "vocabulary file", path, GPT__TOK_MAX_FILE);
-        } else if (n == cap) {         /* grow by doubling: GPT_MALLOC has no realloc */
-            unsigned char *bigger = (unsigned char *)gpt__malloc(cap ? 2 * cap : 65536, ctx,
-                                                                 path);
-            if (!bigger) { rc = GPT_ERR_NOMEM; break; }
-            if (n) { memcpy(bigger, buf, n); GPT_FREE(buf, ctx); }
-            buf = bigger;
-            cap = cap ? 2 * cap : 65536;
-        } else {
-            got = fread(buf + n, 1, cap - n, f);
-            n += got;
-        }
-    }
-    if (rc == GPT_OK && ferror(f)) rc = gpt__fail(GPT_ERR_IO, "%s: read error", path);
-    fclose(f);
-    if (rc != GPT_OK) { if (buf) GPT_FREE(buf, ctx); return rc; }
-    *out = buf;
-    *n_out = n;
-    return GPT_OK;
 }
 
 /* Parses merge rule `line` (n bytes, no newline) of `path`, which is line number line_no,
@@ -5059,96 +5488,26 @@ GPT_DEF void gpt_tok_free(gpt_tokenizer *tok) {
     GPT_FREE(tok, ctx);
 }
 
-/* Reads file `path` and hands its bytes to parse (the merges) or check (encoder.json). */
-static int gpt__tok_load_file(gpt_tokenizer *tok, const char *path, const char *merges_path) {
-    unsigned char *buf = NULL;
-    size_t n = 0;
-    int rc = gpt__tok_read_file(path, tok->alloc_ctx, &buf, &n);
-    if (rc != GPT_OK) return rc;
-    if (!merges_path) rc = gpt__tok_parse_merges(tok, path, buf, n);
-    else rc = gpt__tok_check_json(tok, path, merges_path, buf, n);
-    GPT_FREE(buf, tok->alloc_ctx);
-    return rc;
-}
-
-GPT_DEF int gpt_tok_load(gpt_tokenizer **out, const char *merges_path,
-                         const char *encoder_json_path, void *alloc_ctx) {
+/* Builds a tokenizer from the bytes of vocab.bpe, merges[0..n_merges), and checks it against
+   those of encoder.json, json[0..n_json) (skipped when json is NULL). merges_what and
+   json_what name them in errors (the files' paths). The bytes are only read. The files
+   themselves are read in >>checkpoint, with all of gpt.h's file code (gpt_tok_load). */
+static int gpt__tok_build(gpt_tokenizer **out, const unsigned char *merges, size_t n_merges,
+                          const char *merges_what, const unsigned char *json, size_t n_json,
+                          const char *json_what, void *alloc_ctx) {
     gpt_tokenizer *tok;
     int rc;
-    if (!out || !merges_path)
-        return gpt__fail(GPT_ERR_ARG, "gpt_tok_load: out and merges_path must not be NULL");
     *out = NULL;
     tok = (gpt_tokenizer *)gpt__malloc(sizeof *tok, alloc_ctx, "tokenizer");
     if (!tok) return GPT_ERR_NOMEM;
     memset(tok, 0, sizeof *tok);
     tok->alloc_ctx = alloc_ctx;
-    rc = gpt__tok_load_file(tok, merges_path, NULL);
+    rc = gpt__tok_parse_merges(tok, merges_what, merges, n_merges);
     if (rc == GPT_OK) rc = gpt__tok_build_pairs(tok);
-    if (rc == GPT_OK && encoder_json_path)
-        rc = gpt__tok_load_file(tok, encoder_json_path, merges_path);
+    if (rc == GPT_OK && json) rc = gpt__tok_check_json(tok, json_what, merges_what, json, n_json);
     if (rc != GPT_OK) { gpt_tok_free(tok); return rc; }
     *out = tok;
     return GPT_OK;
-}
-
-/* 1 when `path` can be opened for reading. */
-static int gpt__tok_readable(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (f) fclose(f);
-    return f != NULL;
-}
-
-/* gpt_tok_load_dir, and in *found whether dir has vocab.bpe or merges.txt at all (so that a
-   search can pass over a folder without them but stop at one whose files are broken). */
-static int gpt__tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx,
-                             int *found) {
-    static const char *const names[2][2] = {{"vocab.bpe", "encoder.json"},    /* OpenAI */
-                                            {"merges.txt", "vocab.json"}};    /* Hugging Face */
-    char *merges, *json;
-    int k, rc;
-    *found = 0;
-    merges = (char *)gpt__malloc(strlen(dir) + 16, alloc_ctx, "tokenizer: path");
-    json = merges ? (char *)gpt__malloc(strlen(dir) + 16, alloc_ctx, "tokenizer: path") : NULL;
-    if (!json) { if (merges) GPT_FREE(merges, alloc_ctx); return GPT_ERR_NOMEM; }
-    for (k = 0; k < 2 && !*found; k++) {
-        sprintf(merges, "%s/%s", dir, names[k][0]);
-        sprintf(json, "%s/%s", dir, names[k][1]);
-        *found = gpt__tok_readable(merges);
-    }
-    if (!*found)
-        rc = gpt__fail(GPT_ERR_IO, "%s: no vocab.bpe or merges.txt in this folder", dir);
-    else
-        rc = gpt_tok_load(out, merges, gpt__tok_readable(json) ? json : NULL, alloc_ctx);
-    GPT_FREE(merges, alloc_ctx);
-    GPT_FREE(json, alloc_ctx);
-    return rc;
-}
-
-GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_ctx) {
-    int found;
-    if (!out || !dir) return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_dir: NULL argument");
-    *out = NULL;
-    return gpt__tok_load_dir(out, dir, alloc_ctx, &found);
-}
-
-GPT_DEF int gpt_tok_load_first(gpt_tokenizer **out, const char *const *dirs, int n,
-                               void *alloc_ctx) {
-    char tried[400] = "";
-    size_t used = 0;
-    int i, found, rc;
-    if (!out || n < 0 || (n > 0 && !dirs))
-        return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_first: NULL argument");
-    *out = NULL;
-    for (i = 0; i < n; i++) {
-        if (!dirs[i]) continue;
-        rc = gpt__tok_load_dir(out, dirs[i], alloc_ctx, &found);
-        if (found || rc == GPT_ERR_NOMEM) return rc;   /* loaded, or there but broken */
-        if (used < sizeof tried - 1)   /* the names tried, for the message (cut when long) */
-            used += (size_t)snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "",
-                                     dirs[i]);
-    }
-    return gpt__fail(GPT_ERR_IO, "no vocabulary (vocab.bpe or merges.txt) in %s",
-                     used ? tried : "any folder (none given)");
 }
 
 GPT_DEF int gpt_tok_vocab_size(const gpt_tokenizer *tok) {

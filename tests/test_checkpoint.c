@@ -56,6 +56,14 @@ static void test_free(void *p, void *ctx) {
 #include "gpt.h"
 #include "test.h"
 
+/* gpt_load_into's options with the AdamW state: the defaults and optimizer 1. */
+static const gpt_load_options *with_adam(void) {
+    static gpt_load_options lo;
+    lo = gpt_load_options_defaults();
+    lo.optimizer = 1;
+    return &lo;
+}
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 static char tmp_dir[64];
 
@@ -683,13 +691,15 @@ static void check_load_into(const gpt_model *m, const char *path) {
     gpt_model *m3 = make_model(2, 2, 8, 11, 16, 1, 99, NULL);
     gpt_model *inf = make_model(2, 2, 8, 11, 16, 0, 99, NULL);
     if (m3 && inf) {
-        CHECK(gpt_load_into(m3, path, 1) == GPT_OK, "load_into: %s", gpt_last_error());
+        CHECK(gpt_load_into(m3, path, with_adam()) == GPT_OK, "load_into: %s",
+              gpt_last_error());
         CHECK(same_params(m, m3) && same_moments(m, m3), "load_into: everything equal");
-        EXPECT(gpt_load_into(inf, path, 1), GPT_ERR_ARG, "training model", NULL, NULL);
-        CHECK(gpt_load_into(inf, path, 0) == GPT_OK && same_params(m, inf), "inference model");
+        EXPECT(gpt_load_into(inf, path, with_adam()), GPT_ERR_ARG, "training model", NULL, NULL);
+        CHECK(gpt_load_into(inf, path, NULL) == GPT_OK && same_params(m, inf), "inference model");
         CHECK(gpt_save(m, weights, &so) == GPT_OK, "save weights: %s", gpt_last_error());
         m3->param_memory[0] += 1.0f;
-        CHECK(gpt_load_into(m3, weights, 1) == GPT_OK, "load weights: %s", gpt_last_error());
+        CHECK(gpt_load_into(m3, weights, with_adam()) == GPT_OK, "load weights: %s",
+              gpt_last_error());
         CHECK(same_params(m, m3) && m3->adam_step == 0 && m3->adam_m[0] == 0.0f &&
               m3->adam_m[m3->num_params - 1] == 0.0f && m3->adam_v[7] == 0.0f, "moments zeroed");
         so.optimizer = 1;
@@ -1002,13 +1012,13 @@ static void test_gpt2_load_into(void) {
     float *before;
     if (!m || !a || !b || !c || !d) return;
     CHECK(gpt_save(m, p, NULL) == GPT_OK, "save: %s", gpt_last_error());
-    EXPECT(gpt_load_into(a, p, 0), GPT_ERR_SHAPE, p, "2 blocks, the model 1", NULL);
-    EXPECT(gpt_load_into(b, p, 0), GPT_ERR_SHAPE, "'wte.weight'",
+    EXPECT(gpt_load_into(a, p, NULL), GPT_ERR_SHAPE, p, "2 blocks, the model 1", NULL);
+    EXPECT(gpt_load_into(b, p, NULL), GPT_ERR_SHAPE, "'wte.weight'",
            "(11,8) but the model needs (11,16)", NULL);
-    EXPECT(gpt_load_into(c, p, 0), GPT_ERR_SHAPE, "n_head is 2, the model's 4", NULL, NULL);
-    EXPECT(gpt_load_into(d, p, 0), GPT_ERR_SHAPE, "'wpe.weight'",
+    EXPECT(gpt_load_into(c, p, NULL), GPT_ERR_SHAPE, "n_head is 2, the model's 4", NULL, NULL);
+    EXPECT(gpt_load_into(d, p, NULL), GPT_ERR_SHAPE, "'wpe.weight'",
            "(16,8) but the model needs (32,8)", NULL);
-    EXPECT(gpt_load_into(NULL, p, 0), GPT_ERR_ARG, NULL, NULL, NULL);
+    EXPECT(gpt_load_into(NULL, p, NULL), GPT_ERR_ARG, NULL, NULL, NULL);
     gpt_model_free(c);
     c = make_model(2, 2, 8, 11, 16, 0, 7, NULL);   /* m's shape, values from another random seed */
     if (!c) return;
@@ -1017,11 +1027,11 @@ static void test_gpt2_load_into(void) {
     hf_begin(m, "", 0);
     hf_drop("h.1.mlp.c_proj.bias");
     hf_write(bad, NULL);
-    EXPECT(gpt_load_into(c, bad, 0), GPT_ERR_FORMAT, "missing tensor 'h.1.mlp.c_proj.bias'", NULL,
-           NULL);
+    EXPECT(gpt_load_into(c, bad, NULL), GPT_ERR_FORMAT, "missing tensor 'h.1.mlp.c_proj.bias'",
+           NULL, NULL);
     CHECK(memcmp(before, c->param_memory, m->num_params * sizeof(float)) == 0,
           "a bad file leaves the model untouched");
-    CHECK(gpt_load_into(c, p, 0) == GPT_OK && same_params(m, c), "then a good one loads");
+    CHECK(gpt_load_into(c, p, NULL) == GPT_OK && same_params(m, c), "then a good one loads");
     free(before);
     gpt_model_free(m);
     gpt_model_free(a);
@@ -1138,7 +1148,8 @@ static void test_atomic(void) {
           "the new file loads");
     gpt_model_free(back);
     /* config.json in Hugging Face's format */
-    CHECK(gpt__read_small(tmp("at/config.json"), 4096, &text, &len, NULL) == GPT_OK, "config");
+    CHECK(gpt__read_file(tmp("at/config.json"), 4096, "config.json", NULL, &text, &len) ==
+          GPT_OK, "config");
     if (text && gpt__json_parse(&doc, text, len, "config.json", NULL) == GPT_OK) {
         const gpt__json *mt = gpt__json_get(doc.nodes, "model_type");
         const gpt__json *ar = gpt__json_get(doc.nodes, "architectures");
@@ -1188,7 +1199,7 @@ static void test_nomem(void) {
             switch (op) {
             case 0: rc = gpt_st_open(&st, p, &a); break;
             case 1: rc = gpt_load(&got, p, &lo); break;
-            case 2: rc = gpt_load_into(into, p, 1); break;
+            case 2: rc = gpt_load_into(into, p, with_adam()); break;
             default: rc = gpt_save(m, p, &so); break;
             }
             if (rc == GPT_OK) break;

@@ -341,7 +341,7 @@ static void test_load(void) {
                   "same floats in memory", wname[w]);
             memset(file->small[GPT__C_FC_W].q ? (void *)file->small[GPT__C_FC_W].q
                                               : (void *)file->small[GPT__C_FC_W].bf16, 0, 64);
-            CHECK(gpt_load_into(file, TINY, 0) == GPT_OK && same_weights(mem, file),
+            CHECK(gpt_load_into(file, TINY, NULL) == GPT_OK && same_weights(mem, file),
                   "%s: gpt_load_into a small model: %s", wname[w], gpt_last_error());
         }
         gpt_model_free(file);

@@ -170,12 +170,14 @@ static void check_round_trip(const gpt_model *m, int optimizer) {
 /* gpt_load_into the fixed model: untouched on failure; equal to gpt_load's on success. */
 static void check_load_into(const char *path, int optimizer, const gpt_model *loaded) {
     size_t n = fixed->num_params, bytes = n * sizeof(float);
+    gpt_load_options lo = gpt_load_options_defaults();
     int rc;
     memcpy(fixed->param_memory, fixed_copy, bytes);
     memcpy(fixed->adam_m, fixed_copy + n, bytes);
     memcpy(fixed->adam_v, fixed_copy + 2 * n, bytes);
     fixed->adam_step = 7;
-    rc = gpt_load_into(fixed, path, optimizer);
+    lo.optimizer = optimizer;
+    rc = gpt_load_into(fixed, path, &lo);
     FUZZ_CHECK_RC(rc);
     FUZZ_LOG("gpt_load_into: %s", rc == GPT_OK ? "ok" : gpt_last_error());
     if (rc != GPT_OK) {
