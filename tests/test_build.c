@@ -30,6 +30,21 @@ static void build(const char *cc, const char *flags, const char *src) {
     if (size != 0) system("head -5 tests/bin/build_check.log");
 }
 
+/* After a build of the GPT_NO_STDIO implementation: the object must reference no function
+   of <stdio.h> (nm -u lists what it needs from elsewhere). Skipped without nm. */
+static void no_stdio_symbols(const char *cc) {
+    static const char *cmd = "nm -u tests/bin/build_check.o | grep -E '\\b(_?_?(fopen|fclose|"
+        "fread|fwrite|fseek|ftell|fgetc|fputc|fflush|ferror|clearerr|fileno|fprintf|printf|"
+        "sprintf|snprintf|vsnprintf|vfprintf|remove|rename|puts|fputs)(64)?(_chk)?)\\b' > "
+        "tests/bin/build_check.log";
+    int rc;
+    if (!have("nm")) return;
+    rc = system(cmd);   /* grep: 0 when it found one, 1 when none */
+    CHECK(rc != 0, "%s -DGPT_NO_STDIO: the object calls stdio (see tests/bin/build_check.log)",
+          cc);
+    if (rc == 0) system("head -5 tests/bin/build_check.log");
+}
+
 int main(void) {
     static const char *impl = "tests/bin/build_impl.c", *decl = "tests/bin/build_decl.c";
     FILE *f = fopen(impl, "w");
@@ -46,16 +61,22 @@ int main(void) {
         build("gcc", "-std=c99 -Wall -Wextra -pedantic -DGPT_STATIC", impl);
         build("gcc", "-std=c99 -Wall -Wextra -pedantic", decl);
         build("gcc", "-O2 -std=c99 -Wall -Wextra -pedantic -DGPT_PLAIN_KERNELS", impl);
+        build("gcc", "-std=c99 -Wall -Wextra -pedantic -fopenmp -DGPT_NO_STDIO", decl);
+        build("gcc", "-O2 -std=c99 -Wall -Wextra -pedantic -fopenmp -DGPT_NO_STDIO", impl);
+        no_stdio_symbols("gcc");
     }
     if (have("clang")) {
         build("clang", "-std=c99 -Wall -Wextra -pedantic", impl);
         build("clang", "-std=c99 -Wall -Wextra -pedantic -fopenmp", impl);
         build("clang", "-std=c99 -Wall -Wextra -pedantic", decl);
+        build("clang", "-O2 -std=c99 -Wall -Wextra -pedantic -DGPT_NO_STDIO", impl);
+        no_stdio_symbols("clang");
     }
     if (have("g++")) {
         build("g++", "-x c++ -Wall -Wextra", impl);
         build("g++", "-x c++ -Wall -Wextra -fopenmp", impl);
         build("g++", "-x c++ -Wall -Wextra", decl);
+        build("g++", "-x c++ -Wall -Wextra -DGPT_NO_STDIO", impl);
     }
     if (test_passed + test_failed == 0) printf("note: no compiler found, nothing checked\n");
     return test_report("build");

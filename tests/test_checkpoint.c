@@ -132,13 +132,31 @@ static void expect(int rc, int code, const char *a, const char *b, const char *c
 }
 #define EXPECT(rc, code, a, b, c) expect(rc, code, a, b, c, __LINE__)
 
-/* gpt_st_open must fail with `code`, naming the file and the pieces. */
+/* The same image from memory (gpt_load_memory) must fail the same way, with the same detail
+   naming "<memory>" where the file's names the path. Files that cannot be read (GPT_ERR_IO)
+   have no image to try. */
+static void memory_fails(const char *path, const gpt_load_options *lo, int code, const char *a,
+                         const char *b, int line) {
+    size_t n = 0;
+    char *bytes = code == GPT_ERR_IO ? NULL : test_slurp(path, &n);
+    gpt_model *m = (gpt_model *)&m;
+    if (!bytes) return;
+    expect(gpt_load_memory(&m, bytes, n, lo), code, "<memory>",
+           a && strcmp(a, path) == 0 ? "<memory>" : a, b && strcmp(b, path) == 0 ? "<memory>" : b,
+           line);
+    CHECK(m == NULL, "line %d: gpt_load_memory: *out must be NULL after a failure", line);
+    free(bytes);
+}
+
+/* gpt_st_open must fail with `code`, naming the file and the pieces; so must the image in
+   memory. */
 static void open_fails(const char *path, int code, const char *a, const char *b, int line) {
     gpt_st *st = (gpt_st *)&st;
     int rc = gpt_st_open(&st, path, NULL);
     expect(rc, code, path, a, b, line);
     CHECK(st == NULL, "line %d: *out must be NULL after a failure", line);
     if (st != (gpt_st *)&st) gpt_st_close(st);
+    memory_fails(path, NULL, code, a, b, line);
 }
 #define OPEN_FAILS(path, code, a, b) open_fails(path, code, a, b, __LINE__)
 
@@ -635,9 +653,14 @@ static void load_fails(const char *path, const gpt_load_options *lo, int code, c
                        const char *b, int line) {
     gpt_model *m = (gpt_model *)&m;
     int rc = gpt_load(&m, path, lo);
+    char beside[512];
+    const char *slash = strrchr(path, '/');
     expect(rc, code, a, b, NULL, line);
     CHECK(m == NULL, "line %d: *out must be NULL after a failed load", line);
     if (m != (gpt_model *)&m) gpt_model_free(m);
+    /* from memory too, unless the failure is config.json's, which memory does not read */
+    snprintf(beside, sizeof beside, "%.*sconfig.json", slash ? (int)(slash - path) + 1 : 0, path);
+    if ((!lo || !lo->config_json) && !exists(beside)) memory_fails(path, lo, code, a, b, line);
 }
 #define LOAD_FAILS(path, lo, code, a, b) load_fails(path, lo, code, a, b, __LINE__)
 
@@ -991,12 +1014,138 @@ static void test_gpt2_claims_huge(void) {
           (unsigned long)a.biggest);
 }
 
+/* ---- Loading for sampling, from memory, without config.json ------------------------------ */
+
+/* gpt_load(&m, path, NULL) gives a model for sampling: gpt_forward_token and gpt_sample work,
+   gpt_forward and training do not, and its one allocation is the weights, the KV cache and
+   one token's activations (each piece rounded up to 64 bytes) and nothing more. The
+   expectation is counted here from the configuration, not asked of gpt.h. */
+static void test_load_defaults(void) {
+    gpt_model *m = make_model(2, 2, 8, 11, 16, 1, 21, NULL), *got = NULL;
+    const char *p = tmp("defaults.safetensors");
+    gpt_load_options lo = gpt_load_options_defaults();
+    gpt_sampler sampler = gpt_sampler_defaults();
+    gpt_rng rng;
+    float *logits = NULL, loss;
+    int token = -1, inputs[2] = {1, 2};
+    if (!m) return;
+    CHECK(lo.model.training == 0 && lo.model.kv_cache == 1 && lo.model.max_batch == 0 &&
+          lo.model.weights == GPT_WEIGHTS_F32 && lo.optimizer == 0 && lo.n_head == 0 &&
+          lo.config_json == NULL, "gpt_load_options_defaults is for sampling");
+    CHECK(gpt_save(m, p, NULL) == GPT_OK, "save: %s", gpt_last_error());
+    CHECK(gpt_load(&got, p, NULL) == GPT_OK, "gpt_load(NULL): %s", gpt_last_error());
+    if (got) {
+        size_t L = 2, C = 8, V = 11, maxT = 16, NH = 2;
+        size_t params = V * C + maxT * C + L * (12 * C * C + 13 * C) + 2 * C;
+        size_t kv = 2 * L * maxT * C;                              /* keys and values */
+        size_t token_acts = C + C + 3 * C + C + NH * maxT + 4 * C + V + V;   /* x .. probs */
+        size_t want = (params + kv + token_acts) * sizeof(float) + V * sizeof(int);  /* order */
+        size_t slack = sizeof(gpt_model) + 64 * 80;   /* the struct, 64-byte rounding */
+        CHECK(got->num_params == params && same_params(m, got), "the weights: %lu",
+              (unsigned long)got->num_params);
+        CHECK(got->arena_bytes >= want && got->arena_bytes <= want + slack,
+              "memory %lu bytes: weights + KV cache + one token is %lu (+ at most %lu)",
+              (unsigned long)got->arena_bytes, (unsigned long)want, (unsigned long)slack);
+        CHECK(gpt_model_bytes(&got->config, &lo.model) + 64 == got->arena_bytes,
+              "gpt_model_bytes of the defaults says the same (the arena adds 64 to align)");
+        CHECK(!got->grad_memory && !got->adam_m && !got->acts.logits, "no training memory");
+        CHECK(gpt_forward_token(got, 3, 0, &logits) == GPT_OK && logits, "forward_token: %s",
+              gpt_last_error());
+        gpt_rng_seed(&rng, 5);
+        CHECK(logits && gpt_sample(got, logits, &sampler, &rng, &token) == GPT_OK &&
+              token >= 0 && token < 11, "sample: %s", gpt_last_error());
+        EXPECT(gpt_forward(got, inputs, inputs, 1, 2, &loss), GPT_ERR_ARG, "max_batch 0", NULL,
+               NULL);
+        gpt_model_free(got);
+    }
+    /* opting into training: B, T, training and the optimizer */
+    lo.model.training = 1;
+    lo.model.max_batch = 1;
+    lo.model.max_seq = 4;
+    lo.optimizer = 1;
+    CHECK(gpt_save(m, p, NULL) == GPT_OK && gpt_load(&got, p, &lo) == GPT_OK && got &&
+          got->adam_m && got->acts.logits, "a training model when asked: %s", gpt_last_error());
+    gpt_model_free(got);
+    gpt_model_free(m);
+}
+
+/* gpt_load_memory reads the bytes of a file as gpt_load reads the file: the same model, the
+   AdamW state when asked, no config.json (one beside the file does not matter), and clear
+   refusals. (The hostile images are those of the file tests: open_fails and load_fails
+   repeat every one of them from memory.) */
+static void test_load_memory(void) {
+    gpt_model *m = make_model(2, 2, 8, 11, 16, 1, 22, NULL), *a = NULL, *b = NULL;
+    const char *p = tmp("cfg/memory.safetensors");
+    gpt_save_options so = gpt_save_options_defaults();
+    gpt_load_options lo = load_opts(0, 1);
+    char *bytes;
+    size_t n = 0;
+    if (!m) return;
+    so.optimizer = 1;
+    CHECK(gpt_save(m, p, &so) == GPT_OK, "save: %s", gpt_last_error());
+    write_text(tmp("cfg/config.json"), "{\"n_head\": 4, \"n_layer\": 7}");   /* not this one's */
+    bytes = test_slurp(p, &n);
+    if (!bytes) return;
+    lo.optimizer = 1;
+    CHECK(gpt_load_memory(&a, bytes, n, &lo) == GPT_OK, "load_memory: %s", gpt_last_error());
+    lo.config_json = "";
+    CHECK(gpt_load(&b, p, &lo) == GPT_OK, "load: %s", gpt_last_error());
+    CHECK(a && b && same_params(a, b) && same_params(m, a) && same_moments(m, a) &&
+          a->config.n_head == 2 && memcmp(&a->config, &b->config, sizeof a->config) == 0,
+          "memory and file give the same model");
+    gpt_model_free(a);
+    gpt_model_free(b);
+    a = (gpt_model *)&a;
+    CHECK(gpt_load_memory(&a, bytes, n, NULL) == GPT_OK && a && !a->adam_m && a->kv.k,
+          "NULL options: for sampling");
+    gpt_model_free(a);
+    lo.config_json = "config.json";
+    a = (gpt_model *)&a;
+    EXPECT(gpt_load_memory(&a, bytes, n, &lo), GPT_ERR_ARG, "reads no file", "config.json",
+           NULL);
+    CHECK(a == NULL, "*out NULL after a refusal");
+    lo.config_json = NULL;
+    EXPECT(gpt_load_memory(&a, NULL, n, &lo), GPT_ERR_ARG, "data is NULL", NULL, NULL);
+    EXPECT(gpt_load_memory(&a, bytes, n - 1, &lo), GPT_ERR_FORMAT, "<memory>", "truncated",
+           NULL);
+    EXPECT(gpt_load_memory(&a, bytes, 0, &lo), GPT_ERR_FORMAT, "<memory>", "empty file", NULL);
+    lo.model.training = 0;
+    EXPECT(gpt_load_memory(&a, bytes, n, &lo), GPT_ERR_ARG, "<memory>",
+           "needs model.training = 1", NULL);
+    remove(tmp("cfg/config.json"));
+    free(bytes);
+    gpt_model_free(m);
+}
+
+/* config_json "": no config.json, even one beside the file; n_head then comes from the
+   metadata or the GPT-2 family. */
+static void test_config_json_none(const gpt_model *m) {
+    const char *meta2[] = {"n_head", "2", NULL};
+    gpt_load_options lo = load_opts(0, 0);
+    const char *p = tmp("cfg/model.safetensors"), *cfg = tmp("cfg/config.json");
+    gpt_model *got = NULL;
+    int rc;
+    hf_begin(m, "", 0);
+    hf_write(p, meta2);
+    write_text(cfg, "{\"n_head\": 4, \"n_layer\": 3}");   /* of another model */
+    LOAD_FAILS(p, &lo, GPT_ERR_FORMAT, cfg, "n_layer is 3 but the tensor shapes give 2");
+    lo.config_json = "";
+    rc = gpt_load(&got, p, &lo);
+    CHECK(rc == GPT_OK && got->config.n_head == 2 && same_params(m, got),
+          "config_json \"\" skips the config.json beside: %s", gpt_last_error());
+    if (rc == GPT_OK) gpt_model_free(got);
+    hf_write(p, NULL);   /* no metadata: n_head is unknown without config.json */
+    LOAD_FAILS(p, &lo, GPT_ERR_ARG, p, "n_head is unknown");
+    remove(cfg);
+}
+
 static void test_gpt2_n_head(void) {
     gpt_model *m = make_model(2, 2, 8, 11, 16, 0, 4, NULL);
     mkdir(tmp("cfg"), 0700);
     if (m) {
         test_gpt2_config_json(m);
         test_gpt2_meta_n_head(m);
+        test_config_json_none(m);
     }
     gpt_model_free(m);
 }
@@ -1249,6 +1398,8 @@ int main(void) {
     test_gpt2_n_head();
     test_gpt2_claims_huge();
     test_gpt2_load_into();
+    test_load_defaults();
+    test_load_memory();
     test_fixtures();
     test_atomic();
     test_nomem();
