@@ -17,7 +17,9 @@
      - a model that loads runs a forward pass, samples and (training) takes an AdamW step;
        saved and loaded again it gives the same bits;
      - gpt_load_into leaves the model untouched when it fails ("a bad file leaves the model
-       untouched"), and fills it with exactly what gpt_load reads when both succeed. */
+       untouched"), and fills it with exactly what gpt_load reads when both succeed;
+     - without config.json, gpt_load_memory of the same bytes gives the same code and, when
+       both succeed, the same model (one reader for files and memory). */
 #include "fuzz.h"
 
 enum { FLAG_CONFIG = 1, FLAG_TRAIN = 2, FLAG_HEADS = 4, FLAG_INTO = 8 };
@@ -227,6 +229,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK_RC(rc);
     FUZZ_LOG("flags %d: gpt_load: %s", flags, rc == GPT_OK ? "ok" : gpt_last_error());
     FUZZ_ASSERT((rc == GPT_OK) == (m != NULL), "rc %d but model %p", rc, (void *)m);
+    if (!(flags & FLAG_CONFIG)) {   /* the same bytes from memory: the same answer */
+        gpt_model *mm = NULL;
+        int rc_mem = gpt_load_memory(&mm, data, size, &lo);
+        FUZZ_ASSERT(rc_mem == rc, "gpt_load gave %d, gpt_load_memory %d (%s)", rc, rc_mem,
+                    gpt_last_error());
+        FUZZ_ASSERT(!m || !mm || (memcmp(&m->config, &mm->config, sizeof m->config) == 0 &&
+                    memcmp(m->param_memory, mm->param_memory,
+                           m->num_params * sizeof(float)) == 0),
+                    "gpt_load and gpt_load_memory read different models");
+        gpt_model_free(mm);
+    }
     if (m) {
         FUZZ_ASSERT(gpt_config_check(&m->config) == GPT_OK, "loaded an invalid config");
         if (flags & FLAG_INTO) check_load_into(model, lo.optimizer, m);
