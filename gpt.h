@@ -2735,7 +2735,7 @@ static void gpt__json_put(gpt__jp *jp, char c) {
    forms, surrogates (U+D800..DFFF) and code points past U+10FFFF are all invalid. */
 static int gpt__utf8_len(const unsigned char *p, const unsigned char *end) {
     unsigned c = p[0], lo = 0x80, hi = 0xBF;
-    int n, i;
+    int n;
     if (c < 0x80) return 1;
     if (c >= 0xC2 && c <= 0xDF) n = 2;
     else if (c >= 0xE0 && c <= 0xEF) n = 3;
@@ -2746,17 +2746,16 @@ static int gpt__utf8_len(const unsigned char *p, const unsigned char *end) {
     if (c == 0xF0) lo = 0x90;        /* overlong 4-byte form */
     if (c == 0xF4) hi = 0x8F;        /* past U+10FFFF */
     if (end - p < n || p[1] < lo || p[1] > hi) return 0;
-    for (i = 2; i < n; i++)
+    for (int i = 2; i < n; i++)
         if (p[i] < 0x80 || p[i] > 0xBF) return 0;
     return n;
 }
 
 /* Reads the 4 hex digits after "\u" (the cursor is on the 'u'). */
 static int gpt__json_hex4(gpt__jp *jp, uint32_t *out) {
-    int i;
     *out = 0;
     if (jp->end - jp->p < 5) return 0;
-    for (i = 1; i <= 4; i++) {
+    for (int i = 1; i <= 4; i++) {
         char c = jp->p[i];
         uint32_t d = c >= '0' && c <= '9' ? (uint32_t)(c - '0')
                    : c >= 'a' && c <= 'f' ? (uint32_t)(c - 'a' + 10)
@@ -2772,22 +2771,22 @@ static int gpt__json_hex4(gpt__jp *jp, uint32_t *out) {
    above U+FFFF comes as a surrogate pair \uD8xx\uDCxx, which must be complete. */
 static int gpt__json_escape(gpt__jp *jp) {
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    const char *hit;
-    uint32_t cp, lo;
     jp->p++;
     if (jp->p == jp->end) return gpt__json_error(jp, "unterminated string");
     if (*jp->p != 'u') {
-        hit = *jp->p ? strchr(from, *jp->p) : NULL;
+        const char *hit = *jp->p ? strchr(from, *jp->p) : NULL;
         if (!hit) return gpt__json_error(jp, "invalid escape sequence");
         gpt__json_put(jp, to[hit - from]);
         jp->p++;
         return GPT_OK;
     }
+    uint32_t cp;
     if (!gpt__json_hex4(jp, &cp)) return gpt__json_error(jp, "\\u needs 4 hex digits");
     if (cp >= 0xD800 && cp <= 0xDBFF) {
         if (jp->end - jp->p < 2 || jp->p[0] != '\\' || jp->p[1] != 'u')
             return gpt__json_error(jp, "unpaired UTF-16 surrogate");
         jp->p++;
+        uint32_t lo;
         if (!gpt__json_hex4(jp, &lo) || lo < 0xDC00 || lo > 0xDFFF)
             return gpt__json_error(jp, "unpaired UTF-16 surrogate");
         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
@@ -2817,19 +2816,18 @@ static int gpt__json_escape(gpt__jp *jp) {
 static int gpt__json_string(gpt__jp *jp) {
     size_t start = jp->n_chars;
     size_t node = gpt__json_node(jp, GPT__JSON_STRING, jp->chars ? jp->chars + start : NULL);
-    int rc, n;
     jp->p++;
     for (;;) {
-        unsigned char c;
         if (jp->p == jp->end) return gpt__json_error(jp, "unterminated string");
-        c = (unsigned char)*jp->p;
+        unsigned char c = (unsigned char)*jp->p;
         if (c == '"') break;
         if (c < 0x20) return gpt__json_error(jp, "control character in a string");
         if (c == '\\') {
-            if ((rc = gpt__json_escape(jp)) != GPT_OK) return rc;
+            int rc = gpt__json_escape(jp);
+            if (rc != GPT_OK) return rc;
             continue;
         }
-        n = gpt__utf8_len((const unsigned char *)jp->p, (const unsigned char *)jp->end);
+        int n = gpt__utf8_len((const unsigned char *)jp->p, (const unsigned char *)jp->end);
         if (n == 0) return gpt__json_error(jp, "invalid UTF-8 in a string");
         while (n-- > 0) gpt__json_put(jp, *jp->p++);
     }
@@ -2846,7 +2844,6 @@ static int gpt__json_digit(const char *q, const char *end) {
 /* A number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, kept as text. */
 static int gpt__json_number(gpt__jp *jp) {
     const char *p = jp->p, *e = jp->end, *start = jp->p;
-    size_t node;
     if (p < e && *p == '-') p++;
     if (!gpt__json_digit(p, e)) return gpt__json_error(jp, "unexpected character");
     if (*p == '0') p++;
@@ -2862,7 +2859,7 @@ static int gpt__json_number(gpt__jp *jp) {
         if (!gpt__json_digit(p, e)) { jp->p = p; return gpt__json_error(jp, "digit expected"); }
         while (gpt__json_digit(p, e)) p++;
     }
-    node = gpt__json_node(jp, GPT__JSON_NUMBER, start);
+    size_t node = gpt__json_node(jp, GPT__JSON_NUMBER, start);
     jp->p = p;
     gpt__json_close(jp, node, (size_t)(p - start));
     return GPT_OK;
@@ -2881,7 +2878,6 @@ static int gpt__json_value(gpt__jp *jp, int depth);
 
 static int gpt__json_array(gpt__jp *jp, int depth) {
     size_t node = gpt__json_node(jp, GPT__JSON_ARRAY, NULL), count = 0;
-    int rc;
     jp->p++;
     gpt__json_ws(jp);
     if (jp->p < jp->end && *jp->p == ']') {
@@ -2890,7 +2886,8 @@ static int gpt__json_array(gpt__jp *jp, int depth) {
         return GPT_OK;
     }
     for (;;) {
-        if ((rc = gpt__json_value(jp, depth + 1)) != GPT_OK) return rc;
+        int rc = gpt__json_value(jp, depth + 1);
+        if (rc != GPT_OK) return rc;
         count++;
         gpt__json_ws(jp);
         if (jp->p < jp->end && *jp->p == ',') { jp->p++; continue; }
@@ -2909,13 +2906,13 @@ static int gpt__json_key_cmp(const void *a, const void *b) {
    O(n log n), so that a header with a million names cannot stall the check. */
 static int gpt__json_unique_keys(gpt__jp *jp, size_t i) {
     const gpt__json *k = jp->nodes + i + 1;
-    size_t n = jp->nodes[i].count, j;
-    for (j = 0; j < n; j++) {
+    size_t n = jp->nodes[i].count;
+    for (size_t j = 0; j < n; j++) {
         jp->keys[j] = k;
         k += 1 + k[1].skip;   /* past the key and its value */
     }
     qsort((void *)jp->keys, n, sizeof *jp->keys, gpt__json_key_cmp);
-    for (j = 1; j < n; j++) {
+    for (size_t j = 1; j < n; j++) {
         if (strcmp(jp->keys[j - 1]->str, jp->keys[j]->str) == 0)
             return gpt__fail(GPT_ERR_FORMAT, "%s: invalid JSON: duplicate key '%s'", jp->what,
                              jp->keys[j]->str);
@@ -2925,7 +2922,6 @@ static int gpt__json_unique_keys(gpt__jp *jp, size_t i) {
 
 static int gpt__json_object(gpt__jp *jp, int depth) {
     size_t node = gpt__json_node(jp, GPT__JSON_OBJECT, NULL), pairs = 0;
-    int rc;
     jp->p++;
     gpt__json_ws(jp);
     if (jp->p < jp->end && *jp->p == '}') {
@@ -2937,7 +2933,8 @@ static int gpt__json_object(gpt__jp *jp, int depth) {
         gpt__json_ws(jp);
         if (jp->p == jp->end || *jp->p != '"')
             return gpt__json_error(jp, "expected a string key (a trailing comma?)");
-        if ((rc = gpt__json_string(jp)) != GPT_OK) return rc;
+        int rc = gpt__json_string(jp);
+        if (rc != GPT_OK) return rc;
         gpt__json_ws(jp);
         if (jp->p == jp->end || *jp->p != ':') return gpt__json_error(jp, "expected ':'");
         jp->p++;
@@ -2983,20 +2980,19 @@ static int gpt__json_run(gpt__jp *jp) {
 static int gpt__json_parse(gpt__json_doc *doc, const char *text, size_t len, const char *what,
                            void *ctx) {
     gpt__jp jp;
-    size_t nodes_bytes, keys_bytes, total;
-    int ok = 1, rc;
-    char *mem;
     memset(doc, 0, sizeof *doc);
     memset(&jp, 0, sizeof jp);
     jp.s = jp.p = text;
     jp.end = text + len;
     jp.what = what;
-    if ((rc = gpt__json_run(&jp)) != GPT_OK) return rc;   /* pass 1: check and count */
-    nodes_bytes = gpt__mul(jp.n_nodes, sizeof(gpt__json), &ok);
-    keys_bytes = gpt__mul(jp.max_pairs, sizeof(const gpt__json *), &ok);
-    total = gpt__add(gpt__add(nodes_bytes, keys_bytes, &ok), jp.n_chars, &ok);
+    int rc = gpt__json_run(&jp);   /* pass 1: check and count */
+    if (rc != GPT_OK) return rc;
+    int ok = 1;
+    size_t nodes_bytes = gpt__mul(jp.n_nodes, sizeof(gpt__json), &ok);
+    size_t keys_bytes = gpt__mul(jp.max_pairs, sizeof(const gpt__json *), &ok);
+    size_t total = gpt__add(gpt__add(nodes_bytes, keys_bytes, &ok), jp.n_chars, &ok);
     if (!ok) return gpt__fail(GPT_ERR_NOMEM, "%s: JSON too large", what);
-    mem = (char *)gpt__malloc(total, ctx, "JSON nodes");
+    char *mem = (char *)gpt__malloc(total, ctx, "JSON nodes");
     if (!mem) return GPT_ERR_NOMEM;
     jp.nodes = (gpt__json *)(void *)mem;   /* sizes are multiples of the pointer alignment */
     jp.keys = (const gpt__json **)(void *)(mem + nodes_bytes);
@@ -3022,8 +3018,7 @@ static void gpt__json_free(gpt__json_doc *doc) {
 /* The value of `key` in object obj, or NULL. A linear walk: objects here are small. */
 static const gpt__json *gpt__json_get(const gpt__json *obj, const char *key) {
     const gpt__json *k = obj + 1;
-    size_t i;
-    for (i = 0; obj->type == GPT__JSON_OBJECT && i < obj->count; i++) {
+    for (size_t i = 0; obj->type == GPT__JSON_OBJECT && i < obj->count; i++) {
         if (strcmp(k->str, key) == 0) return k + 1;
         k += 1 + k[1].skip;
     }
@@ -3033,10 +3028,9 @@ static const gpt__json *gpt__json_get(const gpt__json *obj, const char *key) {
 /* The value of the decimal digits s[0..len) if it is at most `max`: 1, or 0 for an empty
    string, any other character (sign, point, exponent) or overflow. */
 static int gpt__parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out) {
-    uint64_t x = 0;
-    size_t i;
     if (len == 0) return 0;
-    for (i = 0; i < len; i++) {
+    uint64_t x = 0;
+    for (size_t i = 0; i < len; i++) {
         unsigned d = (unsigned)(s[i] - '0');
         if (d > 9 || d > max || x > (max - d) / 10) return 0;
         x = x * 10 + d;
@@ -3078,10 +3072,9 @@ static uint64_t gpt__mul64(uint64_t a, uint64_t b, int *ok) {
 /* "(768,2304)", "()" for a scalar. */
 static const char *gpt__shape_text(char *buf, size_t cap, int ndim, const uint64_t *shape) {
     size_t used = 1;
-    int i;
     buf[0] = '(';
     buf[1] = '\0';
-    for (i = 0; i < ndim && used < cap; i++)
+    for (int i = 0; i < ndim && used < cap; i++)
         used += (size_t)gpt__format(buf + used, cap - used, "%s%llu", i ? "," : "",
                                  (unsigned long long)shape[i]);
     if (used + 2 <= cap) memcpy(buf + used, ")", 2);
@@ -3089,8 +3082,8 @@ static const char *gpt__shape_text(char *buf, size_t cap, int ndim, const uint64
 }
 
 /* Where the bytes of a safetensors image come from: a file, or memory (gpt_load_memory).
-   Everything above the two functions below reads through them, so a file and an image in
-   memory go through the same checks, with the same messages. */
+   Everything that follows reads through gpt__src_read and gpt__src_has_byte, so a file and
+   an image in memory go through the same checks, with the same messages. */
 typedef struct gpt__src {
     const unsigned char *mem;   /* the image in memory, or NULL: a file */
     uint64_t size;              /* bytes at mem */
@@ -3205,16 +3198,15 @@ static int gpt__st_read_header(gpt__src *src, const char *path, char **text, uin
    an object and the metadata an object of strings. */
 static int gpt__st_count(const gpt__json *root, const char *path, size_t *n_tensors,
                          size_t *n_meta) {
-    const gpt__json *k = root + 1, *v, *mk;
-    size_t i, j;
     if (root->type != GPT__JSON_OBJECT)
         return gpt__fail(GPT_ERR_FORMAT, "%s: the header is not a JSON object", path);
-    for (i = 0; i < root->count; i++, k += 1 + k[1].skip) {
+    const gpt__json *k = root + 1;
+    for (size_t i = 0; i < root->count; i++, k += 1 + k[1].skip) {
         if (strcmp(k->str, "__metadata__") != 0) { (*n_tensors)++; continue; }
-        v = k + 1;
+        const gpt__json *v = k + 1, *mk = v + 1;
         if (v->type != GPT__JSON_OBJECT)
             return gpt__fail(GPT_ERR_FORMAT, "%s: __metadata__ is not an object", path);
-        for (j = 0, mk = v + 1; j < v->count; j++, mk += 1 + mk[1].skip) {
+        for (size_t j = 0; j < v->count; j++, mk += 1 + mk[1].skip) {
             if (mk[1].type != GPT__JSON_STRING)
                 return gpt__fail(GPT_ERR_FORMAT, "%s: __metadata__ value of '%s' is not a "
                                  "string", path, mk->str);
@@ -3230,35 +3222,41 @@ static int gpt__st_count(const gpt__json *root, const char *path, size_t *n_tens
 /* Checks one tensor's entry {"dtype": .., "shape": [..], "data_offsets": [begin, end]} and
    fills t: a known dtype, sizes that are integers whose product does not overflow, and
    end - begin equal to the bytes that dtype and shape need. */
+/* The dtype a header names ("F32"), or -1 for another name or a value that is no string. */
+static int gpt__dtype_of(const gpt__json *dt) {
+    for (int i = 0; dt->type == GPT__JSON_STRING && i < GPT_DTYPE_COUNT; i++)
+        if (strcmp(dt->str, gpt__dtypes[i].name) == 0) return i;
+    return -1;
+}
+
 static int gpt__st_entry(gpt_st_tensor *t, const gpt__json *v, const char *path) {
     const gpt__json *dt = gpt__json_get(v, "dtype"), *shape = gpt__json_get(v, "shape");
-    const gpt__json *off = gpt__json_get(v, "data_offsets"), *e;
-    uint64_t bytes;
-    char text[200];
-    int ok = 1, i;
+    const gpt__json *off = gpt__json_get(v, "data_offsets");
     if (v->type != GPT__JSON_OBJECT || v->count != 3 || !dt || !shape || !off)
         return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': the entry must be an object with "
                          "exactly dtype, shape and data_offsets", path, t->name);
-    for (i = 0; i < GPT_DTYPE_COUNT; i++)
-        if (dt->type == GPT__JSON_STRING && strcmp(dt->str, gpt__dtypes[i].name) == 0) break;
-    if (i == GPT_DTYPE_COUNT)
+    int dtype = gpt__dtype_of(dt);
+    if (dtype < 0)
         return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': unknown dtype %s%s%s", path, t->name,
                          dt->type == GPT__JSON_STRING ? "'" : "",
                          dt->type == GPT__JSON_STRING ? dt->str : "(not a string)",
                          dt->type == GPT__JSON_STRING ? "'" : "");
-    t->dtype = (gpt_dtype)i;
+    t->dtype = (gpt_dtype)dtype;
     if (shape->type != GPT__JSON_ARRAY || shape->count > GPT_ST_MAX_DIMS)
         return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': shape must be an array of at most "
                          "%d sizes", path, t->name, GPT_ST_MAX_DIMS);
     t->ndim = (int)shape->count;
     t->numel = 1;
-    for (i = 0, e = shape + 1; i < t->ndim; i++, e += e->skip) {
+    int ok = 1;
+    const gpt__json *e = shape + 1;
+    for (int i = 0; i < t->ndim; i++, e += e->skip) {
         if (!gpt__json_uint(e, (uint64_t)-1, &t->shape[i]))
             return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': shape entry %d is not an integer "
                              "in [0, 2^64)", path, t->name, i);
         t->numel = gpt__mul64(t->numel, t->shape[i], &ok);
     }
-    bytes = gpt__mul64(t->numel, (uint64_t)gpt__dtypes[t->dtype].size, &ok);
+    uint64_t bytes = gpt__mul64(t->numel, (uint64_t)gpt__dtypes[t->dtype].size, &ok);
+    char text[200];
     if (!ok) return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': shape %s overflows 64 bits",
                               path, t->name, gpt__shape_text(text, sizeof text, t->ndim, t->shape));
     if (off->type != GPT__JSON_ARRAY || off->count != 2 ||
@@ -3317,19 +3315,19 @@ static int gpt__st_alloc(gpt__st_file **out, const char *path, size_t n, size_t 
 static int gpt__st_fill(gpt_st *st, const gpt__json *root) {
     gpt_st_tensor *t = (gpt_st_tensor *)st->tensors;
     const char **keys = (const char **)st->meta_keys, **vals = (const char **)st->meta_values;
-    const gpt__json *k = root + 1, *mk;
-    size_t i, j;
-    int rc;
-    for (i = 0; i < root->count; i++, k += 1 + k[1].skip) {
+    const gpt__json *k = root + 1;
+    for (size_t i = 0; i < root->count; i++, k += 1 + k[1].skip) {
         if (strcmp(k->str, "__metadata__") == 0) {
-            for (j = 0, mk = k + 2; j < k[1].count; j++, mk += 1 + mk[1].skip) {
+            const gpt__json *mk = k + 2;
+            for (size_t j = 0; j < k[1].count; j++, mk += 1 + mk[1].skip) {
                 keys[j] = mk->str;
                 vals[j] = mk[1].str;
             }
             continue;
         }
         t->name = k->str;
-        if ((rc = gpt__st_entry(t, k + 1, st->path)) != GPT_OK) return rc;
+        int rc = gpt__st_entry(t, k + 1, st->path);
+        if (rc != GPT_OK) return rc;
         t++;
     }
     return GPT_OK;
@@ -3346,17 +3344,17 @@ static int gpt__st_offset_cmp(const void *a, const void *b) {
 /* The tensors, sorted by begin, must tile the data buffer: no gap, no overlap. Sets
    st->data_bytes and *last, the tensor that ends the buffer (NULL without tensors). */
 static int gpt__st_check_tiling(gpt_st *st, const gpt_st_tensor **last, void *ctx) {
-    size_t n = (size_t)st->n_tensors, i;
-    const gpt_st_tensor **order;
-    uint64_t pos = 0;
-    int rc = GPT_OK;
+    size_t n = (size_t)st->n_tensors;
     *last = NULL;
     if (n == 0) return GPT_OK;
-    order = (const gpt_st_tensor **)gpt__malloc(n * sizeof *order, ctx, "tensor order");
+    const gpt_st_tensor **order = (const gpt_st_tensor **)gpt__malloc(n * sizeof *order, ctx,
+                                                                      "tensor order");
     if (!order) return GPT_ERR_NOMEM;
-    for (i = 0; i < n; i++) order[i] = &st->tensors[i];
+    for (size_t i = 0; i < n; i++) order[i] = &st->tensors[i];
     qsort((void *)order, n, sizeof *order, gpt__st_offset_cmp);
-    for (i = 0; i < n && rc == GPT_OK; i++) {
+    uint64_t pos = 0;
+    int rc = GPT_OK;
+    for (size_t i = 0; i < n && rc == GPT_OK; i++) {
         const gpt_st_tensor *t = order[i];
         if (t->begin > pos)
             rc = gpt__fail(GPT_ERR_FORMAT, "%s: data bytes [%llu, %llu) belong to no tensor (a gap "
@@ -3481,13 +3479,13 @@ GPT_DEF const char *gpt_st_meta(const gpt_st *st, const char *key) {
    is infinity (mant 0) or NaN (payload kept). Otherwise rebias the exponent to 127. */
 static float gpt__f16_to_f32(uint32_t h) {
     uint32_t sign = (h >> 15) & 1, e = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
-    float f;
     if (e == 0) {
-        f = ldexpf((float)mant, -24);
+        float f = ldexpf((float)mant, -24);
         return sign ? -f : f;
     }
     if (e == 31) bits = sign << 31 | 0x7F800000u | mant << 13;
     else bits = sign << 31 | (e - 15 + 127) << 23 | mant << 13;
+    float f;
     memcpy(&f, &bits, sizeof f);
     return f;
 }
@@ -3502,8 +3500,7 @@ static float gpt__bf16_to_f32(uint32_t h) {
 
 /* n little-endian elements of a float dtype to float. */
 static void gpt__decode_float(gpt_dtype dt, const unsigned char *src, size_t n, float *dst) {
-    size_t i;
-    for (i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (dt == GPT_DTYPE_F32) {
             uint32_t bits = gpt__le32(src + 4 * i);
             memcpy(&dst[i], &bits, sizeof bits);
@@ -3533,10 +3530,10 @@ static int gpt__st_read_raw(gpt_st *st, const gpt_st_tensor *t, uint64_t first, 
 static int gpt__st_read_floats(gpt_st *st, const gpt_st_tensor *t, uint64_t first, size_t count,
                                float *dst) {
     unsigned char buf[GPT__ST_CHUNK * 4];
-    int rc;
     while (count > 0) {
         size_t n = count < GPT__ST_CHUNK ? count : GPT__ST_CHUNK;
-        if ((rc = gpt__st_read_raw(st, t, first, n, buf)) != GPT_OK) return rc;
+        int rc = gpt__st_read_raw(st, t, first, n, buf);
+        if (rc != GPT_OK) return rc;
         gpt__decode_float(t->dtype, buf, n, dst);
         first += n;
         dst += n;
@@ -3560,17 +3557,19 @@ static int gpt__int_of(const unsigned char *b, gpt_dtype dt, int *out) {
 /* All of an I32 or I64 tensor into int, each value checked to fit. */
 static int gpt__st_read_ints(gpt_st *st, const gpt_st_tensor *t, int *dst) {
     unsigned char buf[GPT__ST_CHUNK * 8];
-    size_t count = (size_t)t->numel, es = (size_t)gpt__dtypes[t->dtype].size, i, n;
-    uint64_t first = 0;
-    int rc;
-    for (; count > 0; first += n, dst += n, count -= n) {
-        n = count < GPT__ST_CHUNK ? count : GPT__ST_CHUNK;
-        if ((rc = gpt__st_read_raw(st, t, first, n, buf)) != GPT_OK) return rc;
-        for (i = 0; i < n; i++) {
+    size_t count = (size_t)t->numel, es = (size_t)gpt__dtypes[t->dtype].size;
+    for (uint64_t first = 0; count > 0;) {
+        size_t n = count < GPT__ST_CHUNK ? count : GPT__ST_CHUNK;
+        int rc = gpt__st_read_raw(st, t, first, n, buf);
+        if (rc != GPT_OK) return rc;
+        for (size_t i = 0; i < n; i++) {
             if (!gpt__int_of(buf + es * i, t->dtype, &dst[i]))
                 return gpt__fail(GPT_ERR_RANGE, "%s: tensor '%s': element %llu does not fit an "
                                  "int", st->path, t->name, (unsigned long long)(first + i));
         }
+        first += n;
+        dst += n;
+        count -= n;
     }
     return GPT_OK;
 }
@@ -3579,11 +3578,10 @@ static int gpt__st_read_ints(gpt_st *st, const gpt_st_tensor *t, int *dst) {
 static int gpt__st_lookup(const gpt_st *st, const char *name, size_t n, int want_float,
                           const gpt_st_tensor **out) {
     const gpt_st_tensor *t = gpt_st_find(st, name);
-    int is_float, is_int;
     if (!t) return gpt__fail(GPT_ERR_FORMAT, "%s: no tensor '%s'", st->path, name);
-    is_float = t->dtype == GPT_DTYPE_F32 || t->dtype == GPT_DTYPE_F16 ||
-               t->dtype == GPT_DTYPE_BF16;
-    is_int = t->dtype == GPT_DTYPE_I32 || t->dtype == GPT_DTYPE_I64;
+    int is_float = t->dtype == GPT_DTYPE_F32 || t->dtype == GPT_DTYPE_F16 ||
+                   t->dtype == GPT_DTYPE_BF16;
+    int is_int = t->dtype == GPT_DTYPE_I32 || t->dtype == GPT_DTYPE_I64;
     if (want_float ? !is_float : !is_int)
         return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': dtype %s, expected %s", st->path, name,
                          gpt__dtypes[t->dtype].name,
@@ -3663,19 +3661,16 @@ static void gpt__sb_quoted(gpt__sb *sb, const char *s) {
 /* Element count of an entry; 0 with *ok cleared on overflow. */
 static uint64_t gpt__entry_numel(const gpt_st_entry *e, int *ok) {
     uint64_t numel = 1;
-    int i;
-    for (i = 0; i < e->ndim; i++) numel = gpt__mul64(numel, e->shape[i], ok);
+    for (int i = 0; i < e->ndim; i++) numel = gpt__mul64(numel, e->shape[i], ok);
     return numel;
 }
 
 /* Checks what the caller passes to gpt_st_write; GPT_ERR_ARG with the reason. */
 static int gpt__st_check_entries(const char *path, const gpt_st_entry *e, int n,
                                  const char *const *meta) {
-    uint64_t total = 0;
-    int i, ok = 1;
     if (n < 0 || (n > 0 && !e)) return gpt__fail(GPT_ERR_ARG, "%s: bad tensor list", path);
-    for (i = 0; i < n; i++, e++) {
-        uint64_t numel, bytes;
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++, e++) {
         const char *name = e->name ? e->name : "(null)";
         int dt = (int)e->dtype;
         if (!e->name || !e->name[0] || strcmp(e->name, "__metadata__") == 0)
@@ -3688,14 +3683,15 @@ static int gpt__st_check_entries(const char *path, const gpt_st_entry *e, int n,
             (dt != GPT_DTYPE_F32 || e->ndim != 2)))
             return gpt__fail(GPT_ERR_ARG, "%s: tensor '%s': ndim %d%s", path, name, e->ndim,
                              e->transposed ? " (transposed needs F32 and 2 dimensions)" : "");
-        numel = gpt__entry_numel(e, &ok);
-        bytes = gpt__mul64(numel, (uint64_t)gpt__dtypes[dt].size, &ok);
+        int ok = 1;
+        uint64_t numel = gpt__entry_numel(e, &ok);
+        uint64_t bytes = gpt__mul64(numel, (uint64_t)gpt__dtypes[dt].size, &ok);
         total += bytes;
         if (!ok || numel > (uint64_t)(size_t)-1 || total < bytes || (numel && !e->data))
             return gpt__fail(GPT_ERR_ARG, "%s: tensor '%s': size overflows, or data is NULL",
                              path, name);
     }
-    for (i = 0; meta && meta[i]; i += 2) {
+    for (int i = 0; meta && meta[i]; i += 2) {
         if (!meta[i + 1])
             return gpt__fail(GPT_ERR_ARG, "%s: metadata key '%s' has no value", path, meta[i]);
     }
@@ -3704,12 +3700,10 @@ static int gpt__st_check_entries(const char *path, const gpt_st_entry *e, int n,
 
 /* The header JSON: metadata first, then the tensors with offsets in the order given. */
 static void gpt__st_header(gpt__sb *sb, const gpt_st_entry *e, int n, const char *const *meta) {
-    uint64_t offset = 0;
-    int i, j, ok = 1;
     gpt__sb_str(sb, "{");
     if (meta && meta[0]) {
         gpt__sb_str(sb, "\"__metadata__\":{");
-        for (j = 0; meta[j]; j += 2) {
+        for (int j = 0; meta[j]; j += 2) {
             if (j) gpt__sb_str(sb, ",");
             gpt__sb_quoted(sb, meta[j]);
             gpt__sb_str(sb, ":");
@@ -3717,13 +3711,15 @@ static void gpt__st_header(gpt__sb *sb, const gpt_st_entry *e, int n, const char
         }
         gpt__sb_str(sb, n ? "}," : "}");
     }
-    for (i = 0; i < n; i++) {
+    uint64_t offset = 0;
+    for (int i = 0; i < n; i++) {
+        int ok = 1;   /* checked by gpt__st_check_entries */
         uint64_t bytes = gpt__entry_numel(&e[i], &ok) * (uint64_t)gpt__dtypes[e[i].dtype].size;
         gpt__sb_quoted(sb, e[i].name);
         gpt__sb_str(sb, ":{\"dtype\":\"");
         gpt__sb_str(sb, gpt__dtypes[e[i].dtype].name);
         gpt__sb_str(sb, "\",\"shape\":[");
-        for (j = 0; j < e[i].ndim; j++) {
+        for (int j = 0; j < e[i].ndim; j++) {
             if (j) gpt__sb_str(sb, ",");
             gpt__sb_u64(sb, e[i].shape[j]);
         }
@@ -3754,9 +3750,8 @@ static void gpt__wbuf_flush(gpt__wbuf *w) {
 
 /* The low `size` bytes of v, least significant first. */
 static void gpt__wbuf_le(gpt__wbuf *w, uint64_t v, int size) {
-    int i;
     if (w->n + (size_t)size > sizeof w->buf) gpt__wbuf_flush(w);
-    for (i = 0; i < size; i++) w->buf[w->n++] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < size; i++) w->buf[w->n++] = (unsigned char)(v >> (8 * i));
 }
 
 static void gpt__wbuf_f32(gpt__wbuf *w, float x) {
@@ -3769,15 +3764,15 @@ static void gpt__wbuf_f32(gpt__wbuf *w, float x) {
    column, so that the file gets (shape[0], shape[1]) row by row. */
 static void gpt__st_write_data(gpt__wbuf *w, const gpt_st_entry *e) {
     int ok = 1;
-    size_t numel = (size_t)gpt__entry_numel(e, &ok), i, j;
+    size_t numel = (size_t)gpt__entry_numel(e, &ok);
     if (e->transposed) {
         size_t rows = (size_t)e->shape[0], cols = (size_t)e->shape[1];
         const float *x = (const float *)e->data;   /* (cols, rows) */
-        for (i = 0; i < rows && w->rc == GPT_OK; i++)
-            for (j = 0; j < cols; j++) gpt__wbuf_f32(w, x[j * rows + i]);
+        for (size_t i = 0; i < rows && w->rc == GPT_OK; i++)
+            for (size_t j = 0; j < cols; j++) gpt__wbuf_f32(w, x[j * rows + i]);
         return;
     }
-    for (i = 0; i < numel && w->rc == GPT_OK; i++) {
+    for (size_t i = 0; i < numel && w->rc == GPT_OK; i++) {
         switch (e->dtype) {
         case GPT_DTYPE_F32: gpt__wbuf_f32(w, ((const float *)e->data)[i]); break;
         case GPT_DTYPE_I32: gpt__wbuf_le(w, (uint32_t)((const int32_t *)e->data)[i], 4); break;
@@ -3798,7 +3793,6 @@ typedef struct gpt__st_job {   /* what the body of a safetensors file needs */
 static int gpt__st_body(FILE *f, void *arg) {
     const gpt__st_job *job = (const gpt__st_job *)arg;
     gpt__wbuf w;
-    int i;
     w.f = f;
     w.path = job->path;
     w.n = 0;
@@ -3807,7 +3801,7 @@ static int gpt__st_body(FILE *f, void *arg) {
     gpt__wbuf_flush(&w);
     if (w.rc == GPT_OK && fwrite(job->header, 1, job->header_len, f) != job->header_len)
         w.rc = gpt__fail(GPT_ERR_IO, "%s: write failed (disk full?)", job->path);
-    for (i = 0; i < job->n && w.rc == GPT_OK; i++) gpt__st_write_data(&w, &job->entries[i]);
+    for (int i = 0; i < job->n && w.rc == GPT_OK; i++) gpt__st_write_data(&w, &job->entries[i]);
     gpt__wbuf_flush(&w);
     return w.rc;
 }
@@ -3818,18 +3812,16 @@ static int gpt__write_atomic(const char *path, int (*body)(FILE *f, void *arg), 
                              void *ctx) {
     size_t len = strlen(path);
     char *tmp = (char *)gpt__malloc(len + 5, ctx, "temporary file name");
-    FILE *f;
-    int rc;
     if (!tmp) return GPT_ERR_NOMEM;
     memcpy(tmp, path, len);
     memcpy(tmp + len, ".tmp", 5);
-    f = fopen(tmp, "wb");
+    FILE *f = fopen(tmp, "wb");
     if (!f) {
-        rc = gpt__fail(GPT_ERR_IO, "%s: cannot create the temporary file '%s'", path, tmp);
+        int rc = gpt__fail(GPT_ERR_IO, "%s: cannot create the temporary file '%s'", path, tmp);
         GPT_FREE(tmp, ctx);
         return rc;
     }
-    rc = body(f, arg);
+    int rc = body(f, arg);
     if (rc == GPT_OK && fflush(f) != 0)
         rc = gpt__fail(GPT_ERR_IO, "%s: write failed (disk full?)", path);
     if (rc == GPT_OK && GPT__SYNC(f) != 0)
@@ -3847,9 +3839,9 @@ static int gpt__write_atomic(const char *path, int (*body)(FILE *f, void *arg), 
    caller's names or metadata make an invalid file (a duplicate name, invalid UTF-8). */
 static int gpt__st_check_header(const char *path, const char *header, size_t len, void *ctx) {
     gpt__json_doc doc;
-    char detail[sizeof gpt__error_detail];
     int rc = gpt__json_parse(&doc, header, len, path, ctx);
     if (rc == GPT_ERR_FORMAT) {
+        char detail[sizeof gpt__error_detail];
         memcpy(detail, gpt__error_detail, sizeof detail);   /* gpt__fail overwrites it */
         return gpt__fail(GPT_ERR_ARG, "cannot write this header: %s", detail);
     }
@@ -3859,14 +3851,12 @@ static int gpt__st_check_header(const char *path, const char *header, size_t len
 
 GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
                          const char *const *metadata, void *ctx) {
-    gpt__sb sb = {NULL, 0, 0};
-    gpt__st_job job;
-    size_t pad;
-    int rc;
     if (!path) return gpt__fail(GPT_ERR_ARG, "gpt_st_write: path is NULL");
-    if ((rc = gpt__st_check_entries(path, entries, n, metadata)) != GPT_OK) return rc;
+    int rc = gpt__st_check_entries(path, entries, n, metadata);
+    if (rc != GPT_OK) return rc;
+    gpt__sb sb = {NULL, 0, 0};
     gpt__st_header(&sb, entries, n, metadata);        /* measure */
-    pad = (8 - (8 + sb.len) % 8) % 8;                  /* spaces, so the data is 8-aligned */
+    size_t pad = (8 - (8 + sb.len) % 8) % 8;                  /* spaces, so the data is 8-aligned */
     sb.cap = sb.len + pad;
     sb.buf = (char *)gpt__malloc(sb.cap, ctx, "safetensors header");
     if (!sb.buf) return GPT_ERR_NOMEM;
@@ -3875,6 +3865,7 @@ GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
     memset(sb.buf + sb.len, ' ', pad);
     rc = gpt__st_check_header(path, sb.buf, sb.cap, ctx);
     if (rc == GPT_OK) {
+        gpt__st_job job;
         job.path = path;
         job.header = sb.buf;
         job.header_len = sb.cap;
@@ -3892,7 +3883,6 @@ GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
    shape as gpt.h stores it and the conv1d flag; everything below derives the file's names
    and shapes from it, so the table stays the one place that lists the parameters. */
 #define GPT__NAME_CAP 160   /* longest: "optimizer.m.h.1023.attn.c_proj.weight" and a prefix */
-
 
 /* The file name of layer l of t: "<group>h.<l>.<name>", or "<group><name>" outside blocks.
    group is "", "transformer.", "optimizer.m." or "optimizer.v.". */
@@ -3914,8 +3904,7 @@ static int gpt__hf_shape(const gpt_tensor *t, uint64_t shape[2]) {
 }
 
 static const gpt_tensor *gpt__param_by_name(const gpt_model *m, const char *name) {
-    int p;
-    for (p = 0; p < GPT_NUM_PARAM_TENSORS; p++)
+    for (int p = 0; p < GPT_NUM_PARAM_TENSORS; p++)
         if (strcmp(m->tensors[p].name, name) == 0) return &m->tensors[p];
     return NULL;
 }
@@ -3933,8 +3922,7 @@ typedef struct gpt__ck_name {
 /* Splits a name: [optimizer.m. | optimizer.v. | transformer.] [h.N.] base. A malformed
    block number (h.x., h.01., h.5000.) is an error, the rest is judged by the caller. */
 static int gpt__ck_parse(const char *path, const char *name, gpt__ck_name *nm) {
-    const char *s = name, *d;
-    long l = 0;
+    const char *s = name;
     nm->kind = GPT__CK_PARAM;
     nm->prefixed = 0;
     nm->layer = -1;
@@ -3944,7 +3932,9 @@ static int gpt__ck_parse(const char *path, const char *name, gpt__ck_name *nm) {
     else if (strncmp(s, "transformer.", 12) == 0) { nm->prefixed = 1; s += 12; }
     nm->base = s;
     if (strncmp(s, "h.", 2) != 0) return GPT_OK;
-    for (d = s + 2; *d >= '0' && *d <= '9' && l < 1024; d++) l = l * 10 + (*d - '0');
+    const char *d = s + 2;   /* the digits of N, and then what follows them */
+    long l = 0;
+    for (; *d >= '0' && *d <= '9' && l < 1024; d++) l = l * 10 + (*d - '0');
     if (d == s + 2 || *d != '.' || (s[2] == '0' && d > s + 3) || l >= 1024)
         return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': bad block number (h.0 to h.1023, "
                          "no leading zeros)", path, name);
@@ -3958,11 +3948,11 @@ static int gpt__ck_parse(const char *path, const char *name, gpt__ck_name *nm) {
 
 /* The number of blocks in the file: 1 + the largest N of an "h.N." name. */
 static int gpt__ck_layers(const gpt_st *st, int *L) {
-    int i, rc;
     *L = 0;
-    for (i = 0; i < st->n_tensors; i++) {
+    for (int i = 0; i < st->n_tensors; i++) {
         gpt__ck_name nm;
-        if ((rc = gpt__ck_parse(st->path, st->tensors[i].name, &nm)) != GPT_OK) return rc;
+        int rc = gpt__ck_parse(st->path, st->tensors[i].name, &nm);
+        if (rc != GPT_OK) return rc;
         if (nm.layer + 1 > *L) *L = nm.layer + 1;
     }
     return GPT_OK;
@@ -3976,13 +3966,13 @@ static const char *gpt__ck_prefix(const gpt_st *st) {
 /* File tensor `name` must exist, hold floats, and have t's Hugging Face shape. */
 static int gpt__ck_expect(const gpt_st *st, const char *name, const gpt_tensor *t) {
     const gpt_st_tensor *f = gpt_st_find(st, name);
-    uint64_t want[2];
-    int nd = gpt__hf_shape(t, want);
-    char a[200], b[200];
     if (!f) return gpt__fail(GPT_ERR_FORMAT, "%s: missing tensor '%s'", st->path, name);
     if (f->dtype != GPT_DTYPE_F32 && f->dtype != GPT_DTYPE_F16 && f->dtype != GPT_DTYPE_BF16)
         return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': dtype %s, expected F32, F16 or BF16",
                          st->path, name, gpt__dtypes[f->dtype].name);
+    uint64_t want[2];
+    int nd = gpt__hf_shape(t, want);
+    char a[200], b[200];
     if (f->ndim != nd || f->shape[0] != want[0] || (nd == 2 && f->shape[1] != want[1]))
         return gpt__fail(GPT_ERR_SHAPE, "%s: tensor '%s': shape %s but the model needs %s",
                          st->path, name, gpt__shape_text(a, sizeof a, f->ndim, f->shape),
@@ -4001,16 +3991,16 @@ static int gpt__ck_expect(const gpt_st *st, const char *name, const gpt_tensor *
 static int gpt__ck_read(gpt_st *st, const char *name, const gpt_tensor *t, float *dst,
                         float *tile) {
     const gpt_st_tensor *f = gpt_st_find(st, name);
-    size_t rows = (size_t)t->rows, cols = (size_t)t->cols, i0, n, j, k;
-    int rc = GPT_OK;
+    size_t rows = (size_t)t->rows, cols = (size_t)t->cols;
     if (!t->conv1d) return gpt__st_read_floats(st, f, 0, t->size, dst);
-    for (i0 = 0; i0 < cols && rc == GPT_OK; i0 += n) {
-        n = cols - i0 < GPT__TILE ? cols - i0 : GPT__TILE;   /* file rows in this tile */
-        rc = gpt__st_read_floats(st, f, (uint64_t)i0 * rows, n * rows, tile);   /* (n, rows) */
-        for (j = 0; rc == GPT_OK && j < rows; j++)
-            for (k = 0; k < n; k++) dst[j * cols + i0 + k] = tile[k * rows + j];
+    for (size_t i0 = 0; i0 < cols; i0 += GPT__TILE) {
+        size_t n = cols - i0 < GPT__TILE ? cols - i0 : GPT__TILE;   /* file rows in this tile */
+        int rc = gpt__st_read_floats(st, f, (uint64_t)i0 * rows, n * rows, tile);  /* (n, rows) */
+        if (rc != GPT_OK) return rc;
+        for (size_t j = 0; j < rows; j++)
+            for (size_t k = 0; k < n; k++) dst[j * cols + i0 + k] = tile[k * rows + j];
     }
-    return rc;
+    return GPT_OK;
 }
 
 /* Reads file tensor `name` (checked by gpt__ck_expect) into layer l of the small tensor s
@@ -4021,47 +4011,47 @@ static int gpt__ck_read(gpt_st *st, const char *name, const gpt_tensor *t, float
 static int gpt__ck_read_small(gpt_st *st, const char *name, const gpt_tensor *t,
                               const gpt_small *s, int weights, int l, float *tile) {
     const gpt_st_tensor *f = gpt_st_find(st, name);
-    size_t rows = (size_t)t->rows, cols = (size_t)t->cols, first = (size_t)l * rows, i0, n, j;
-    int rc = GPT_OK, c0;
+    size_t rows = (size_t)t->rows, cols = (size_t)t->cols, first = (size_t)l * rows;
     if (!t->conv1d) {
-        for (i0 = 0; i0 < rows && rc == GPT_OK; i0 += n) {
-            n = rows - i0 < GPT_Q8_GROUP ? rows - i0 : GPT_Q8_GROUP;
-            rc = gpt__st_read_floats(st, f, (uint64_t)i0 * cols, n * cols, tile);  /* (n, cols) */
-            for (j = 0; rc == GPT_OK && j < n; j++)
-                for (c0 = 0; c0 < t->cols; c0 += GPT_Q8_GROUP)
+        for (size_t i0 = 0; i0 < rows; i0 += GPT_Q8_GROUP) {
+            size_t n = rows - i0 < GPT_Q8_GROUP ? rows - i0 : GPT_Q8_GROUP;
+            int rc = gpt__st_read_floats(st, f, (uint64_t)i0 * cols, n * cols, tile);  /* (n,C) */
+            if (rc != GPT_OK) return rc;
+            for (size_t j = 0; j < n; j++)
+                for (int c0 = 0; c0 < t->cols; c0 += GPT_Q8_GROUP)
                     gpt__small_put(s, weights, first + i0 + j, t->cols, c0, tile + j * cols + c0,
                                    1, t->cols - c0 < GPT_Q8_GROUP ? t->cols - c0 : GPT_Q8_GROUP);
         }
-        return rc;
+        return GPT_OK;
     }
-    for (i0 = 0; i0 < cols && rc == GPT_OK; i0 += n) {
-        n = cols - i0 < GPT_Q8_GROUP ? cols - i0 : GPT_Q8_GROUP;   /* one group of channels */
-        rc = gpt__st_read_floats(st, f, (uint64_t)i0 * rows, n * rows, tile);   /* (n, rows) */
-        for (j = 0; rc == GPT_OK && j < rows; j++)
+    for (size_t i0 = 0; i0 < cols; i0 += GPT_Q8_GROUP) {
+        size_t n = cols - i0 < GPT_Q8_GROUP ? cols - i0 : GPT_Q8_GROUP;   /* a group of channels */
+        int rc = gpt__st_read_floats(st, f, (uint64_t)i0 * rows, n * rows, tile);  /* (n, rows) */
+        if (rc != GPT_OK) return rc;
+        for (size_t j = 0; j < rows; j++)
             gpt__small_put(s, weights, first + j, t->cols, (int)i0, tile + j, rows, (int)n);
     }
-    return rc;
+    return GPT_OK;
 }
 
 /* A tile for gpt__ck_read that fits every Conv1D tensor of m (or just t when m is NULL), and
    gpt__ck_read_small every small one (those whose data is NULL). */
 static float *gpt__ck_tile(const gpt_model *m, const gpt_tensor *t, void *ctx) {
-    size_t need = t ? GPT__TILE * (size_t)t->rows : 0, n;
-    int p;
-    for (p = 0; m && p < GPT_NUM_PARAM_TENSORS; p++) {
+    size_t need = t ? GPT__TILE * (size_t)t->rows : 0;
+    for (int p = 0; m && p < GPT_NUM_PARAM_TENSORS; p++) {
         const gpt_tensor *u = &m->tensors[p];
-        if (u->conv1d) n = (size_t)(u->data ? GPT__TILE : GPT_Q8_GROUP) * (size_t)u->rows;
-        else n = u->data ? 0 : (size_t)GPT_Q8_GROUP * (size_t)u->cols;
+        size_t n = u->conv1d ? (size_t)(u->data ? GPT__TILE : GPT_Q8_GROUP) * (size_t)u->rows
+                 : u->data ? 0 : (size_t)GPT_Q8_GROUP * (size_t)u->cols;
         if (n > need) need = n;
     }
     return (float *)gpt__malloc((need ? need : 1) * sizeof(float), ctx, "tile");
 }
 
 GPT_DEF int gpt_st_read_param(gpt_st *st, const char *name, const gpt_tensor *t, float *dst) {
-    float *tile;
     int rc = gpt__ck_expect(st, name, t);
     if (rc != GPT_OK) return rc;
-    if (!(tile = gpt__ck_tile(NULL, t, gpt__st_of(st)->alloc_ctx))) return GPT_ERR_NOMEM;
+    float *tile = gpt__ck_tile(NULL, t, gpt__st_of(st)->alloc_ctx);
+    if (!tile) return GPT_ERR_NOMEM;
     rc = gpt__ck_read(st, name, t, dst, tile);
     GPT_FREE(tile, gpt__st_of(st)->alloc_ctx);
     return rc;
@@ -4076,17 +4066,16 @@ GPT_DEF int gpt_st_read_param(gpt_st *st, const char *name, const gpt_tensor *t,
 /* lm_head.weight, if present, must be wte.weight again: compared value by value. */
 static int gpt__ck_lm_head(gpt_st *st, const gpt_model *m, const char *prefix) {
     const gpt_tensor *wte = gpt__param_by_name(m, "wte.weight");
-    const gpt_st_tensor *h = gpt_st_find(st, "lm_head.weight"), *w;
-    float a[GPT__ST_CHUNK], b[GPT__ST_CHUNK];
-    char name[GPT__NAME_CAP];
-    size_t e, n;
-    int rc;
+    const gpt_st_tensor *h = gpt_st_find(st, "lm_head.weight");
     if (!h) return GPT_OK;
+    char name[GPT__NAME_CAP];
     gpt__param_name(name, prefix, wte, 0);
-    w = gpt_st_find(st, name);
-    if ((rc = gpt__ck_expect(st, "lm_head.weight", wte)) != GPT_OK) return rc;
-    for (e = 0; e < wte->size; e += n) {
-        n = wte->size - e < GPT__ST_CHUNK ? wte->size - e : GPT__ST_CHUNK;
+    const gpt_st_tensor *w = gpt_st_find(st, name);
+    int rc = gpt__ck_expect(st, "lm_head.weight", wte);
+    if (rc != GPT_OK) return rc;
+    float a[GPT__ST_CHUNK], b[GPT__ST_CHUNK];
+    for (size_t e = 0; e < wte->size; e += GPT__ST_CHUNK) {
+        size_t n = wte->size - e < GPT__ST_CHUNK ? wte->size - e : GPT__ST_CHUNK;
         if ((rc = gpt__st_read_floats(st, h, e, n, a)) != GPT_OK ||
             (rc = gpt__st_read_floats(st, w, e, n, b)) != GPT_OK)
             return rc;
@@ -4099,19 +4088,18 @@ static int gpt__ck_lm_head(gpt_st *st, const gpt_model *m, const char *prefix) {
 
 /* Every tensor of the file must mean something to model m. Counts the moments found. */
 static int gpt__ck_known(const gpt_st *st, const gpt_model *m, int prefixed, int *n_moments) {
-    int i, rc;
     *n_moments = 0;
-    for (i = 0; i < st->n_tensors; i++) {
+    for (int i = 0; i < st->n_tensors; i++) {
         const char *name = st->tensors[i].name;
-        const gpt_tensor *t;
         gpt__ck_name nm;
-        if ((rc = gpt__ck_parse(st->path, name, &nm)) != GPT_OK) return rc;
+        int rc = gpt__ck_parse(st->path, name, &nm);
+        if (rc != GPT_OK) return rc;
         if (nm.kind == GPT__CK_LM_HEAD) continue;
         if ((nm.kind == GPT__CK_PARAM || nm.kind == GPT__CK_BUFFER) && nm.prefixed != prefixed)
             return gpt__fail(GPT_ERR_FORMAT, "%s: tensor '%s': names with and without the "
                              "'transformer.' prefix are mixed", st->path, name);
         if (nm.kind == GPT__CK_BUFFER) continue;
-        t = gpt__param_by_name(m, nm.base);
+        const gpt_tensor *t = gpt__param_by_name(m, nm.base);
         if (!t || t->per_block != (nm.layer >= 0) || nm.layer >= m->config.n_layer)
             return gpt__fail(GPT_ERR_FORMAT, "%s: unexpected tensor '%s'", st->path, name);
         if (nm.kind != GPT__CK_PARAM) (*n_moments)++;
@@ -4123,12 +4111,12 @@ static int gpt__ck_known(const gpt_st *st, const gpt_model *m, int prefixed, int
 static int gpt__ck_each(gpt_st *st, const gpt_model *m, const char *group,
                         int (*fn)(gpt_st *st, const char *name, const gpt_tensor *t, int l,
                                   void *arg), void *arg) {
-    char name[GPT__NAME_CAP];
-    int p, l, rc;
-    for (p = 0; p < GPT_NUM_PARAM_TENSORS; p++) {
-        for (l = 0; l < m->tensors[p].layers; l++) {
+    for (int p = 0; p < GPT_NUM_PARAM_TENSORS; p++) {
+        for (int l = 0; l < m->tensors[p].layers; l++) {
+            char name[GPT__NAME_CAP];
             gpt__param_name(name, group, &m->tensors[p], l);
-            if ((rc = fn(st, name, &m->tensors[p], l, arg)) != GPT_OK) return rc;
+            int rc = fn(st, name, &m->tensors[p], l, arg);
+            if (rc != GPT_OK) return rc;
         }
     }
     return GPT_OK;
@@ -4150,20 +4138,18 @@ typedef struct gpt__ck_fill_job {
 
 static int gpt__ck_read_fn(gpt_st *st, const char *name, const gpt_tensor *t, int l, void *arg) {
     const gpt__ck_fill_job *job = (const gpt__ck_fill_job *)arg;
-    size_t at;
     if (!t->data)   /* kept small (t is a row of the model's own table) */
         return gpt__ck_read_small(st, name, t, &job->m->small[t - job->m->tensors],
                                   job->m->options.weights, l, job->tile);
-    at = (size_t)(t->data - job->m->param_memory) + (size_t)l * t->size;
+    size_t at = (size_t)(t->data - job->m->param_memory) + (size_t)l * t->size;
     return gpt__ck_read(st, name, t, job->flat + at, job->tile);
 }
 
 /* Checks everything; n_moments: how many AdamW tensors the file has; *step: adam_step. */
 static int gpt__ck_check(gpt_st *st, const gpt_model *m, const char *prefix, int *n_moments,
                          uint64_t *step) {
-    const char *step_text = gpt_st_meta(st, "adam_step");
-    int L, rc;
-    if ((rc = gpt__ck_layers(st, &L)) != GPT_OK) return rc;
+    int L, rc = gpt__ck_layers(st, &L);
+    if (rc != GPT_OK) return rc;
     if (L != m->config.n_layer)
         return gpt__fail(GPT_ERR_SHAPE, "%s: the file has %d blocks, the model %d", st->path, L,
                          m->config.n_layer);
@@ -4174,6 +4160,7 @@ static int gpt__ck_check(gpt_st *st, const gpt_model *m, const char *prefix, int
         if ((rc = gpt__ck_each(st, m, "optimizer.m.", gpt__ck_expect_fn, NULL)) != GPT_OK ||
             (rc = gpt__ck_each(st, m, "optimizer.v.", gpt__ck_expect_fn, NULL)) != GPT_OK)
             return rc;
+        const char *step_text = gpt_st_meta(st, "adam_step");
         if (!step_text || !gpt__parse_uint(step_text, strlen(step_text), (uint64_t)-1, step))
             return gpt__fail(GPT_ERR_FORMAT, "%s: the AdamW moments need a metadata entry "
                              "adam_step with a non-negative integer", st->path);
@@ -4186,13 +4173,11 @@ static int gpt__ck_check(gpt_st *st, const gpt_model *m, const char *prefix, int
    so that running out of memory cannot leave the model half loaded either. */
 static int gpt__ck_fill(gpt_st *st, gpt_model *m, int optimizer, int n_moments,
                         uint64_t step) {
-    const char *prefix = gpt__ck_prefix(st);
     gpt__ck_fill_job job;
-    int rc;
     if (!(job.tile = gpt__ck_tile(m, NULL, gpt__st_of(st)->alloc_ctx))) return GPT_ERR_NOMEM;
     job.m = m;   /* every check passed: from here on the model is written */
     job.flat = m->param_memory;
-    rc = gpt__ck_each(st, m, prefix, gpt__ck_read_fn, &job);
+    int rc = gpt__ck_each(st, m, gpt__ck_prefix(st), gpt__ck_read_fn, &job);
     if (rc == GPT_OK && optimizer && n_moments > 0) {
         job.flat = m->adam_m;
         rc = gpt__ck_each(st, m, "optimizer.m.", gpt__ck_read_fn, &job);
@@ -4213,7 +4198,7 @@ static int gpt__ck_fill(gpt_st *st, gpt_model *m, int optimizer, int n_moments,
    no shape: it comes from the caller, config.json, the metadata or the GPT-2 family, in that
    order. config.json and the metadata may restate the other four; if they do, they must
    agree with the shapes (a config.json of another model beside the file is an error, not a
-   silent mix). */
+   silent mix; config_json "" reads none, and gpt_load_memory never reads one). */
 enum { GPT__CFG_LAYER, GPT__CFG_EMBD, GPT__CFG_VOCAB, GPT__CFG_BLOCK, GPT__CFG_HEAD, GPT__CFG_N };
 static const char *const gpt__cfg_meta_keys[GPT__CFG_N] = {"n_layer", "n_embd", "vocab_size",
                                                            "block_size", "n_head"};
@@ -4225,12 +4210,11 @@ static const char *const gpt__cfg_json_keys[GPT__CFG_N] = {"n_layer", "n_embd", 
 static int gpt__ck_agree(const char *where, const char *const keys[GPT__CFG_N],
                          const long vals[GPT__CFG_N], const gpt_config *cfg) {
     long want[GPT__CFG_HEAD];
-    int k;
     want[GPT__CFG_LAYER] = cfg->n_layer;
     want[GPT__CFG_EMBD] = cfg->n_embd;
     want[GPT__CFG_VOCAB] = cfg->vocab_size;
     want[GPT__CFG_BLOCK] = cfg->block_size;
-    for (k = 0; k < GPT__CFG_HEAD; k++) {
+    for (int k = 0; k < GPT__CFG_HEAD; k++) {
         if (vals[k] >= 0 && vals[k] != want[k])
             return gpt__fail(GPT_ERR_FORMAT, "%s: %s is %ld but the tensor shapes give %ld",
                              where, keys[k], vals[k], want[k]);
@@ -4240,8 +4224,7 @@ static int gpt__ck_agree(const char *where, const char *const keys[GPT__CFG_N],
 
 /* The five values as the metadata states them (-1 when absent). */
 static int gpt__ck_meta_config(const gpt_st *st, long vals[GPT__CFG_N]) {
-    int k;
-    for (k = 0; k < GPT__CFG_N; k++) {
+    for (int k = 0; k < GPT__CFG_N; k++) {
         const char *s = gpt_st_meta(st, gpt__cfg_meta_keys[k]);
         uint64_t v = 0;
         if (s && (!gpt__parse_uint(s, strlen(s), INT_MAX, &v) || v == 0))
@@ -4331,21 +4314,20 @@ static int gpt__ck_config_file(const gpt_st *st, const gpt_load_options *opt,
    width. config.json and metadata are checked against the shapes either way. */
 static int gpt__ck_n_head(const gpt_st *st, const gpt_load_options *opt, gpt_config *cfg) {
     static const int family[4][2] = {{768, 12}, {1024, 16}, {1280, 20}, {1600, 25}};
-    long js[GPT__CFG_N], meta[GPT__CFG_N], from_json, from_meta;
-    int rc, k;
+    long js[GPT__CFG_N], meta[GPT__CFG_N];
+    int rc;
     if ((rc = gpt__ck_config_file(st, opt, cfg, js)) != GPT_OK ||
         (rc = gpt__ck_meta_config(st, meta)) != GPT_OK ||
         (rc = gpt__ck_agree(st->path, gpt__cfg_meta_keys, meta, cfg)) != GPT_OK)
         return rc;
-    from_json = js[GPT__CFG_HEAD];
-    from_meta = meta[GPT__CFG_HEAD];
+    long from_json = js[GPT__CFG_HEAD], from_meta = meta[GPT__CFG_HEAD];
     if (from_json > 0 && from_meta > 0 && from_json != from_meta)
         return gpt__fail(GPT_ERR_FORMAT, "%s: metadata n_head %ld but config.json says %ld",
                          st->path, from_meta, from_json);
     cfg->n_head = opt->n_head > 0 ? opt->n_head
                 : from_json > 0 ? (int)from_json
                 : from_meta > 0 ? (int)from_meta : 0;
-    for (k = 0; k < 4 && cfg->n_head == 0; k++)
+    for (int k = 0; k < 4 && cfg->n_head == 0; k++)
         if (family[k][0] == cfg->n_embd) cfg->n_head = family[k][1];
     if (cfg->n_head == 0)
         return gpt__fail(GPT_ERR_ARG, "%s: n_head is unknown: no config.json beside the file, "
@@ -4357,12 +4339,9 @@ static int gpt__ck_n_head(const gpt_st *st, const gpt_load_options *opt, gpt_con
 /* V, C, maxT from wte and wpe, L from the block names. */
 static int gpt__ck_shapes(const gpt_st *st, const char *prefix, gpt_config *cfg) {
     char wte_name[GPT__NAME_CAP], wpe_name[GPT__NAME_CAP], a[200], b[200];
-    const gpt_st_tensor *wte, *wpe;
-    int rc;
     gpt__format(wte_name, sizeof wte_name, "%swte.weight", prefix);
     gpt__format(wpe_name, sizeof wpe_name, "%swpe.weight", prefix);
-    wte = gpt_st_find(st, wte_name);
-    wpe = gpt_st_find(st, wpe_name);
+    const gpt_st_tensor *wte = gpt_st_find(st, wte_name), *wpe = gpt_st_find(st, wpe_name);
     if (!wte || !wpe)
         return gpt__fail(GPT_ERR_FORMAT, "%s: missing tensor '%s' (not a GPT-2 checkpoint?)",
                          st->path, wte ? wpe_name : wte_name);
@@ -4375,7 +4354,8 @@ static int gpt__ck_shapes(const gpt_st *st, const char *prefix, gpt_config *cfg)
     cfg->n_embd = (int)wte->shape[1];
     cfg->block_size = (int)wpe->shape[0];
     cfg->n_head = 0;
-    if ((rc = gpt__ck_layers(st, &cfg->n_layer)) != GPT_OK) return rc;
+    int rc = gpt__ck_layers(st, &cfg->n_layer);
+    if (rc != GPT_OK) return rc;
     if (cfg->n_layer == 0)
         return gpt__fail(GPT_ERR_FORMAT, "%s: no transformer blocks (no tensor h.0.*)", st->path);
     return GPT_OK;
@@ -4519,10 +4499,10 @@ static const char *const gpt__reserved_keys[GPT__RESERVED_KEYS] = {
    `flat` (laid out as param_memory); names go to `names` (GPT__NAME_CAP each). */
 static int gpt__ck_entries(const gpt_model *m, const char *group, const float *flat,
                            gpt_st_entry *e, char *names) {
-    int p, l, n = 0;
-    for (p = 0; p < GPT_NUM_PARAM_TENSORS; p++) {
+    int n = 0;
+    for (int p = 0; p < GPT_NUM_PARAM_TENSORS; p++) {
         const gpt_tensor *t = &m->tensors[p];
-        for (l = 0; l < t->layers; l++, n++) {
+        for (int l = 0; l < t->layers; l++, n++) {
             char *name = names + (size_t)n * GPT__NAME_CAP;
             gpt__param_name(name, group, t, l);
             e[n].name = name;
@@ -4539,23 +4519,23 @@ static int gpt__ck_entries(const gpt_model *m, const char *group, const float *f
 static int gpt__ck_meta_list(const gpt_model *m, const char *path, const gpt_save_options *opt,
                              const char **list, char numbers[6][24]) {
     const gpt_config *c = &m->config;
-    int n = 0, i, k;
     gpt__format(numbers[0], 24, "%d", c->n_layer);
     gpt__format(numbers[1], 24, "%d", c->n_head);
     gpt__format(numbers[2], 24, "%d", c->n_embd);
     gpt__format(numbers[3], 24, "%d", c->block_size);
     gpt__format(numbers[4], 24, "%d", c->vocab_size);
     gpt__format(numbers[5], 24, "%llu", (unsigned long long)m->adam_step);
+    int n = 0;
     list[n++] = "format";
     list[n++] = "pt";
     list[n++] = "gpt_h_format";
     list[n++] = "1";
-    for (k = 0; k < 6 && (k < 5 || opt->optimizer); k++) {
+    for (int k = 0; k < 6 && (k < 5 || opt->optimizer); k++) {
         list[n++] = gpt__reserved_keys[2 + k];
         list[n++] = numbers[k];
     }
-    for (i = 0; opt->metadata && opt->metadata[i]; i++) {
-        for (k = 0; i % 2 == 0 && k < GPT__RESERVED_KEYS; k++)
+    for (int i = 0; opt->metadata && opt->metadata[i]; i++) {
+        for (int k = 0; i % 2 == 0 && k < GPT__RESERVED_KEYS; k++)
             if (strcmp(opt->metadata[i], gpt__reserved_keys[k]) == 0)
                 return gpt__fail(GPT_ERR_ARG, "%s: metadata key '%s' is reserved by gpt.h",
                                  path, opt->metadata[i]);
@@ -4592,24 +4572,17 @@ static int gpt__config_body(FILE *f, void *arg) {
 static int gpt__write_config_json(const gpt_model *m, const char *path) {
     void *ctx = m->options.alloc_ctx;
     char *cfg_path = gpt__sibling(path, "config.json", ctx);
-    gpt__config_job job;
-    int rc;
     if (!cfg_path) return GPT_ERR_NOMEM;
+    gpt__config_job job;
     job.path = cfg_path;
     job.c = &m->config;
-    rc = gpt__write_atomic(cfg_path, gpt__config_body, &job, ctx);
+    int rc = gpt__write_atomic(cfg_path, gpt__config_body, &job, ctx);
     GPT_FREE(cfg_path, ctx);
     return rc;
 }
 
 GPT_DEF int gpt_save(const gpt_model *m, const char *path, const gpt_save_options *opt) {
     gpt_save_options defaults = gpt_save_options_defaults();
-    char numbers[6][24], *names;
-    const char **meta;
-    gpt_st_entry *entries;
-    size_t per_group = 0, n_user = 0, bytes;
-    int p, n, rc;
-    void *ctx;
     if (!opt) opt = &defaults;
     if (!m || !path) return gpt__fail(GPT_ERR_ARG, "gpt_save: model or path is NULL");
     if (opt->optimizer && !m->adam_m)
@@ -4618,16 +4591,17 @@ GPT_DEF int gpt_save(const gpt_model *m, const char *path, const gpt_save_option
         return gpt__fail(GPT_ERR_ARG, "%s: the model keeps %s weights, rounded for sampling; "
                          "gpt_save writes f32 models only", path,
                          m->options.weights == GPT_WEIGHTS_BF16 ? "bf16" : "q8");
-    ctx = m->options.alloc_ctx;
-    for (p = 0; p < GPT_NUM_PARAM_TENSORS; p++) per_group += (size_t)m->tensors[p].layers;
+    void *ctx = m->options.alloc_ctx;
+    size_t per_group = 0, n_user = 0;
+    for (int p = 0; p < GPT_NUM_PARAM_TENSORS; p++) per_group += (size_t)m->tensors[p].layers;
     while (opt->metadata && opt->metadata[n_user]) n_user++;
-    n = (int)per_group * (opt->optimizer ? 3 : 1);   /* at most 3 * (12*1024 + 4) */
-    bytes = (size_t)n * (sizeof(gpt_st_entry) + GPT__NAME_CAP) +
-            (2 * GPT__RESERVED_KEYS + n_user + 1) * sizeof(char *);
-    entries = (gpt_st_entry *)gpt__malloc(bytes, ctx, "checkpoint entries");
+    int n = (int)per_group * (opt->optimizer ? 3 : 1);   /* at most 3 * (12*1024 + 4) */
+    size_t bytes = (size_t)n * (sizeof(gpt_st_entry) + GPT__NAME_CAP) +
+                   (2 * GPT__RESERVED_KEYS + n_user + 1) * sizeof(char *);
+    gpt_st_entry *entries = (gpt_st_entry *)gpt__malloc(bytes, ctx, "checkpoint entries");
     if (!entries) return GPT_ERR_NOMEM;
-    meta = (const char **)(void *)(entries + n);
-    names = (char *)(void *)(meta + 2 * GPT__RESERVED_KEYS + n_user + 1);
+    const char **meta = (const char **)(void *)(entries + n);
+    char *names = (char *)(void *)(meta + 2 * GPT__RESERVED_KEYS + n_user + 1);
     gpt__ck_entries(m, "", m->param_memory, entries, names);
     if (opt->optimizer) {
         size_t k = per_group;
@@ -4635,7 +4609,8 @@ GPT_DEF int gpt_save(const gpt_model *m, const char *path, const gpt_save_option
         k *= 2;
         gpt__ck_entries(m, "optimizer.v.", m->adam_v, entries + k, names + k * GPT__NAME_CAP);
     }
-    rc = gpt__ck_meta_list(m, path, opt, meta, numbers);
+    char numbers[6][24];
+    int rc = gpt__ck_meta_list(m, path, opt, meta, numbers);
     if (rc == GPT_OK) rc = gpt_st_write(path, entries, n, meta, ctx);
     GPT_FREE(entries, ctx);
     if (rc == GPT_OK && opt->write_config_json) rc = gpt__write_config_json(m, path);
