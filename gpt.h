@@ -93,9 +93,9 @@
    moments, same layout) and metadata format="pt", gpt_h_format="1" (the checkpoint format
    version), n_layer, n_head, n_embd, block_size, vocab_size, adam_step, plus the caller's
    pairs (the trainer stores its progress there). n_head, which no shape shows, comes from the
-   caller, else config.json beside the file, else this metadata, else the GPT-2 family
-   (768->12, 1024->16, 1280->20, 1600->25). Saves go to <path>.tmp, are flushed and fsynced,
-   then renamed over <path>.
+   caller, else config.json beside the file (unless the caller says config_json ""), else
+   this metadata, else the GPT-2 family (768->12, 1024->16, 1280->20, 1600->25). Saves go to
+   <path>.tmp, are flushed and fsynced, then renamed over <path>.
    VOCABULARY: OpenAI's vocab.bpe (a "#version" line, then one merge "left right" per line;
    merge rank r makes token 256+r) and encoder.json (token string -> id; checked against the
    merges when present); Hugging Face calls the same files merges.txt and vocab.json. Ids
@@ -2341,13 +2341,16 @@ GPT_DEF float gpt_lr(const gpt_schedule *s, long step) {
 }
 
 /* ------------------------------------------------------------------------------------------
-   >>checkpoint   JSON, safetensors files, and the Hugging Face GPT-2 layout.
+   >>checkpoint   Files: JSON, safetensors, the Hugging Face GPT-2 layout, vocabularies.
 
    Idea: a checkpoint is a safetensors file, the format of the Hugging Face hub: a JSON
    header that names every tensor and says where its bytes are, then the raw bytes. With
    Hugging Face's tensor names, OpenAI's GPT-2 weights load as they are and whatever we save
    opens in PyTorch. Files are untrusted input: every length, offset and shape is checked
-   before it is used, so a bad file gives an error message, never a crash.
+   before it is used, so a bad file gives an error message, never a crash. The same image
+   can come from memory (gpt_load_memory), through the same code and the same checks.
+   This appendix is all of gpt.h's file input and output, the vocabulary files of >>tokenizer
+   included; the story chapters work on memory only.
 
    Byte layout of a .safetensors file:
        offset 0     N: unsigned 64-bit little-endian, the length of the header
