@@ -2734,25 +2734,9 @@ static void gpt__json_put(gpt__jp *jp, char c) {
     jp->n_chars++;
 }
 
-/* Length of the UTF-8 sequence at p (1..4), or 0 when it is not valid UTF-8: overlong
-   forms, surrogates (U+D800..DFFF) and code points past U+10FFFF are all invalid. */
-static int gpt__utf8_len(const unsigned char *p, const unsigned char *end) {
-    unsigned c = p[0], lo = 0x80, hi = 0xBF;
-    int n;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) n = 3;
-    else if (c >= 0xF0 && c <= 0xF4) n = 4;
-    else return 0;
-    if (c == 0xE0) lo = 0xA0;        /* overlong 3-byte form */
-    if (c == 0xED) hi = 0x9F;        /* surrogates */
-    if (c == 0xF0) lo = 0x90;        /* overlong 4-byte form */
-    if (c == 0xF4) hi = 0x8F;        /* past U+10FFFF */
-    if (end - p < n || p[1] < lo || p[1] > hi) return 0;
-    for (int i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    return n;
-}
+/* The UTF-8 decoder of >>tokenizer (section 1): the length 1..4 of the character at s, 0 or
+   -1 when it is not valid UTF-8 (overlong forms, surrogates, code points past U+10FFFF). */
+static int gpt__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* Reads the 4 hex digits after "\u" (the cursor is on the 'u'). */
 static int gpt__json_hex4(gpt__jp *jp, uint32_t *out) {
@@ -2830,8 +2814,9 @@ static int gpt__json_string(gpt__jp *jp) {
             if (rc != GPT_OK) return rc;
             continue;
         }
-        int n = gpt__utf8_len((const unsigned char *)jp->p, (const unsigned char *)jp->end);
-        if (n == 0) return gpt__json_error(jp, "invalid UTF-8 in a string");
+        int n = gpt__utf8_decode((const unsigned char *)jp->p, (size_t)(jp->end - jp->p),
+                                 NULL);
+        if (n <= 0) return gpt__json_error(jp, "invalid UTF-8 in a string");
         while (n-- > 0) gpt__json_put(jp, *jp->p++);
     }
     jp->p++;
@@ -4777,15 +4762,16 @@ GPT_DEF int gpt_tok_load_first(gpt_tokenizer **out, const char *const *dirs, int
    whatever the rule is; tiktoken's input is always valid UTF-8, so the rule never changes a
    result that tiktoken could be compared on. */
 
-/* Decodes the character at s[0..n), n >= 1. Returns its length 1..4 and sets *cp; 0 when
-   s[0] does not start a valid sequence; -1 when the n bytes are a valid start that the end
-   of the buffer cuts short (the streaming decoder waits for more bytes then). */
-static int gpt__tok_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-    unsigned lo = 0x80, hi = 0xBF;   /* allowed range of the second byte */
-    uint32_t c;
-    int len, k;
-    if (s[0] < 0x80) { *cp = s[0]; return 1; }
+/* Decodes the character at s[0..n), n >= 1. Returns its length 1..4 and sets *cp (when cp
+   is not NULL); 0 when s[0] does not start a valid sequence; -1 when the n bytes are a valid
+   start that the end of the buffer cuts short (the streaming decoder waits for more bytes
+   then). The one UTF-8 decoder of the file: the JSON parser of >>checkpoint uses it too. */
+static int gpt__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    if (s[0] < 0x80) { if (cp) *cp = s[0]; return 1; }
     if (s[0] < 0xC2) return 0;                        /* continuation byte, or overlong */
+    size_t len;                                       /* the lead byte says the length */
+    uint32_t c;                                       /* the code point, 6 bits a byte */
+    unsigned lo = 0x80, hi = 0xBF;                    /* allowed range of the second byte */
     if (s[0] < 0xE0) { len = 2; c = s[0] & 0x1Fu; }
     else if (s[0] < 0xF0) {
         len = 3; c = s[0] & 0x0Fu;
@@ -4796,14 +4782,14 @@ static int gpt__tok_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) 
         if (s[0] == 0xF0) lo = 0x90;                  /* below: overlong */
         if (s[0] == 0xF4) hi = 0x8F;                  /* above: beyond U+10FFFF */
     } else return 0;
-    for (k = 1; k < len; k++) {
-        if ((size_t)k >= n) return -1;
+    for (size_t k = 1; k < len; k++) {
+        if (k >= n) return -1;
         if (s[k] < lo || s[k] > hi) return 0;
         c = (c << 6) | (s[k] & 0x3Fu);
         lo = 0x80; hi = 0xBF;
     }
-    *cp = c;
-    return len;
+    if (cp) *cp = c;
+    return (int)len;
 }
 
 /* ---- 2. Character classes ------------------------------------------------------------------
@@ -5047,7 +5033,7 @@ static size_t gpt__tok_char(const unsigned char *s, size_t n, int *cls) {
     uint32_t cp = 0;
     int len;
     if (s[0] < 0x80) { *cls = gpt__tok_class(s[0]); return 1; }   /* ASCII shortcut */
-    len = gpt__tok_utf8_decode(s, n, &cp);
+    len = gpt__utf8_decode(s, n, &cp);
     if (len <= 0) { *cls = GPT__TOK_OTHER; return 1; }
     *cls = gpt__tok_class(cp);
     return (size_t)len;
@@ -5246,7 +5232,7 @@ static int gpt__tok_add_merge(gpt_tokenizer *tok, const gpt__tok_alphabet *a, co
             i++;
             continue;
         }
-        k = gpt__tok_utf8_decode(line + i, n - i, &cp);
+        k = gpt__utf8_decode(line + i, n - i, &cp);
         if (k <= 0) return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: invalid UTF-8", path,
                                      line_no);
         if (cp >= 324 || a->byte_of[cp] < 0)
@@ -5402,7 +5388,7 @@ static int gpt__tok_unalphabet(const gpt__tok_alphabet *a, const gpt__json *key,
     *len = 0;
     while (i < key->count) {
         uint32_t cp = 0;
-        int n = gpt__tok_utf8_decode(s + i, key->count - i, &cp);   /* valid: the parser checked */
+        int n = gpt__utf8_decode(s + i, key->count - i, &cp);   /* valid: the parser checked */
         if (n <= 0 || cp >= 324 || a->byte_of[cp] < 0 || *len == GPT__TOK_MAX_TOKEN_BYTES)
             return 0;
         out[(*len)++] = (unsigned char)a->byte_of[cp];
@@ -5766,7 +5752,7 @@ GPT_DEF int gpt_tok_stream_push(gpt_tok_stream *stream, const gpt_tokenizer *tok
     n += (size_t)stream->n_pending;
     while (done < n) {
         uint32_t cp = 0;
-        int len = gpt__tok_utf8_decode(buf + done, n - done, &cp);
+        int len = gpt__utf8_decode(buf + done, n - done, &cp);
         if (len < 0) break;                            /* unfinished: keep it back */
         done += len > 0 ? (size_t)len : 1;             /* a character, or an invalid byte */
     }

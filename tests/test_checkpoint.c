@@ -220,6 +220,13 @@ static void test_json_invalid(void) {
     EXPECT(json_rc("{\"a\":1,\"a\":2}"), GPT_ERR_FORMAT, "duplicate key 'a'", NULL, NULL);
     EXPECT(json_rc("\"\\q\""), GPT_ERR_FORMAT, "invalid escape", NULL, NULL);
     EXPECT(json_rc("\"abc"), GPT_ERR_FORMAT, "unterminated string", NULL, NULL);
+    /* UTF-8 through the tokenizer's decoder: a character cut by the end of the text, an
+       overlong form, a surrogate; and the valid characters at the edges are kept */
+    EXPECT(json_rc("\"a\xe2\x82"), GPT_ERR_FORMAT, "invalid UTF-8", NULL, NULL);
+    EXPECT(json_rc("\"\xe0\x80\x80\""), GPT_ERR_FORMAT, "invalid UTF-8", NULL, NULL);
+    EXPECT(json_rc("\"\xed\xbf\xbf\""), GPT_ERR_FORMAT, "invalid UTF-8", NULL, NULL);
+    CHECK(json_rc("\"\x7f\xc2\x80\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf\"") == GPT_OK,
+          "U+007F, U+0080, U+D7FF, U+E000 and U+10FFFF rejected");
 }
 
 static void test_json_limits(void) {

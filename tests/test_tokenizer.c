@@ -156,8 +156,8 @@ static void test_utf8(void) {
     size_t k;
     for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         uint32_t cp = 0;
-        int got = gpt__tok_utf8_decode((const unsigned char *)cases[k].bytes,
-                                       (size_t)cases[k].n, &cp);
+        int got = gpt__utf8_decode((const unsigned char *)cases[k].bytes,
+                                   (size_t)cases[k].n, &cp);
         CHECK(got == cases[k].want && (got <= 0 || cp == cases[k].cp),
               "UTF-8 case %lu: length %d, want %d", (unsigned long)k, got, cases[k].want);
     }
@@ -595,7 +595,7 @@ static int check_stream(const gpt_tokenizer *tok, const char *text) {
         held += len < tlen;
         for (k = 0; k < len;) {
             uint32_t cp;
-            int step = gpt__tok_utf8_decode((unsigned char *)out + k, len - k, &cp);
+            int step = gpt__utf8_decode((unsigned char *)out + k, len - k, &cp);
             if (step <= 0) { whole = 0; break; }
             k += (size_t)step;
         }

@@ -99,12 +99,12 @@ static void fuzz_check_stream(const gpt_tokenizer *tok, const int *ids, size_t n
                     (unsigned long)(i + 1), (unsigned long)got, stream.n_pending,
                     (unsigned long)done);
         FUZZ_ASSERT(stream.n_pending == 0 ||
-                    gpt__tok_utf8_decode(stream.pending, (size_t)stream.n_pending, &cp) < 0,
+                    gpt__utf8_decode(stream.pending, (size_t)stream.n_pending, &cp) < 0,
                     "kept back %d bytes that are no unfinished character", stream.n_pending);
     }
     FUZZ_ASSERT(stream.n_pending >= 0 && stream.n_pending <= 3, "n_pending %d", stream.n_pending);
     FUZZ_ASSERT(stream.n_pending == 0 ||
-                gpt__tok_utf8_decode(stream.pending, (size_t)stream.n_pending, &cp) < 0,
+                gpt__utf8_decode(stream.pending, (size_t)stream.n_pending, &cp) < 0,
                 "kept back %d bytes that are no unfinished character", stream.n_pending);
     rc = gpt_tok_stream_flush(&stream, out + got, 3, &len);
     FUZZ_ASSERT(rc == GPT_OK && stream.n_pending == 0, "flush");
