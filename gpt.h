@@ -669,29 +669,16 @@ extern "C" {
    rule r of vocab.bpe, and the last id (50256) is <|endoftext|>. Text is bytes: any byte
    string encodes, and decoding gives it back exactly, invalid UTF-8 included. */
 
-/* One entry of the pair table: the token `id` whose bytes are those of `left` then `right`.
-   The table is open addressing; an empty slot has left = -1. */
-typedef struct gpt_tok_pair {
-    int32_t left, right, id;
-} gpt_tok_pair;
+/* A loaded vocabulary: the tokens' bytes and the hash tables that make encoding fast (one
+   tokenizer is a few MB). Its fields are private (>>tokenizer); everything a program needs
+   comes from the functions below, e.g. V from gpt_tok_vocab_size, and <|endoftext|> is the
+   last id, V - 1. Every function that takes a const tokenizer may be called from several
+   threads at once: encoding keeps its scratch memory per call. */
+typedef struct gpt_tokenizer gpt_tokenizer;
 
-/* A loaded vocabulary (one tokenizer is a few MB). Read the fields freely, write none. Every
-   function that takes a const tokenizer may be called from several threads at once:
-   encoding keeps its scratch memory per call. */
-typedef struct gpt_tokenizer {
-    int vocab_size;            /* V: 256 + n_merges + 1 (50257 for GPT-2) */
-    int n_merges;              /* merge rules read from vocab.bpe (50000) */
-    int eot;                   /* id of <|endoftext|>, the last id (50256) */
-    int byte_id[256];          /* byte_id[b]: id of the token made of the single byte b */
-    uint32_t *token_start;     /* (V+1) token i is bytes[token_start[i] .. token_start[i+1]) */
-    unsigned char *bytes;      /* (token_start[V]) every token's bytes, back to back */
-    int max_token_bytes;       /* length of the longest token (128 for GPT-2) */
-    gpt_tok_pair *pairs;       /* (pair_mask+1) hash table: (left, right) -> merged id */
-    size_t pair_mask;          /* table size - 1, the size is a power of two */
-    int32_t *strings;          /* (string_mask+1) hash table of byte strings: id, or -1 */
-    size_t string_mask;
-    void *alloc_ctx;           /* given to GPT_MALLOC / GPT_FREE */
-} gpt_tokenizer;
+/* No token is longer than this many bytes: the loader rejects a vocabulary with a longer one
+   (GPT-2's longest is 128). Enough to size the buffers of decoding and streaming. */
+#define GPT_TOK_MAX_TOKEN_BYTES 256
 
 #ifndef GPT_NO_STDIO
 /* Loads a vocabulary from OpenAI's vocab.bpe (Hugging Face calls the same file merges.txt)
@@ -730,8 +717,8 @@ GPT_DEF const char *gpt_tok_token_bytes(const gpt_tokenizer *tok, int id, size_t
 
 /* Encodes text[0..len) (any bytes; need not be 0-terminated) into token ids, like tiktoken's
    encode_ordinary(), or like encode(allowed_special="all") when allow_special is non-zero:
-   then each "<|endoftext|>" in the text becomes the single id eot; otherwise it is plain
-   text. Writes at most cap ids and sets *n_out to the number of ids of the whole text.
+   then each "<|endoftext|>" in the text becomes the single id V - 1; otherwise it is
+   plain text. Writes at most cap ids and sets *n_out to the number of ids of the whole text.
    Returns GPT_OK, or GPT_ERR_RANGE when they do not fit: then *n_out is the count needed and
    ids[0..cap) holds the first cap ids (so a call with cap 0 and ids NULL measures).
    GPT_ERR_NOMEM when the scratch memory for a very long word cannot be allocated (then
@@ -762,7 +749,7 @@ typedef struct gpt_tok_stream {
 GPT_DEF void gpt_tok_stream_init(gpt_tok_stream *stream);
 
 /* Adds token `id` and writes the bytes that now form whole characters (or can never do so)
-   into out, their count into *len_out. At most 3 + tok->max_token_bytes bytes come out.
+   into out, their count into *len_out. At most 3 + GPT_TOK_MAX_TOKEN_BYTES bytes come out.
    GPT_ERR_RANGE (stream unchanged) when id is outside [0, V) or the bytes do not fit in
    cap (then *len_out is the count needed). */
 GPT_DEF int gpt_tok_stream_push(gpt_tok_stream *stream, const gpt_tokenizer *tok, int id,
@@ -5030,10 +5017,9 @@ static int gpt__tok_class(uint32_t cp) {
 /* The character at s[0..n), n >= 1: returns its length in bytes and sets *cls. A byte that
    does not start a valid UTF-8 sequence is a one-byte OTHER character (section 1). */
 static size_t gpt__tok_char(const unsigned char *s, size_t n, int *cls) {
-    uint32_t cp = 0;
-    int len;
     if (s[0] < 0x80) { *cls = gpt__tok_class(s[0]); return 1; }   /* ASCII shortcut */
-    len = gpt__utf8_decode(s, n, &cp);
+    uint32_t cp = 0;
+    int len = gpt__utf8_decode(s, n, &cp);
     if (len <= 0) { *cls = GPT__TOK_OTHER; return 1; }
     *cls = gpt__tok_class(cp);
     return (size_t)len;
@@ -5094,9 +5080,9 @@ static size_t gpt__tok_contraction(const unsigned char *s, size_t n, size_t i) {
 
 /* The end (exclusive) of the pre-token that starts at s[i], i < n. */
 static size_t gpt__tok_pretoken_end(const unsigned char *s, size_t n, size_t i) {
-    size_t len, last, j;
+    size_t len = gpt__tok_contraction(s, n, i);
+    if (len != 0) return i + len;                                             /* rule A */
     int cls;
-    if ((len = gpt__tok_contraction(s, n, i)) != 0) return i + len;          /* rule A */
     len = gpt__tok_char(s + i, n - i, &cls);
     if (s[i] == ' ' && i + 1 < n) {                 /* rule B's optional space */
         int next;
@@ -5104,13 +5090,14 @@ static size_t gpt__tok_pretoken_end(const unsigned char *s, size_t n, size_t i) 
         if (next != GPT__TOK_SPACE) return gpt__tok_run_end(s, n, i + 1 + next_len, next);
     }
     if (cls != GPT__TOK_SPACE) return gpt__tok_run_end(s, n, i + len, cls);  /* rule B */
-    last = i;                                       /* rules C and D: a whitespace run */
-    for (j = i + len; j < n; j += len) {            /* s[last..j) is its last character */
-        len = gpt__tok_char(s + j, n - j, &cls);
+    size_t last = i, end = i + len;                 /* rules C and D: a whitespace run */
+    while (end < n) {                               /* s[last..end) is its last character */
+        len = gpt__tok_char(s + end, n - end, &cls);
         if (cls != GPT__TOK_SPACE) break;
-        last = j;
+        last = end;
+        end += len;
     }
-    if (j == n || last == i) return j;             /* C: ends the text; D: one character */
+    if (end == n || last == i) return end;         /* C: ends the text; D: one character */
     return last;                                    /* C: give back the last character */
 }
 
@@ -5137,8 +5124,29 @@ static size_t gpt__tok_pretoken_end(const unsigned char *s, size_t n, size_t i) 
               50000 of them merge rules; the section opener says why all of them).
    Limits that keep a hostile file harmless: files up to 16 MB, tokens up to 256 bytes (GPT-2's
    longest is 128), so building the pair table costs at most 256 steps per file byte. */
-#define GPT__TOK_MAX_TOKEN_BYTES 256
 #define GPT__TOK_EOT_TEXT "<|endoftext|>"
+
+/* One entry of the pairs table: the token `id` whose bytes are those of `left` then `right`.
+   An empty slot has left = -1. */
+typedef struct gpt__tok_pair {
+    int32_t left, right, id;
+} gpt__tok_pair;
+
+/* The tokenizer (declared in the public part as an opaque type: callers never see inside). */
+struct gpt_tokenizer {
+    int vocab_size;            /* V: 256 + n_merges + 1 (50257 for GPT-2) */
+    int n_merges;              /* merge rules read from vocab.bpe (50000) */
+    int eot;                   /* id of <|endoftext|>, the last id (50256) */
+    int byte_id[256];          /* byte_id[b]: id of the token made of the single byte b */
+    uint32_t *token_start;     /* (V+1) token i is bytes[token_start[i] .. token_start[i+1]) */
+    unsigned char *bytes;      /* (token_start[V]) every token's bytes, back to back */
+    int max_token_bytes;       /* length of the longest token (128 for GPT-2) */
+    gpt__tok_pair *pairs;      /* (pair_mask+1) hash table: (left, right) -> merged id */
+    size_t pair_mask;          /* table size - 1, the size is a power of two */
+    int32_t *strings;          /* (string_mask+1) hash table of byte strings: id, or -1 */
+    size_t string_mask;
+    void *alloc_ctx;           /* given to GPT_MALLOC / GPT_FREE */
+};
 
 /* OpenAI's bytes_to_unicode() both ways. byte_of[c] is -1 for a character c that spells no
    byte (only c < 324 can spell one). */
@@ -5149,24 +5157,23 @@ typedef struct gpt__tok_alphabet {
 } gpt__tok_alphabet;
 
 static void gpt__tok_alphabet_init(gpt__tok_alphabet *a) {
-    int b, n_printable = 0, n_other = 0;
-    for (b = 0; b < 324; b++) a->byte_of[b] = -1;
-    for (b = 0; b < 256; b++) {
+    for (int c = 0; c < 324; c++) a->byte_of[c] = -1;
+    int n_printable = 0, n_other = 0;
+    for (int b = 0; b < 256; b++) {
         int printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
         if (printable) { a->char_of[b] = (uint32_t)b; a->order[n_printable++] = b; }
         else a->char_of[b] = 256u + (uint32_t)n_other++;
         a->byte_of[a->char_of[b]] = b;
     }
     n_other = 0;   /* the unprintable bytes get the ids after the 188 printable ones */
-    for (b = 0; b < 256; b++)
+    for (int b = 0; b < 256; b++)
         if (a->char_of[b] >= 256) a->order[n_printable + n_other++] = b;
 }
 
 /* 64-bit FNV-1a hash of n bytes. */
 static uint64_t gpt__tok_hash_bytes(const unsigned char *s, size_t n) {
     uint64_t h = 0xcbf29ce484222325ull;
-    size_t i;
-    for (i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ull;
     return h;
 }
 
@@ -5200,7 +5207,7 @@ static int gpt__tok_lookup(const gpt_tokenizer *tok, const unsigned char *s, siz
 static int gpt__tok_pair_lookup(const gpt_tokenizer *tok, int32_t left, int32_t right) {
     size_t i = (size_t)gpt__tok_hash_pair(left, right) & tok->pair_mask;
     for (;; i = (i + 1) & tok->pair_mask) {
-        const gpt_tok_pair *p = &tok->pairs[i];
+        const gpt__tok_pair *p = &tok->pairs[i];
         if (p->left < 0) return -1;
         if (p->left == left && p->right == right) return p->id;
     }
@@ -5219,41 +5226,40 @@ static size_t gpt__tok_table_size(size_t n) {
    enters it in the strings table. */
 static int gpt__tok_add_merge(gpt_tokenizer *tok, const gpt__tok_alphabet *a, const char *path,
                               unsigned long line_no, const unsigned char *line, size_t n) {
-    int id = tok->vocab_size, left, right;
+    int id = tok->vocab_size;
     unsigned char *dst = tok->bytes + tok->token_start[id];   /* the new token's bytes */
-    size_t len = 0, left_len = 0, i = 0, slot;
+    size_t len = 0, left_len = 0, i = 0;
     int bad_space = 0;
     while (i < n) {
-        uint32_t cp = 0;
-        int k;
         if (line[i] == ' ') {                         /* the separator: exactly one */
             bad_space |= left_len != 0 || len == 0;
             left_len = len;
             i++;
             continue;
         }
-        k = gpt__utf8_decode(line + i, n - i, &cp);
+        uint32_t cp = 0;
+        int k = gpt__utf8_decode(line + i, n - i, &cp);
         if (k <= 0) return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: invalid UTF-8", path,
                                      line_no);
         if (cp >= 324 || a->byte_of[cp] < 0)
             return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: character U+%04lX spells no byte "
                              "in GPT-2's byte alphabet", path, line_no, (unsigned long)cp);
-        if (len == GPT__TOK_MAX_TOKEN_BYTES)
+        if (len == GPT_TOK_MAX_TOKEN_BYTES)
             return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: token longer than %d bytes", path,
-                             line_no, GPT__TOK_MAX_TOKEN_BYTES);
+                             line_no, GPT_TOK_MAX_TOKEN_BYTES);
         dst[len++] = (unsigned char)a->byte_of[cp];
         i += (size_t)k;
     }
     if (bad_space || left_len == 0 || left_len == len)
         return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\": expected two tokens "
                          "separated by one space", path, line_no, (int)(n < 60 ? n : 60), line);
-    left = gpt__tok_lookup(tok, dst, left_len);
-    right = gpt__tok_lookup(tok, dst + left_len, len - left_len);
+    int left = gpt__tok_lookup(tok, dst, left_len);
+    int right = gpt__tok_lookup(tok, dst + left_len, len - left_len);
     if (left < 0 || right < 0)
         return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\": the %s token is not made by "
                          "an earlier line", path, line_no, (int)(n < 60 ? n : 60), line,
                          left < 0 ? "left" : "right");
-    slot = gpt__tok_string_slot(tok, dst, len);
+    size_t slot = gpt__tok_string_slot(tok, dst, len);
     if (tok->strings[slot] >= 0)
         return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\" makes token %d again", path,
                          line_no, (int)(n < 60 ? n : 60), line, (int)tok->strings[slot]);
@@ -5268,22 +5274,22 @@ static int gpt__tok_add_merge(gpt_tokenizer *tok, const gpt__tok_alphabet *a, co
    max_bytes bytes in all, and enters the 256 single-byte tokens in bytes_to_unicode order. */
 static int gpt__tok_alloc_tokens(gpt_tokenizer *tok, const gpt__tok_alphabet *a,
                                  size_t max_ids, size_t max_bytes) {
-    size_t i, table = gpt__tok_table_size(max_ids);
+    size_t table = gpt__tok_table_size(max_ids);
     tok->token_start = (uint32_t *)gpt__malloc((max_ids + 1) * sizeof(uint32_t),
                                                tok->alloc_ctx, "tokenizer: token offsets");
     tok->bytes = (unsigned char *)gpt__malloc(max_bytes, tok->alloc_ctx, "tokenizer: bytes");
     tok->strings = (int32_t *)gpt__malloc(table * sizeof(int32_t), tok->alloc_ctx,
                                           "tokenizer: strings table");
     if (!tok->token_start || !tok->bytes || !tok->strings) return GPT_ERR_NOMEM;
-    for (i = 0; i < table; i++) tok->strings[i] = -1;
+    for (size_t i = 0; i < table; i++) tok->strings[i] = -1;
     tok->string_mask = table - 1;
     tok->token_start[0] = 0;
-    for (i = 0; i < 256; i++) {
-        int b = a->order[i];
-        tok->bytes[i] = (unsigned char)b;
-        tok->token_start[i + 1] = (uint32_t)i + 1;
-        tok->byte_id[b] = (int)i;
-        tok->strings[gpt__tok_string_slot(tok, tok->bytes + i, 1)] = (int32_t)i;
+    for (int id = 0; id < 256; id++) {
+        int b = a->order[id];
+        tok->bytes[id] = (unsigned char)b;
+        tok->token_start[id + 1] = (uint32_t)id + 1;
+        tok->byte_id[b] = id;
+        tok->strings[gpt__tok_string_slot(tok, tok->bytes + id, 1)] = id;
     }
     tok->vocab_size = 256;
     tok->max_token_bytes = 1;
@@ -5294,28 +5300,24 @@ static int gpt__tok_alloc_tokens(gpt_tokenizer *tok, const gpt__tok_alphabet *a,
    (a final newline is optional; "\r\n" line ends are accepted), then adds <|endoftext|>. */
 static int gpt__tok_parse_merges(gpt_tokenizer *tok, const char *path, const unsigned char *s,
                                  size_t n) {
-    gpt__tok_alphabet a;
-    const unsigned char *nl;
-    size_t lines = 1, pos, eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1, i;
-    unsigned long line_no = 1;
-    int rc;
     if (n == 0) return gpt__fail(GPT_ERR_FORMAT, "%s: empty file", path);
     if (n < 8 || memcmp(s, "#version", 8) != 0)
         return gpt__fail(GPT_ERR_FORMAT, "%s: line 1: expected the \"#version\" header of "
                          "vocab.bpe / merges.txt", path);
-    for (i = 0; i < n; i++) lines += s[i] == '\n';
+    size_t lines = 1, eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1;
+    for (size_t i = 0; i < n; i++) lines += s[i] == '\n';
+    gpt__tok_alphabet a;
     gpt__tok_alphabet_init(&a);
     /* Each rule spells its token's bytes with at least as many file bytes, so n bounds the
        bytes of all merged tokens. */
-    rc = gpt__tok_alloc_tokens(tok, &a, 256 + lines + 1, 256 + n + eot_len);
+    int rc = gpt__tok_alloc_tokens(tok, &a, 256 + lines + 1, 256 + n + eot_len);
     if (rc != GPT_OK) return rc;
-    nl = (const unsigned char *)memchr(s, '\n', n);
-    pos = nl ? (size_t)(nl - s) + 1 : n;                      /* past the header */
+    const unsigned char *nl = (const unsigned char *)memchr(s, '\n', n);
+    size_t pos = nl ? (size_t)(nl - s) + 1 : n;               /* past the header */
+    unsigned long line_no = 1;
     while (pos < n) {
-        size_t end, len;
         nl = (const unsigned char *)memchr(s + pos, '\n', n - pos);
-        end = nl ? (size_t)(nl - s) : n;
-        len = end - pos;
+        size_t end = nl ? (size_t)(nl - s) : n, len = end - pos;
         line_no++;
         if (len > 0 && s[end - 1] == '\r') len--;
         if (len == 0) return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: empty line", path,
@@ -5336,15 +5338,14 @@ static int gpt__tok_parse_merges(gpt_tokenizer *tok, const char *path, const uns
    (insert = 0) or enters them in the pairs table (insert = 1). Single bytes have no cut and
    <|endoftext|> is no merge. */
 static size_t gpt__tok_each_split(gpt_tokenizer *tok, int insert) {
-    size_t count = 0, k;
-    int id;
-    for (id = 256; id < tok->eot; id++) {
+    size_t count = 0;
+    for (int id = 256; id < tok->eot; id++) {
         const unsigned char *s = tok->bytes + tok->token_start[id];
         size_t len = tok->token_start[id + 1] - tok->token_start[id];
-        for (k = 1; k < len; k++) {
-            int left = gpt__tok_lookup(tok, s, k), right;
+        for (size_t k = 1; k < len; k++) {
+            int left = gpt__tok_lookup(tok, s, k);
             if (left < 0) continue;
-            right = gpt__tok_lookup(tok, s + k, len - k);
+            int right = gpt__tok_lookup(tok, s + k, len - k);
             if (right < 0) continue;
             count++;
             if (insert) {
@@ -5362,11 +5363,11 @@ static size_t gpt__tok_each_split(gpt_tokenizer *tok, int insert) {
 /* Builds the pairs table: count the entries, size the table, enter them. A pair of tokens
    concatenates to one byte string, so no pair can be entered twice. */
 static int gpt__tok_build_pairs(gpt_tokenizer *tok) {
-    size_t i, size = gpt__tok_table_size(gpt__tok_each_split(tok, 0));
-    tok->pairs = (gpt_tok_pair *)gpt__malloc(size * sizeof(gpt_tok_pair), tok->alloc_ctx,
-                                             "tokenizer: pairs table");
+    size_t size = gpt__tok_table_size(gpt__tok_each_split(tok, 0));
+    tok->pairs = (gpt__tok_pair *)gpt__malloc(size * sizeof(gpt__tok_pair), tok->alloc_ctx,
+                                              "tokenizer: pairs table");
     if (!tok->pairs) return GPT_ERR_NOMEM;
-    for (i = 0; i < size; i++) tok->pairs[i].left = -1;
+    for (size_t i = 0; i < size; i++) tok->pairs[i].left = -1;
     tok->pair_mask = size - 1;
     gpt__tok_each_split(tok, 1);
     return GPT_OK;
@@ -5384,12 +5385,11 @@ static int gpt__tok_build_pairs(gpt_tokenizer *tok) {
 static int gpt__tok_unalphabet(const gpt__tok_alphabet *a, const gpt__json *key,
                                unsigned char *out, size_t *len) {
     const unsigned char *s = (const unsigned char *)key->str;
-    size_t i = 0;
     *len = 0;
-    while (i < key->count) {
+    for (size_t i = 0; i < key->count; ) {
         uint32_t cp = 0;
         int n = gpt__utf8_decode(s + i, key->count - i, &cp);   /* valid: the parser checked */
-        if (n <= 0 || cp >= 324 || a->byte_of[cp] < 0 || *len == GPT__TOK_MAX_TOKEN_BYTES)
+        if (n <= 0 || cp >= 324 || a->byte_of[cp] < 0 || *len == GPT_TOK_MAX_TOKEN_BYTES)
             return 0;
         out[(*len)++] = (unsigned char)a->byte_of[cp];
         i += (size_t)n;
@@ -5402,17 +5402,17 @@ static int gpt__tok_unalphabet(const gpt__tok_alphabet *a, const gpt__json *key,
 static int gpt__tok_check_json(const gpt_tokenizer *tok, const char *path,
                                const char *merges_path, const unsigned char *s, size_t n) {
     gpt__json_doc doc;
-    gpt__tok_alphabet a;
-    unsigned char bytes[GPT__TOK_MAX_TOKEN_BYTES];
-    size_t eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1, i, len;
-    const gpt__json *root, *key;
     int rc = gpt__json_parse(&doc, (const char *)s, n, path, tok->alloc_ctx);
     if (rc != GPT_OK) return rc;
+    gpt__tok_alphabet a;
     gpt__tok_alphabet_init(&a);
-    root = doc.nodes;
+    const gpt__json *root = doc.nodes, *key = root + 1;
     if (root->type != GPT__JSON_OBJECT)
         rc = gpt__fail(GPT_ERR_FORMAT, "%s: expected a JSON object (token: id)", path);
-    for (i = 0, key = root + 1; rc == GPT_OK && i < root->count; i++, key += 1 + key[1].skip) {
+    size_t eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1;
+    for (size_t i = 0; rc == GPT_OK && i < root->count; i++, key += 1 + key[1].skip) {
+        unsigned char bytes[GPT_TOK_MAX_TOKEN_BYTES];
+        size_t len;
         uint64_t id = 0;
         int want = -1;
         if (!gpt__tok_unalphabet(&a, key, bytes, &len))
@@ -5442,9 +5442,8 @@ static int gpt__tok_check_json(const gpt_tokenizer *tok, const char *path,
 
 /* ---- Loading ------------------------------------------------------------------------------ */
 GPT_DEF void gpt_tok_free(gpt_tokenizer *tok) {
-    void *ctx;
     if (!tok) return;
-    ctx = tok->alloc_ctx;
+    void *ctx = tok->alloc_ctx;
     if (tok->token_start) GPT_FREE(tok->token_start, ctx);
     if (tok->bytes) GPT_FREE(tok->bytes, ctx);
     if (tok->strings) GPT_FREE(tok->strings, ctx);
@@ -5638,13 +5637,14 @@ static void gpt__tok_bpe(const gpt_tokenizer *tok, const unsigned char *s, int32
 /* Emits the ids of one pre-token s[0..n), n >= 1. */
 static int gpt__tok_encode_piece(const gpt_tokenizer *tok, const unsigned char *s, size_t n,
                                  gpt__tok_scratch *w, gpt__tok_out *out) {
-    int id, rc;
     if (n == 1) { gpt__tok_emit(out, tok->byte_id[s[0]]); return GPT_OK; }
-    if (n <= (size_t)tok->max_token_bytes && (id = gpt__tok_lookup(tok, s, n)) >= 0) {
+    int id = n <= (size_t)tok->max_token_bytes ? gpt__tok_lookup(tok, s, n) : -1;
+    if (id >= 0) {
         gpt__tok_emit(out, id);                /* the whole pre-token is a token */
         return GPT_OK;
     }
-    if ((rc = gpt__tok_scratch_reserve(w, n)) != GPT_OK) return rc;
+    int rc = gpt__tok_scratch_reserve(w, n);
+    if (rc != GPT_OK) return rc;
     gpt__tok_bpe(tok, s, (int32_t)n, w, out);
     return GPT_OK;
 }
@@ -5658,11 +5658,11 @@ static int gpt__tok_encode_piece(const gpt_tokenizer *tok, const unsigned char *
 /* Emits the ids of s[0..n), pre-token by pre-token. */
 static int gpt__tok_encode_ordinary(const gpt_tokenizer *tok, const unsigned char *s, size_t n,
                                     gpt__tok_scratch *w, gpt__tok_out *out) {
-    size_t i, end;
     int rc = GPT_OK;
-    for (i = 0; i < n && rc == GPT_OK; i = end) {
-        end = gpt__tok_pretoken_end(s, n, i);
+    for (size_t i = 0; i < n && rc == GPT_OK; ) {
+        size_t end = gpt__tok_pretoken_end(s, n, i);
         rc = gpt__tok_encode_piece(tok, s + i, end - i, w, out);
+        i = end;
     }
     return rc;
 }
@@ -5670,8 +5670,8 @@ static int gpt__tok_encode_ordinary(const gpt_tokenizer *tok, const unsigned cha
 /* Where the first "<|endoftext|>" starts in s[0..n), or n when there is none. */
 static size_t gpt__tok_find_eot(const gpt_tokenizer *tok, const unsigned char *s, size_t n) {
     const unsigned char *eot = tok->bytes + tok->token_start[tok->eot];
-    size_t len = tok->token_start[tok->eot + 1] - tok->token_start[tok->eot], i = 0;
-    while (i + len <= n) {
+    size_t len = tok->token_start[tok->eot + 1] - tok->token_start[tok->eot];
+    for (size_t i = 0; i + len <= n; ) {
         const unsigned char *p = (const unsigned char *)memchr(s + i, eot[0], n - len + 1 - i);
         if (!p) break;
         if (memcmp(p, eot, len) == 0) return (size_t)(p - s);
@@ -5682,16 +5682,14 @@ static size_t gpt__tok_find_eot(const gpt_tokenizer *tok, const unsigned char *s
 
 GPT_DEF int gpt_tok_encode(const gpt_tokenizer *tok, const char *text, size_t len,
                            int allow_special, int *ids, size_t cap, size_t *n_out) {
-    const unsigned char *s = (const unsigned char *)text;
-    size_t eot_len, pos = 0;
-    gpt__tok_scratch w;
-    gpt__tok_out out;
-    int rc = GPT_OK;
     if (!tok || !n_out || (!text && len) || (!ids && cap))
         return gpt__fail(GPT_ERR_ARG, "gpt_tok_encode: NULL tokenizer, text, ids or n_out");
-    eot_len = tok->token_start[tok->eot + 1] - tok->token_start[tok->eot];
+    const unsigned char *s = (const unsigned char *)text;
+    size_t eot_len = tok->token_start[tok->eot + 1] - tok->token_start[tok->eot], pos = 0;
+    gpt__tok_scratch w;
     gpt__tok_scratch_init(&w, tok->alloc_ctx);
-    out.ids = ids; out.cap = cap; out.count = 0;
+    gpt__tok_out out = {ids, cap, 0};
+    int rc = GPT_OK;
     while (pos < len && rc == GPT_OK) {
         size_t stop = allow_special ? pos + gpt__tok_find_eot(tok, s + pos, len - pos) : len;
         rc = gpt__tok_encode_ordinary(tok, s + pos, stop - pos, &w, &out);
@@ -5709,14 +5707,14 @@ GPT_DEF int gpt_tok_encode(const gpt_tokenizer *tok, const char *text, size_t le
 
 GPT_DEF int gpt_tok_decode(const gpt_tokenizer *tok, const int *ids, size_t n,
                            char *out, size_t cap, size_t *len_out) {
-    size_t i, len = 0;
     if (!tok || !len_out || (!ids && n) || (!out && cap))
         return gpt__fail(GPT_ERR_ARG, "gpt_tok_decode: NULL tokenizer, ids, out or len_out");
-    for (i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= tok->vocab_size)
             return gpt__fail(GPT_ERR_RANGE, "gpt_tok_decode: id %d at position %lu is outside "
                              "[0, %d)", ids[i], (unsigned long)i, tok->vocab_size);
-    for (i = 0; i < n; i++) {
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
         size_t start = tok->token_start[ids[i]], bytes = tok->token_start[ids[i] + 1] - start;
         if (len < cap) memcpy(out + len, tok->bytes + start, bytes < cap - len ? bytes
                                                                                  : cap - len);
@@ -5739,17 +5737,16 @@ GPT_DEF void gpt_tok_stream_init(gpt_tok_stream *stream) {
 
 GPT_DEF int gpt_tok_stream_push(gpt_tok_stream *stream, const gpt_tokenizer *tok, int id,
                                 char *out, size_t cap, size_t *len_out) {
-    unsigned char buf[3 + GPT__TOK_MAX_TOKEN_BYTES];   /* kept-back bytes + the token */
-    size_t n, done = 0, start;
     if (id < 0 || id >= tok->vocab_size)
         return gpt__fail(GPT_ERR_RANGE, "gpt_tok_stream_push: id %d is outside [0, %d)", id,
                          tok->vocab_size);
-    start = tok->token_start[id];
-    n = tok->token_start[id + 1] - start;
-    GPT_ASSERT(n <= GPT__TOK_MAX_TOKEN_BYTES);        /* the loader checks every token */
+    size_t start = tok->token_start[id], n = tok->token_start[id + 1] - start;
+    GPT_ASSERT(n <= GPT_TOK_MAX_TOKEN_BYTES);         /* the loader checks every token */
+    unsigned char buf[3 + GPT_TOK_MAX_TOKEN_BYTES];   /* kept-back bytes + the token */
     memcpy(buf, stream->pending, (size_t)stream->n_pending);
     memcpy(buf + stream->n_pending, tok->bytes + start, n);
     n += (size_t)stream->n_pending;
+    size_t done = 0;
     while (done < n) {
         uint32_t cp = 0;
         int len = gpt__utf8_decode(buf + done, n - done, &cp);

@@ -286,7 +286,7 @@ static void emit(const gpt_tokenizer *tok, gpt_tok_stream *stream, char *buf, in
                  int as_id, int first) {
     size_t len;
     if (as_id) printf(first ? "%d" : " %d", id);
-    else if (gpt_tok_stream_push(stream, tok, id, buf, (size_t)tok->max_token_bytes + 4,
+    else if (gpt_tok_stream_push(stream, tok, id, buf, GPT_TOK_MAX_TOKEN_BYTES + 4,
                                  &len) == GPT_OK)
         fwrite(buf, 1, len, stdout);
     fflush(stdout);                                   /* show each token as soon as it exists */
@@ -411,10 +411,10 @@ int main(int argc, char **argv) {
     /* the vocabulary, unless token ids go both in and out */
     if (!(o.ids && o.prompt_ids) || o.score) {
         if (!(tok = load_vocab(o.vocab, o.model, argv[0]))) goto done;
-        eot = tok->eot;
-        if (!o.ids && V > tok->vocab_size) {
+        eot = gpt_tok_vocab_size(tok) - 1;           /* <|endoftext|> is the last id */
+        if (!o.ids && V > gpt_tok_vocab_size(tok)) {
             fprintf(stderr, "sample: the model has %d token ids but the vocabulary only %d: "
-                    "use --ids\n", V, tok->vocab_size);
+                    "use --ids\n", V, gpt_tok_vocab_size(tok));
             goto done;
         }
     }
@@ -427,7 +427,7 @@ int main(int argc, char **argv) {
     if (o.prompt_ids) len = strlen(o.prompt_ids);
     ids = (int *)malloc((len + 1) * sizeof(int));
     ctx = (int *)malloc((size_t)maxT * sizeof(int));
-    buf = (char *)malloc(tok ? (size_t)tok->max_token_bytes + 4 : 1);
+    buf = (char *)malloc(GPT_TOK_MAX_TOKEN_BYTES + 4);
     if (!ids || !ctx || !buf) { fprintf(stderr, "sample: out of memory\n"); goto done; }
     if ((n = prompt_ids(&o, tok, text, len, eot, V, ids)) < 0) goto done;
     if (n > maxT) {

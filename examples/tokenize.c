@@ -103,7 +103,8 @@ static int is_separator(char c) {
 /* Parses the ids in text (spaces, commas, newlines between them), then writes their bytes. */
 static int decode(const gpt_tokenizer *tok, const char *path, const char *text, size_t len) {
     int *ids = (int *)malloc(((len + 1) / 2 + 1) * sizeof(int));   /* an id, a separator, ... */
-    size_t n = 0, i = 0, out_len, end;
+    size_t n = 0, i = 0, out_len = 0, end;
+    int V = gpt_tok_vocab_size(tok);
     char *out;
     if (!ids) { fprintf(stderr, "tokenize: out of memory\n"); return 1; }
     while (i < len) {
@@ -113,18 +114,17 @@ static int decode(const gpt_tokenizer *tok, const char *path, const char *text, 
         for (; i < len && text[i] >= '0' && text[i] <= '9'; i++)
             if (id < 1000000000L) id = id * 10 + (text[i] - '0');   /* cap: no overflow */
         for (end = start; end < len && !is_separator(text[end]) && end - start < 20; end++) {}
-        if (i == start || (i < len && !is_separator(text[i])) || id >= tok->vocab_size) {
+        if (i == start || (i < len && !is_separator(text[i])) || id >= V) {
             fprintf(stderr, "tokenize: %s: byte %lu: '%.*s' is not a token id (0 to %d)\n",
-                    path, (unsigned long)start, (int)(end - start), text + start,
-                    tok->vocab_size - 1);
+                    path, (unsigned long)start, (int)(end - start), text + start, V - 1);
             free(ids);
             return 1;
         }
         ids[n++] = (int)id;
     }
-    out = (char *)malloc(n * (size_t)tok->max_token_bytes + 1);
-    if (!out || gpt_tok_decode(tok, ids, n, out, n * (size_t)tok->max_token_bytes,
-                               &out_len) != GPT_OK) {
+    gpt_tok_decode(tok, ids, n, NULL, 0, &out_len);   /* with no room: measures the bytes */
+    out = (char *)malloc(out_len + 1);
+    if (!out || gpt_tok_decode(tok, ids, n, out, out_len, &out_len) != GPT_OK) {
         fprintf(stderr, "tokenize: %s\n", out ? gpt_last_error() : "out of memory");
         free(ids); free(out);
         return 1;

@@ -1213,9 +1213,9 @@ static int setup(run *r, int argc, char **argv) {
         return 2;
     if (r->a.resume && !read_resume(r)) return 2;
     if (!setup_data(r) || !make_model(r)) return 2;
-    if (r->tok->vocab_size > r->m->config.vocab_size) {
+    if (gpt_tok_vocab_size(r->tok) > r->m->config.vocab_size) {
         fprintf(stderr, "train: the vocabulary has %d tokens, the model only %d\n",
-                r->tok->vocab_size, r->m->config.vocab_size);
+                gpt_tok_vocab_size(r->tok), r->m->config.vocab_size);
         return 2;
     }
     if (r->step >= r->total) {

@@ -475,6 +475,39 @@ static void test_bad_files(void) {
     free(json);
 }
 
+/* GPT_TOK_MAX_TOKEN_BYTES: a vocabulary whose longest token is that long loads, and the
+   stream gives its bytes back through a buffer of 3 + that size; one byte more is refused. */
+static void test_max_token(void) {
+    char *path = path_in(tmpdir, "tok_long.bpe"), *merges = (char *)malloc(4096), *p = merges;
+    char out[3 + GPT_TOK_MAX_TOKEN_BYTES], want[GPT_TOK_MAX_TOKEN_BYTES];
+    gpt_tokenizer *tok = NULL;
+    gpt_tok_stream st;
+    size_t len = 0;
+    int rc, id;
+    memset(want, 'a', sizeof want);
+    p += sprintf(p, "#version: 0.2\n");
+    for (int half = 1; 2 * half <= GPT_TOK_MAX_TOKEN_BYTES; half *= 2)   /* a a, aa aa, ... */
+        p += sprintf(p, "%.*s %.*s\n", half, want, half, want);
+    write_file(path, merges, strlen(merges));
+    rc = gpt_tok_load(&tok, path, NULL, NULL);
+    CHECK(rc == GPT_OK, "a token of %d bytes: %s", GPT_TOK_MAX_TOKEN_BYTES, gpt_last_error());
+    if (rc == GPT_OK) {
+        id = gpt_tok_vocab_size(tok) - 2;                  /* the last merge, before eot */
+        gpt_tok_stream_init(&st);
+        CHECK(gpt_tok_stream_push(&st, tok, id, out, sizeof out, &len) == GPT_OK &&
+              len == GPT_TOK_MAX_TOKEN_BYTES && memcmp(out, want, len) == 0,
+              "streaming the longest token: %lu bytes", (unsigned long)len);
+        gpt_tok_free(tok);
+    }
+    sprintf(p, "%.*s a\n", GPT_TOK_MAX_TOKEN_BYTES, want);    /* one byte longer */
+    write_file(path, merges, strlen(merges));
+    CHECK(gpt_tok_load(&tok, path, NULL, NULL) == GPT_ERR_FORMAT && tok == NULL &&
+          strstr(gpt_last_error(), "longer than"), "a token of %d bytes loaded",
+          GPT_TOK_MAX_TOKEN_BYTES + 1);
+    remove(path);
+    free(merges);
+}
+
 /* Real files: a merges file cut at a line boundary only shows against encoder.json; a
    changed id in encoder.json names the token; a missing json file; out of memory at every
    allocation of a load; the folder loader with Hugging Face's file names. */
@@ -639,7 +672,7 @@ static void test_special(const gpt_tokenizer *tok) {
     const char *text = "a<|endoftext|>b <|endoftext|><|endoftext|><|endoftext";
     size_t n, m, i;
     int *plain = encode(tok, text, strlen(text), 0, &n), *special, eots = 0;
-    for (i = 0; plain && i < n; i++) eots += plain[i] == tok->eot;
+    for (i = 0; plain && i < n; i++) eots += plain[i] == gpt_tok_vocab_size(tok) - 1;
     CHECK(plain && eots == 0, "<|endoftext|> became the special id without allow_special");
     special = encode(tok, text, strlen(text), 1, &m);      /* tiktoken: encode(text, "all") */
     CHECK(special && m == 11 && memcmp(special, want, sizeof want) == 0,
@@ -652,9 +685,12 @@ static void test_api(const gpt_tokenizer *tok) {
     int ids[4] = {0, 0, 0, 0}, bad[2] = {15496, 50257};
     size_t n = 0, len = 0;
     char out[8];
-    const char *bytes = gpt_tok_token_bytes(tok, 262, &len);
+    const char *bytes = gpt_tok_token_bytes(tok, 50256, &len);
     CHECK(gpt_tok_vocab_size(tok) == 50257 && tok->eot == 50256 && tok->n_merges == 50000,
           "vocabulary size %d", gpt_tok_vocab_size(tok));
+    CHECK(bytes && len == 13 && memcmp(bytes, "<|endoftext|>", 13) == 0,
+          "the last id, V - 1, is not <|endoftext|>");
+    bytes = gpt_tok_token_bytes(tok, 262, &len);
     CHECK(bytes && len == 4 && memcmp(bytes, " the", 4) == 0, "token 262 is not \" the\"");
     CHECK(gpt_tok_token_bytes(tok, -1, &len) == NULL && len == 0, "token -1 exists");
     CHECK(gpt_tok_encode(tok, "Hello world", 11, 0, ids, 1, &n) == GPT_ERR_RANGE && n == 2 &&
@@ -701,6 +737,7 @@ int main(int argc, char **argv) {
     test_classes();
     test_pretokenizer();
     test_bad_files();
+    test_max_token();
     test_real_files();
     test_encode_nomem();
     CHECK(gpt_tok_load(&tok, path_in(root, "data/vocab.bpe"), path_in(root, "data/encoder.json"),
