@@ -5491,25 +5491,39 @@ GPT_DEF const char *gpt_tok_token_bytes(const gpt_tokenizer *tok, int id, size_t
      - the parts are a linked list over byte positions: the part that starts at byte i has
        id part[i] and ends where the next part starts, next[i]; prev[i] goes back. A merge
        unlinks one part in O(1).
-     - every adjacent pair whose concatenation is a token waits in a min-heap, keyed by
-       (merged id, start of the left part): the top is the smallest id, and among equal ids
-       the leftmost, exactly tiktoken's choice. O(log n) a merge.
-     - a merge changes the parts around it, so heap entries go stale. Instead of finding
-       and removing them, an entry remembers the boundaries it was made for (left, right,
-       end) and is dropped when popped if they have changed: boundaries only ever disappear,
-       so a stale entry can never look valid again ("lazy deletion").
-   Each merge pushes at most 2 entries, so the heap holds less than 3n: O(n log n) in all.
+     - every adjacent pair whose concatenation is a token is a candidate merge, written
+       down as the number key = (merged id << 32) | left, where left is where the left part
+       starts. The candidates wait in a heap (the one of >>inference, "A heap") that hands
+       out the smallest key first: the smallest id, and among equal ids the leftmost,
+       exactly tiktoken's choice. O(log n) a merge.
+     - a merge changes the parts around it, so candidates go stale. Instead of finding and
+       removing them, each is checked when it comes out: it is still good when the two
+       parts that now start at left cover exactly the bytes of its token, i.e. end where
+       the token would. Boundaries only ever disappear, so two parts with the same start
+       and end as when the candidate was made are the same two parts ("lazy deletion").
+   Each merge adds at most 2 candidates, so there are less than 3n: O(n log n) in all.
    Most pre-tokens are whole tokens (" the", " and") and skip all of this with one lookup in
    the strings table. Note that this shortcut is part of tiktoken's definition, not only a
    speed-up: the merge loop can stop at parts that are not the whole token even when the
    whole pre-token is one.
 
    Shapes: pre-token s (n bytes) -> ids (at most n). */
-typedef struct gpt__tok_merge {
-    uint64_t key;      /* (merged id << 32) | left: the heap order, smallest first */
-    int32_t right;     /* start of the right part when the entry was made */
-    int32_t end;       /* end of the right part then */
-} gpt__tok_merge;
+/* The heap ("A heap" in >>inference, where sampling first needs one), declared here so that
+   this chapter does not depend on where it stands in the file (a C function may be declared
+   before the code that defines it). */
+static void gpt__heap_push(int *items, size_t *n, int item,
+                           int (*first)(const void *ctx, int a, int b), const void *ctx);
+static int gpt__heap_pop(int *items, size_t *n, int (*first)(const void *ctx, int a, int b),
+                         const void *ctx);
+
+/* The heap's order on candidates a and b, numbers into the array of keys given as ctx: the
+   smaller key first. Two candidates never have the same key (a merge is offered once, when
+   its parts become neighbours), but the smaller number breaks a tie anyway, so that the
+   order is strict as the heap asks. */
+static int gpt__tok_merge_first(const void *ctx, int a, int b) {
+    const uint64_t *key = (const uint64_t *)ctx;
+    return key[a] < key[b] || (key[a] == key[b] && a < b);
+}
 
 /* Scratch memory of one encode call: small arrays inside the struct for pre-tokens of up
    to 64 bytes (nearly all), one allocation, grown as needed, for longer ones. */
@@ -5518,18 +5532,21 @@ typedef struct gpt__tok_scratch {
     int32_t *part;         /* (cap) id of the part that starts at byte i */
     int32_t *next;         /* (cap) start of the next part; -1 once merged into its left */
     int32_t *prev;         /* (cap) start of the previous part; -1 for the first */
-    gpt__tok_merge *heap;  /* (3*cap) candidate merges */
+    uint64_t *key;         /* (3*cap) key of candidate merge c: (merged id << 32) | left */
+    int *heap;             /* (3*cap) the candidates' numbers c, as the heap's items */
     size_t cap;            /* longest pre-token the arrays can take */
     void *memory;          /* the allocation, or NULL while the small arrays serve */
     void *ctx;             /* alloc_ctx */
     int32_t small_part[GPT__TOK_SMALL], small_next[GPT__TOK_SMALL], small_prev[GPT__TOK_SMALL];
-    gpt__tok_merge small_heap[3 * GPT__TOK_SMALL];
+    uint64_t small_key[3 * GPT__TOK_SMALL];
+    int small_heap[3 * GPT__TOK_SMALL];
 } gpt__tok_scratch;
 
 static void gpt__tok_scratch_init(gpt__tok_scratch *w, void *ctx) {
     w->part = w->small_part;
     w->next = w->small_next;
     w->prev = w->small_prev;
+    w->key = w->small_key;
     w->heap = w->small_heap;
     w->cap = GPT__TOK_SMALL;
     w->memory = NULL;
@@ -5538,21 +5555,22 @@ static void gpt__tok_scratch_init(gpt__tok_scratch *w, void *ctx) {
 
 /* Makes room for a pre-token of n bytes (at least doubling, so growing costs O(total)). */
 static int gpt__tok_scratch_reserve(gpt__tok_scratch *w, size_t n) {
-    size_t cap = n > 2 * w->cap ? n : 2 * w->cap, bytes;
-    int ok = 1;
-    void *memory;
     if (n <= w->cap) return GPT_OK;
     if (n >= 0x7FFFFFFF / 3)
         return gpt__fail(GPT_ERR_RANGE, "gpt_tok_encode: a word of %lu bytes without a break "
                          "is too long (the limit is about 700 MB)", (unsigned long)n);
-    bytes = gpt__mul(cap, 3 * sizeof(gpt__tok_merge) + 3 * sizeof(int32_t), &ok);
-    memory = ok ? gpt__malloc(bytes, w->ctx, "gpt_tok_encode: scratch") : NULL;
+    size_t cap = n > 2 * w->cap ? n : 2 * w->cap;
+    int ok = 1;
+    size_t bytes = gpt__mul(cap, 3 * sizeof(uint64_t) + 3 * sizeof(int) + 3 * sizeof(int32_t),
+                            &ok);
+    void *memory = ok ? gpt__malloc(bytes, w->ctx, "gpt_tok_encode: scratch") : NULL;
     if (!ok) return gpt__fail(GPT_ERR_NOMEM, "gpt_tok_encode: scratch for a word of %lu bytes "
                               "overflows size_t", (unsigned long)n);
     if (!memory) return GPT_ERR_NOMEM;
     if (w->memory) GPT_FREE(w->memory, w->ctx);
     w->memory = memory;
-    w->heap = (gpt__tok_merge *)memory;                 /* 8-byte aligned things first */
+    w->key = (uint64_t *)memory;                        /* 8-byte aligned things first */
+    w->heap = (int *)(w->key + 3 * cap);
     w->part = (int32_t *)(w->heap + 3 * cap);
     w->next = w->part + cap;
     w->prev = w->next + cap;
@@ -5560,39 +5578,14 @@ static int gpt__tok_scratch_reserve(gpt__tok_scratch *w, size_t n) {
     return GPT_OK;
 }
 
-static void gpt__tok_heap_push(gpt__tok_merge *heap, size_t *n, gpt__tok_merge m) {
-    size_t i = (*n)++;
-    while (i > 0 && heap[(i - 1) / 2].key > m.key) {   /* sift up: parent of i is (i-1)/2 */
-        heap[i] = heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    heap[i] = m;
-}
-
-static gpt__tok_merge gpt__tok_heap_pop(gpt__tok_merge *heap, size_t *n) {
-    gpt__tok_merge top = heap[0], last = heap[--*n];
-    size_t i = 0, child;
-    while ((child = 2 * i + 1) < *n) {                   /* sift down: children 2i+1, 2i+2 */
-        if (child + 1 < *n && heap[child + 1].key < heap[child].key) child++;
-        if (heap[child].key >= last.key) break;
-        heap[i] = heap[child];
-        i = child;
-    }
-    heap[i] = last;
-    return top;
-}
-
-/* Pushes the merge of the parts at left and right (which ends at end), if their
-   concatenation is a token. */
-static void gpt__tok_offer(const gpt_tokenizer *tok, gpt__tok_scratch *w, size_t *n_heap,
-                           int32_t left, int32_t right, int32_t end) {
+/* Makes the parts that start at left and right a candidate, if their concatenation is a
+   token: candidate number *n_made, pushed on the heap heap[0..*n_heap). */
+static void gpt__tok_offer(const gpt_tokenizer *tok, gpt__tok_scratch *w, int *n_made,
+                           size_t *n_heap, int32_t left, int32_t right) {
     int id = gpt__tok_pair_lookup(tok, w->part[left], w->part[right]);
     if (id >= 0) {
-        gpt__tok_merge m;
-        m.key = ((uint64_t)id << 32) | (uint32_t)left;
-        m.right = right;
-        m.end = end;
-        gpt__tok_heap_push(w->heap, n_heap, m);
+        w->key[*n_made] = ((uint64_t)id << 32) | (uint32_t)left;
+        gpt__heap_push(w->heap, n_heap, (*n_made)++, gpt__tok_merge_first, w->key);
     }
 }
 
@@ -5611,27 +5604,31 @@ static void gpt__tok_emit(gpt__tok_out *out, int id) {
 /* Merges the bytes s[0..n) of one pre-token, 2 <= n <= w->cap, and emits the ids. */
 static void gpt__tok_bpe(const gpt_tokenizer *tok, const unsigned char *s, int32_t n,
                          gpt__tok_scratch *w, gpt__tok_out *out) {
-    size_t n_heap = 0;
-    int32_t i;
     GPT_ASSERT(n >= 2 && (size_t)n <= w->cap);
-    for (i = 0; i < n; i++) {                  /* start: every byte is a part of its own */
+    for (int32_t i = 0; i < n; i++) {          /* start: every byte is a part of its own */
         w->part[i] = tok->byte_id[s[i]];
         w->next[i] = i + 1;
         w->prev[i] = i - 1;
     }
-    for (i = 0; i + 1 < n; i++) gpt__tok_offer(tok, w, &n_heap, i, i + 1, i + 2);
+    int n_made = 0;            /* candidates made: key[0..n_made) */
+    size_t n_heap = 0;         /* those still waiting: heap[0..n_heap) */
+    for (int32_t i = 0; i + 1 < n; i++) gpt__tok_offer(tok, w, &n_made, &n_heap, i, i + 1);
     while (n_heap > 0) {
-        gpt__tok_merge m = gpt__tok_heap_pop(w->heap, &n_heap);
-        int32_t left = (int32_t)(m.key & 0xFFFFFFFFu);
-        if (w->next[left] != m.right || w->next[m.right] != m.end) continue;   /* stale */
-        w->part[left] = (int32_t)(m.key >> 32);  /* left absorbs right: [left, end) */
-        w->next[left] = m.end;
-        w->next[m.right] = -1;
-        if (m.end < n) w->prev[m.end] = left;
-        if (w->prev[left] >= 0) gpt__tok_offer(tok, w, &n_heap, w->prev[left], left, m.end);
-        if (m.end < n) gpt__tok_offer(tok, w, &n_heap, left, m.end, w->next[m.end]);
+        uint64_t key = w->key[gpt__heap_pop(w->heap, &n_heap, gpt__tok_merge_first, w->key)];
+        int32_t id = (int32_t)(key >> 32), left = (int32_t)(key & 0xFFFFFFFFu);
+        int32_t right = w->next[left];         /* -1: left was merged into its left */
+        if (right < 0 || right == n) continue;                      /* stale: no two parts */
+        int32_t end = w->next[right];
+        if ((uint32_t)(end - left) != tok->token_start[id + 1] - tok->token_start[id])
+            continue;                                                /* stale: other parts */
+        w->part[left] = id;                    /* left absorbs right: [left, end) */
+        w->next[left] = end;
+        w->next[right] = -1;
+        if (end < n) w->prev[end] = left;
+        if (w->prev[left] >= 0) gpt__tok_offer(tok, w, &n_made, &n_heap, w->prev[left], left);
+        if (end < n) gpt__tok_offer(tok, w, &n_made, &n_heap, left, end);
     }
-    for (i = 0; i < n; i = w->next[i]) gpt__tok_emit(out, w->part[i]);
+    for (int32_t i = 0; i < n; i = w->next[i]) gpt__tok_emit(out, w->part[i]);
 }
 
 /* Emits the ids of one pre-token s[0..n), n >= 1. */
@@ -5930,25 +5927,6 @@ GPT_DEF int gpt_score(gpt_model *m, const int *tokens, size_t n, double *loss) {
              With top-p alone, a heap over all V ids (built in O(V), each pop O(log V))
              hands out tokens best first, so only as many get sorted as are kept. */
 
-/* Is token a more likely than token b (a larger logit, or the same and a lower id)? */
-static int gpt__before(const float *logits, int a, int b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-}
-
-/* Restores the heap order of heap[0..n) below position i: with best_on_top each parent
-   comes before its children (the root is the most likely), without it each parent comes
-   after them (the root is the least likely). */
-static void gpt__sift_down(int *heap, int n, int i, const float *logits, int best_on_top) {
-    for (;;) {
-        int top = i, c, tmp;
-        for (c = 2 * i + 1; c <= 2 * i + 2 && c < n; c++)
-            if (gpt__before(logits, heap[c], heap[top]) == best_on_top) top = c;
-        if (top == i) return;
-        tmp = heap[i]; heap[i] = heap[top]; heap[top] = tmp;
-        i = top;
-    }
-}
-
 GPT_DEF gpt_sampler gpt_sampler_defaults(void) {
     gpt_sampler s;
     s.temperature = 1.0f;
@@ -5974,24 +5952,96 @@ static int gpt__draw(const float *p, const int *ids, int n, double mass, gpt_rng
     return last;
 }
 
-/* The k most likely ids into ids[0..k), most likely first (k < V). */
+/* ---- A heap ----------------------------------------------------------------------------------
+   Idea:  keep a changing set of items so that the one that must come out first is always at
+          hand: adding an item or taking out the first costs O(log n), not the O(n) of a
+          search. Sampling keeps the k most likely tokens in one, or hands out tokens most
+          likely first (below); the tokenizer's BPE finds its next merge with the same code
+          (>>tokenizer).
+   How:   items[0..n) is a binary tree stored level by level: the children of position i
+          are 2i+1 and 2i+2, its parent is (i-1)/2. The rule: no item comes before its
+          parent, so items[0] comes before all the others.
+            push: put the item at the end; while it comes before its parent, move the parent
+                  down into its place and go up ("sift up").
+            pop:  take items[0]; move the last item to the root; while a child comes before
+                  it, move the child that comes first up into its place and go down ("sift
+                  down").
+          Each walks one path between the root and a leaf: O(log n). Making a heap of n
+          items at once (sift down every parent, from the last to the root) is O(n).
+   Order: the items are ints (token ids; numbers of candidate merges) and the caller's
+          first(ctx, a, b) says whether item a must come out before item b. It must be a
+          strict total order: of two different items exactly one comes first. Ties in what
+          is compared (two tokens with the same logit) are broken inside first() by the
+          caller's rule (the lower id), never left to the heap: then the order in which items
+          come out is fixed by first() alone, however the heap arranges them inside.
+   ------------------------------------------------------------------------------------------ */
+typedef int (*gpt__heap_first)(const void *ctx, int a, int b);   /* must a come out before b? */
+
+/* Moves items[i] down to where it belongs in the heap items[0..n) (the subtrees below i
+   follow the rule). */
+static void gpt__heap_sift_down(int *items, size_t n, size_t i, gpt__heap_first first,
+                                const void *ctx) {
+    int item = items[i];
+    for (size_t c = 2 * i + 1; c < n; c = 2 * i + 1) {   /* c: the child that comes first */
+        if (c + 1 < n && first(ctx, items[c + 1], items[c])) c++;
+        if (!first(ctx, items[c], item)) break;
+        items[i] = items[c];
+        i = c;
+    }
+    items[i] = item;
+}
+
+/* Makes items[0..n) a heap: every parent sifted down, the last one first. */
+static void gpt__heap_make(int *items, size_t n, gpt__heap_first first, const void *ctx) {
+    for (size_t i = n / 2; i-- > 0; ) gpt__heap_sift_down(items, n, i, first, ctx);
+}
+
+/* Adds item to the heap items[0..*n) (room for one more is the caller's). */
+static void gpt__heap_push(int *items, size_t *n, int item, gpt__heap_first first,
+                           const void *ctx) {
+    size_t i = (*n)++;
+    for (; i > 0 && first(ctx, item, items[(i - 1) / 2]); i = (i - 1) / 2)
+        items[i] = items[(i - 1) / 2];
+    items[i] = item;
+}
+
+/* Takes the first item out of the heap items[0..*n), *n > 0. The place it frees, items[*n]
+   after the pop, is the caller's: putting each popped item there sorts the array, the last
+   one out at the front (heap sort). */
+static int gpt__heap_pop(int *items, size_t *n, gpt__heap_first first, const void *ctx) {
+    int top = items[0];
+    items[0] = items[--*n];
+    gpt__heap_sift_down(items, *n, 0, first, ctx);
+    return top;
+}
+
+/* The orders of sampling, on the logits given as ctx. Is token a more likely than token b
+   (a larger logit, or the same and a lower id)? And its mirror: is a less likely? */
+static int gpt__before(const void *ctx, int a, int b) {
+    const float *logits = (const float *)ctx;
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+}
+
+static int gpt__after(const void *ctx, int a, int b) {
+    return gpt__before(ctx, b, a);
+}
+
+/* The k most likely ids into ids[0..k), most likely first (k < V). The heap holds the best
+   k seen so far with the LEAST likely of them first, at ids[0]: a new token that beats it
+   takes its place and sifts down. */
 static void gpt__top_k(int *ids, int k, const float *logits, int V) {
-    int v, n;
-    float worst;
-    for (v = 0; v < k; v++) ids[v] = v;
-    for (v = k / 2 - 1; v >= 0; v--) gpt__sift_down(ids, k, v, logits, 0);
-    worst = logits[ids[0]];
-    for (v = k; v < V; v++)
+    for (int v = 0; v < k; v++) ids[v] = v;
+    gpt__heap_make(ids, (size_t)k, gpt__after, logits);
+    float worst = logits[ids[0]];
+    for (int v = k; v < V; v++)
         if (logits[v] > worst) {   /* beats the worst kept (a tie does not: v is the higher id) */
             ids[0] = v;
-            gpt__sift_down(ids, k, 0, logits, 0);
+            gpt__heap_sift_down(ids, (size_t)k, 0, gpt__after, logits);
             worst = logits[ids[0]];
         }
-    for (n = k; n > 1; ) {   /* heap sort: move the worst left to the back, one at a time */
-        int worst = ids[0];
-        ids[0] = ids[--n];
-        ids[n] = worst;
-        gpt__sift_down(ids, n, 0, logits, 0);
+    for (size_t n = (size_t)k; n > 1; ) {   /* heap sort: the least likely left to the back */
+        int last = gpt__heap_pop(ids, &n, gpt__after, logits);
+        ids[n] = last;
     }
 }
 
@@ -6029,13 +6079,12 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
         return GPT_OK;
     }
     /* top-p alone: pop the most likely tokens into ids[V-1], ids[V-2], ... until the cut */
-    for (v = 0; v < V; v++) ids[v] = v;
-    for (v = V / 2 - 1; v >= 0; v--) gpt__sift_down(ids, V, v, logits, 1);
-    for (n = V, kept = 0; n > 0 && (kept == 0 || mass < s->top_p * sum); kept++) {
-        int top = ids[0];
-        ids[0] = ids[--n];
-        ids[n] = top;
-        gpt__sift_down(ids, n, 0, logits, 1);
+    for (int id = 0; id < V; id++) ids[id] = id;
+    gpt__heap_make(ids, (size_t)V, gpt__before, logits);
+    size_t n_heap = (size_t)V;
+    for (kept = 0; n_heap > 0 && (kept == 0 || mass < s->top_p * sum); kept++) {
+        int top = gpt__heap_pop(ids, &n_heap, gpt__before, logits);
+        ids[n_heap] = top;
         mass += p[top];
     }
     *token = gpt__draw(p, ids + V - kept, kept, mass, rng);   /* among ids[V-kept .. V) */
