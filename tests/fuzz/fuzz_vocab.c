@@ -33,7 +33,7 @@ static void check_vocab(const gpt_tokenizer *tok, const uint8_t *data, size_t si
     for (id = 0; id < tok->vocab_size; id++) {
         const char *b = gpt_tok_token_bytes(tok, id, &len);
         FUZZ_ASSERT(b && len >= 1 && len <= (size_t)tok->max_token_bytes &&
-                    len <= GPT__TOK_MAX_TOKEN_BYTES, "token %d: %lu bytes", id,
+                    len <= GPT_TOK_MAX_TOKEN_BYTES, "token %d: %lu bytes", id,
                     (unsigned long)len);
         total += len;
     }
