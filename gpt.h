@@ -5458,14 +5458,12 @@ GPT_DEF void gpt_tok_free(gpt_tokenizer *tok) {
 static int gpt__tok_build(gpt_tokenizer **out, const unsigned char *merges, size_t n_merges,
                           const char *merges_what, const unsigned char *json, size_t n_json,
                           const char *json_what, void *alloc_ctx) {
-    gpt_tokenizer *tok;
-    int rc;
     *out = NULL;
-    tok = (gpt_tokenizer *)gpt__malloc(sizeof *tok, alloc_ctx, "tokenizer");
+    gpt_tokenizer *tok = (gpt_tokenizer *)gpt__malloc(sizeof *tok, alloc_ctx, "tokenizer");
     if (!tok) return GPT_ERR_NOMEM;
     memset(tok, 0, sizeof *tok);
     tok->alloc_ctx = alloc_ctx;
-    rc = gpt__tok_parse_merges(tok, merges_what, merges, n_merges);
+    int rc = gpt__tok_parse_merges(tok, merges_what, merges, n_merges);
     if (rc == GPT_OK) rc = gpt__tok_build_pairs(tok);
     if (rc == GPT_OK && json) rc = gpt__tok_check_json(tok, json_what, merges_what, json, n_json);
     if (rc != GPT_OK) { gpt_tok_free(tok); return rc; }
