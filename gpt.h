@@ -55,7 +55,8 @@
                            out every function that opens a file (gpt_load, gpt_load_into,
                            gpt_save, gpt_st_open, gpt_st_write, gpt_tok_load,
                            gpt_tok_load_dir, gpt_tok_load_first); gpt_load_memory loads a
-                           model from a safetensors image in memory.
+                           model from a safetensors image in memory, gpt_tok_load_memory a
+                           vocabulary from the bytes of its files.
 
    ==========================================================================================
    MEMORY / ERRORS / THREADING
@@ -705,7 +706,14 @@ GPT_DEF int gpt_tok_load_first(gpt_tokenizer **out, const char *const *dirs, int
                                void *alloc_ctx);
 #endif
 
-/* Frees a tokenizer from gpt_tok_load. NULL is allowed. */
+/* gpt_tok_load on the bytes of the two files in memory: merges[0..n_merges) holds vocab.bpe,
+   encoder_json[0..n_json) encoder.json (NULL: not checked). The bytes are only read and may
+   be freed afterwards. Errors name them "<memory: vocab.bpe>" and "<memory: encoder.json>".
+   Works in a build with GPT_NO_STDIO. */
+GPT_DEF int gpt_tok_load_memory(gpt_tokenizer **out, const void *merges, size_t n_merges,
+                                const void *encoder_json, size_t n_json, void *alloc_ctx);
+
+/* Frees a tokenizer from gpt_tok_load or gpt_tok_load_memory. NULL is allowed. */
 GPT_DEF void gpt_tok_free(gpt_tokenizer *tok);
 
 /* The number of ids, V (50257 for GPT-2). */
@@ -4595,12 +4603,8 @@ GPT_DEF int gpt_save(const gpt_model *m, const char *path, const gpt_save_option
 
 /* ---- Vocabulary files ------------------------------------------------------------------------
    The file side of >>tokenizer: read vocab.bpe and encoder.json whole (each at most
-   GPT__TOK_MAX_FILE bytes), then gpt__tok_build of >>tokenizer parses them. That is its
-   only caller: built with GPT_NO_STDIO, gpt.h has no way yet to make a tokenizer (hence
-   `unused`, which silences gcc's and clang's warning about it). */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((unused))
-#endif
+   GPT__TOK_MAX_FILE bytes), then gpt__tok_build of >>tokenizer parses them, as it parses
+   the bytes given to gpt_tok_load_memory. */
 static int gpt__tok_build(gpt_tokenizer **out, const unsigned char *merges, size_t n_merges,
                           const char *merges_what, const unsigned char *json, size_t n_json,
                           const char *json_what, void *alloc_ctx);
@@ -5469,6 +5473,15 @@ static int gpt__tok_build(gpt_tokenizer **out, const unsigned char *merges, size
     if (rc != GPT_OK) { gpt_tok_free(tok); return rc; }
     *out = tok;
     return GPT_OK;
+}
+
+GPT_DEF int gpt_tok_load_memory(gpt_tokenizer **out, const void *merges, size_t n_merges,
+                                const void *encoder_json, size_t n_json, void *alloc_ctx) {
+    if (!out || !merges)
+        return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_memory: out and merges must not be NULL");
+    return gpt__tok_build(out, (const unsigned char *)merges, n_merges, "<memory: vocab.bpe>",
+                          (const unsigned char *)encoder_json, n_json,
+                          "<memory: encoder.json>", alloc_ctx);
 }
 
 GPT_DEF int gpt_tok_vocab_size(const gpt_tokenizer *tok) {

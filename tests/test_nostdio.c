@@ -1,6 +1,6 @@
 /* tests/test_nostdio.c - gpt.h built with GPT_NO_STDIO: no <stdio.h>, no file functions, and a
    model that comes from a safetensors image in memory (gpt_load_memory) samples exactly as
-   the model it was made from.
+   the model it was made from; a vocabulary from the bytes of vocab.bpe (gpt_tok_load_memory).
 
    How this fails if stdio sneaks back in: gpt.h is included first, before anything else, and
    <stdio.h> must define EOF, so the #error below stops the build if gpt.h included it.
@@ -203,8 +203,34 @@ static void test_format(void) {
     CHECK(n == 9 && strcmp(buf, "trunc") == 0, "cut at the capacity: \"%s\" (%d)", buf, n);
 }
 
+/* A vocabulary from memory: bytes 'a' 'b' merge into "ab" (id 256), then "ab" "ab" into
+   "abab" (257); <|endoftext|> is 258. */
+static void test_memory_vocab(void) {
+    static const char merges[] = "#version: 0.2\na b\nab ab\n";
+    gpt_tokenizer *tok = NULL;
+    CHECK(gpt_tok_load_memory(&tok, merges, sizeof merges - 1, NULL, 0, NULL) == GPT_OK,
+          "gpt_tok_load_memory: %s", gpt_last_error());
+    if (!tok) return;
+    int ids[8];
+    size_t n = 0;
+    CHECK(gpt_tok_vocab_size(tok) == 259, "V = %d", gpt_tok_vocab_size(tok));
+    size_t len0 = 0, len1 = 0;
+    CHECK(gpt_tok_encode(tok, "ababa", 5, 0, ids, 8, &n) == GPT_OK && n == 2 && ids[0] == 257,
+          "\"ababa\" -> abab a (%d ids)", (int)n);
+    const char *t0 = gpt_tok_token_bytes(tok, ids[0], &len0);
+    const char *t1 = gpt_tok_token_bytes(tok, ids[1], &len1);
+    CHECK(t0 && t1 && len0 == 4 && memcmp(t0, "abab", 4) == 0 && len1 == 1 && t1[0] == 'a',
+          "the two tokens' bytes");
+    gpt_tok_free(tok);
+    tok = NULL;
+    CHECK(gpt_tok_load_memory(&tok, "#version: 0.2\na\n", 16, NULL, 0, NULL) ==
+          GPT_ERR_FORMAT && !tok && strstr(gpt_last_error(), "<memory: vocab.bpe>"),
+          "a bad merge line from memory: %s", gpt_last_error());
+}
+
 int main(void) {
     test_memory_model();
+    test_memory_vocab();
     test_format();
     return test_report("nostdio");
 }

@@ -436,6 +436,54 @@ static void check_bad(const char *what, const char *merges, const char *json, in
     CHECK(alloc.live == 0, "%s: %ld allocations leaked", what, alloc.live);
     remove(mpath);
     remove(jpath);
+    /* the same bytes from memory: the same verdict, the message naming the memory image */
+    if (!merges) return;
+    tok = &sentinel;
+    rc = gpt_tok_load_memory(&tok, merges, strlen(merges), json, json ? strlen(json) : 0,
+                             &alloc);
+    msg = gpt_last_error();
+    if (code == GPT_OK) {
+        CHECK(rc == GPT_OK && tok && tok->vocab_size == 261, "%s from memory: %s", what, msg);
+        gpt_tok_free(rc == GPT_OK ? tok : NULL);
+    } else {
+        CHECK(rc == code && tok == NULL, "%s from memory: code %d, want %d (%s)", what, rc,
+              code, msg);
+        CHECK(strstr(msg, word) && strstr(msg, json ? "<memory: encoder.json>"
+                                                    : "<memory: vocab.bpe>"),
+              "%s from memory: message \"%s\" lacks '%s' or the image's name", what, msg, word);
+    }
+    CHECK(alloc.live == 0, "%s from memory: %ld allocations leaked", what, alloc.live);
+}
+
+/* gpt_tok_load_memory on the bytes of data/'s files builds the same tokenizer as gpt_tok_load
+   on the files: every token's bytes, and the ids of a text. */
+static void test_memory_vocab(const gpt_tokenizer *file_tok) {
+    size_t len, jlen;
+    char *merges = test_slurp(path_in(root, "data/vocab.bpe"), &len);
+    char *json = test_slurp(path_in(root, "data/encoder.json"), &jlen);
+    gpt_tokenizer *tok = NULL;
+    CHECK(merges && json, "data/vocab.bpe or data/encoder.json missing");
+    if (merges && json)
+        CHECK(gpt_tok_load_memory(&tok, merges, len, json, jlen, NULL) == GPT_OK,
+              "gpt_tok_load_memory: %s", gpt_last_error());
+    free(merges);   /* the tokenizer keeps no pointer into the bytes */
+    free(json);
+    if (!tok) return;
+    int same = gpt_tok_vocab_size(tok) == gpt_tok_vocab_size(file_tok);
+    for (int id = 0; same && id < gpt_tok_vocab_size(tok); id++) {
+        size_t a, b;
+        const char *x = gpt_tok_token_bytes(tok, id, &a);
+        const char *y = gpt_tok_token_bytes(file_tok, id, &b);
+        same = a == b && memcmp(x, y, a) == 0;
+    }
+    CHECK(same, "from memory and from the files: the same vocabulary, token by token");
+    const char *text = "Hello, world! Ceci n'est pas une pipe. 1234567 \xe4\xb8\xad\xe6\x96\x87";
+    int ids[64], ids2[64];
+    size_t n = 0, n2 = 0;
+    CHECK(gpt_tok_encode(tok, text, strlen(text), 0, ids, 64, &n) == GPT_OK &&
+          gpt_tok_encode(file_tok, text, strlen(text), 0, ids2, 64, &n2) == GPT_OK &&
+          n == n2 && n > 5 && memcmp(ids, ids2, n * sizeof *ids) == 0, "the same ids for a text");
+    gpt_tok_free(tok);
 }
 
 static void test_bad_files(void) {
@@ -753,6 +801,7 @@ int main(int argc, char **argv) {
         test_stream(tok);
         test_special(tok);
         test_api(tok);
+        test_memory_vocab(tok);
         gpt_tok_free(tok);
     }
     return test_report("tokenizer");
