@@ -18,7 +18,7 @@
        float loss;
        gpt_forward(m, inputs, targets, 4, 32, &loss);    // inputs, targets: int[4*32]
        gpt_zero_grad(m);  gpt_backward(m);
-       gpt_clip_grad_norm(m, 1.0f);
+       gpt_clip_grad_norm(m, 1.0f, NULL);                 // &norm instead of NULL: the norm
        gpt_adamw_step(m, &adamw, 6e-4f);
        gpt_model_free(m);
 
@@ -328,7 +328,7 @@ typedef struct gpt_kv {
     float *att;        /* (NH,maxT)    attention weights, a row per head */
     float *fch;        /* (4C) */
     float *logits;     /* (V) */
-    float *probs;      /* (V)          sampling scratch */
+    float *probs;      /* (V)          sampling scratch (in every model, cache or not) */
     int *order;        /* (V)          sampling scratch: token ids in order of likelihood */
 } gpt_kv;
 #define GPT_NUM_KV_TENSORS 11
@@ -365,7 +365,7 @@ typedef struct gpt_model {
     uint64_t adam_step;      /* AdamW updates done so far (for bias correction) */
     gpt_acts acts;           /* NULLs when max_batch is 0 */
     gpt_grad_acts grad_acts; /* NULLs when not training */
-    gpt_kv kv;               /* NULLs without kv_cache */
+    gpt_kv kv;               /* NULLs without kv_cache, but for the sampling scratch */
     int *inputs;             /* (B,T) tokens of the last forward, kept for backward */
     int *targets;            /* (B,T) its targets */
     int B, T;                /* shape of the last forward */
@@ -446,13 +446,14 @@ GPT_DEF gpt_adamw gpt_adamw_defaults(void);
 GPT_DEF int gpt_adamw_step(gpt_model *model, const gpt_adamw *opt, float lr);
 
 /* Global L2 norm of all gradients; when it exceeds max_norm (> 0), scales every gradient by
-   max_norm/(norm+1e-6), as torch.nn.utils.clip_grad_norm_. Returns the norm before clipping
-   (0 when the model is not training). max_norm <= 0 only measures.
+   max_norm/(norm+1e-6), as torch.nn.utils.clip_grad_norm_. Writes the norm before clipping
+   into *norm (NULL allowed) and returns GPT_OK; GPT_ERR_ARG (nothing changed, *norm
+   untouched) when the model has no gradients (not training). max_norm <= 0 only measures.
    The scaling is not written out at once: it is recorded in model->grad_scale and applied
    as gpt_adamw_step reads each gradient, which saves a pass over all of them. The gradient
    is therefore grad_memory times grad_scale; gpt_backward applies a pending scale before it
    adds more, and gpt_zero_grad resets it to 1. */
-GPT_DEF float gpt_clip_grad_norm(gpt_model *model, float max_norm);
+GPT_DEF int gpt_clip_grad_norm(gpt_model *model, float max_norm, float *norm);
 
 /* Cosine learning rate with linear warmup. */
 typedef struct gpt_schedule {
@@ -813,8 +814,10 @@ typedef struct gpt_sampler {
 GPT_DEF gpt_sampler gpt_sampler_defaults(void);
 
 /* Draws a token from logits (V) with the sampler's rules, using `rng` and the model's
-   sampling scratch (model->kv, so the model needs kv_cache). The logits are not changed.
-   GPT_ERR_ARG for a temperature <= 0, top_k < 0 or top_p outside (0, 1]. */
+   sampling scratch (kv.probs and kv.order, which every model has: it works with or without
+   a KV cache, on logits from gpt_forward_token, gpt_forward or anywhere else, and never
+   allocates). The logits are not changed. GPT_ERR_ARG (and *token untouched) for a
+   temperature <= 0, top_k < 0 or top_p outside (0, 1]. */
 GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler *sampler,
                        gpt_rng *rng, int *token);
 
@@ -871,10 +874,10 @@ GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler 
 /* OpenMP through one macro. `GPT_OMP(parallel for)` becomes `#pragma omp parallel for` when
    the compiler runs with OpenMP and nothing otherwise (a bare #pragma omp would warn under
    -Wall without -fopenmp). _Pragma takes a string, which the # operator makes.
-   One rule for every parallel loop in this file: only the loop's own counter is private to
-   a thread. Any other variable a thread writes (an inner loop's counter too) is declared
-   inside the loop's body; one declared before the loop is shared by all the threads, and
-   their writes to it would race. */
+   Inside a parallel loop, each thread must write only variables of its own. The loop's
+   counter, declared in the for, is one; so is every variable declared inside the body. A
+   variable declared before the loop is shared by all the threads, and their writes to it
+   would race: what a thread computes is declared inside the loop. */
 #define GPT__PRAGMA(...) _Pragma(#__VA_ARGS__)
 #ifdef _OPENMP
 #include <omp.h>
@@ -1029,26 +1032,24 @@ GPT_DEF float gpt_rng_normal(gpt_rng *rng) {
              serial, which keeps the order of the sum fixed (and it is cheap). */
 static void gpt__encoder_forward(float *out, const int *tokens, const float *wte,
                                  const float *wpe, int B, int T, int C) {
-    int b, t, i;
-    for (b = 0; b < B; b++) {
-        for (t = 0; t < T; t++) {
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
             float *out_bt = out + ((size_t)b * T + t) * C;
             const float *wte_ix = wte + (size_t)tokens[b * T + t] * C;
             const float *wpe_t = wpe + (size_t)t * C;
-            for (i = 0; i < C; i++) out_bt[i] = wte_ix[i] + wpe_t[i];
+            for (int i = 0; i < C; i++) out_bt[i] = wte_ix[i] + wpe_t[i];
         }
     }
 }
 
 static void gpt__encoder_backward(float *dwte, float *dwpe, const float *dout, const int *tokens,
                                   int B, int T, int C) {
-    int b, t, i;
-    for (b = 0; b < B; b++) {
-        for (t = 0; t < T; t++) {
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
             const float *dout_bt = dout + ((size_t)b * T + t) * C;
             float *dwte_ix = dwte + (size_t)tokens[b * T + t] * C;
             float *dwpe_t = dwpe + (size_t)t * C;
-            for (i = 0; i < C; i++) {
+            for (int i = 0; i < C; i++) {
                 dwte_ix[i] += dout_bt[i];
                 dwpe_t[i] += dout_bt[i];
             }
@@ -1073,19 +1074,16 @@ static void gpt__encoder_backward(float *dwte, float *dwpe, const float *dout, c
 
 static void gpt__layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                                    const float *weight, const float *bias, int N, int C) {
-    int n;
     GPT_OMP(parallel for if ((size_t)N * C >= 32768))   /* one token's row: no threads */
-    for (n = 0; n < N; n++) {
+    for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *o = out + (size_t)n * C;
         double sum = 0.0, var = 0.0;
-        float m, s;
-        int i;
-        for (i = 0; i < C; i++) sum += x[i];
-        m = (float)(sum / C);
-        for (i = 0; i < C; i++) var += ((double)x[i] - m) * ((double)x[i] - m);
-        s = (float)(1.0 / sqrt(var / C + GPT__LN_EPS));
-        for (i = 0; i < C; i++) o[i] = (x[i] - m) * s * weight[i] + bias[i];
+        for (int i = 0; i < C; i++) sum += x[i];
+        float m = (float)(sum / C);
+        for (int i = 0; i < C; i++) var += ((double)x[i] - m) * ((double)x[i] - m);
+        float s = (float)(1.0 / sqrt(var / C + GPT__LN_EPS));
+        for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * weight[i] + bias[i];
         mean[n] = m;
         rstd[n] = s;
     }
@@ -1094,31 +1092,28 @@ static void gpt__layernorm_forward(float *out, float *mean, float *rstd, const f
 static void gpt__layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                                     const float *inp, const float *weight, const float *mean,
                                     const float *rstd, int N, int C) {
-    int n, i;
     GPT_OMP(parallel for)
-    for (n = 0; n < N; n++) {
+    for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
         float *dx = dinp + (size_t)n * C;
         double g_mean = 0.0, gn_mean = 0.0;
-        int j;
-        for (j = 0; j < C; j++) {
+        for (int j = 0; j < C; j++) {
             double g = (double)d[j] * weight[j];
             g_mean += g;
             gn_mean += g * ((x[j] - mean[n]) * rstd[n]);
         }
         g_mean /= C;
         gn_mean /= C;
-        for (j = 0; j < C; j++) {
+        for (int j = 0; j < C; j++) {
             double nj = (x[j] - mean[n]) * rstd[n];
             double g = (double)d[j] * weight[j];
             dx[j] += (float)(rstd[n] * (g - g_mean - nj * gn_mean));
         }
     }
     GPT_OMP(parallel for)
-    for (i = 0; i < C; i++) {
+    for (int i = 0; i < C; i++) {
         double dw = 0.0, db = 0.0;
-        int r;
-        for (r = 0; r < N; r++) {
+        for (int r = 0; r < N; r++) {
             float d = dout[(size_t)r * C + i];
             dw += (double)d * ((inp[(size_t)r * C + i] - mean[r]) * rstd[r]);
             db += d;
@@ -1144,12 +1139,14 @@ static void gpt__layernorm_backward(float *dinp, float *dweight, float *dbias, c
    ---------------------------------------------------------------------------------------------- */
 static void gpt__matmul_forward_ref(float *out, const float *inp, const float *weight,
                                    const float *bias, int N, int C, int OC) {
-    int n, o, i;
-    for (n = 0; n < N; n++) {
-        for (o = 0; o < OC; o++) {
+    for (int n = 0; n < N; n++) {
+        const float *inp_n = inp + (size_t)n * C;
+        float *out_n = out + (size_t)n * OC;
+        for (int o = 0; o < OC; o++) {
+            const float *w_o = weight + (size_t)o * C;
             float sum = bias ? bias[o] : 0.0f;
-            for (i = 0; i < C; i++) sum += inp[(size_t)n * C + i] * weight[(size_t)o * C + i];
-            out[(size_t)n * OC + o] = sum;
+            for (int i = 0; i < C; i++) sum += inp_n[i] * w_o[i];
+            out_n[o] = sum;
         }
     }
 }
@@ -1157,13 +1154,16 @@ static void gpt__matmul_forward_ref(float *out, const float *inp, const float *w
 static void gpt__matmul_backward_ref(float *dinp, float *dweight, float *dbias,
                                      const float *dout, const float *inp, const float *weight,
                                      int N, int C, int OC) {
-    int n, o, i;
-    for (n = 0; n < N; n++) {
-        for (o = 0; o < OC; o++) {
+    for (int n = 0; n < N; n++) {
+        const float *inp_n = inp + (size_t)n * C;
+        float *dinp_n = dinp + (size_t)n * C;
+        for (int o = 0; o < OC; o++) {
+            const float *w_o = weight + (size_t)o * C;
+            float *dw_o = dweight + (size_t)o * C;
             float d = dout[(size_t)n * OC + o];
-            for (i = 0; i < C; i++) {
-                dinp[(size_t)n * C + i] += d * weight[(size_t)o * C + i];
-                dweight[(size_t)o * C + i] += d * inp[(size_t)n * C + i];
+            for (int i = 0; i < C; i++) {
+                dinp_n[i] += d * w_o[i];
+                dw_o[i] += d * inp_n[i];
             }
             if (dbias) dbias[o] += d;
         }
@@ -1182,25 +1182,25 @@ static void gpt__matmul_backward_ref(float *dinp, float *dweight, float *dbias,
 #define GPT__LANES 8
 
 static float gpt__dot(const float *a, const float *b, int n) {
-    float lane[GPT__LANES] = {0}, sum;
-    int i, l, full = n - n % GPT__LANES, width;
-    for (i = 0; i < full; i += GPT__LANES)
-        for (l = 0; l < GPT__LANES; l++) lane[l] += a[i + l] * b[i + l];
-    for (width = GPT__LANES / 2; width > 0; width /= 2)   /* pairwise: 8 -> 4 -> 2 -> 1 */
-        for (l = 0; l < width; l++) lane[l] += lane[l + width];
-    sum = lane[0];
-    for (i = full; i < n; i++) sum += a[i] * b[i];
+    float lane[GPT__LANES] = {0};
+    int full = n - n % GPT__LANES;
+    for (int i = 0; i < full; i += GPT__LANES)
+        for (int l = 0; l < GPT__LANES; l++) lane[l] += a[i + l] * b[i + l];
+    for (int width = GPT__LANES / 2; width > 0; width /= 2)   /* pairwise: 8 -> 4 -> 2 -> 1 */
+        for (int l = 0; l < width; l++) lane[l] += lane[l + width];
+    float sum = lane[0];
+    for (int i = full; i < n; i++) sum += a[i] * b[i];
     return sum;
 }
 
 /* The sum of n floats in double, in the same fixed lanes: used for softmax denominators. */
 static double gpt__sum(const float *x, int n) {
     double lane[GPT__LANES] = {0}, sum = 0.0;
-    int i, l, full = n - n % GPT__LANES;
-    for (i = 0; i < full; i += GPT__LANES)
-        for (l = 0; l < GPT__LANES; l++) lane[l] += x[i + l];
-    for (l = 0; l < GPT__LANES; l++) sum += lane[l];
-    for (i = full; i < n; i++) sum += x[i];
+    int full = n - n % GPT__LANES;
+    for (int i = 0; i < full; i += GPT__LANES)
+        for (int l = 0; l < GPT__LANES; l++) lane[l] += x[i + l];
+    for (int l = 0; l < GPT__LANES; l++) sum += lane[l];
+    for (int i = full; i < n; i++) sum += x[i];
     return sum;
 }
 
@@ -1246,17 +1246,17 @@ static void gpt__gemm_backward(float *dinp, float *dweight, const gpt__pack *pk,
 static void gpt__dot2(float *s0, float *s1, const float *x, const float *w0, const float *w1,
                       int n) {
     float acc[2][GPT__DOT2_LANES] = {{0}}, sum0 = 0.0f, sum1 = 0.0f;
-    int i, l, r, full = n - n % GPT__DOT2_LANES;
-    for (i = 0; i < full; i += GPT__DOT2_LANES)
-        for (r = 0; r < 2; r++) {
+    int full = n - n % GPT__DOT2_LANES;
+    for (int i = 0; i < full; i += GPT__DOT2_LANES)
+        for (int r = 0; r < 2; r++) {
             const float *w = (r ? w1 : w0) + i;
-            for (l = 0; l < GPT__DOT2_LANES; l++) acc[r][l] += w[l] * x[i + l];
+            for (int l = 0; l < GPT__DOT2_LANES; l++) acc[r][l] += w[l] * x[i + l];
         }
-    for (l = 0; l < GPT__DOT2_LANES; l++) {
+    for (int l = 0; l < GPT__DOT2_LANES; l++) {
         sum0 += acc[0][l];
         sum1 += acc[1][l];
     }
-    for (i = full; i < n; i++) {
+    for (int i = full; i < n; i++) {
         sum0 += w0[i] * x[i];
         sum1 += w1[i] * x[i];
     }
@@ -1269,7 +1269,6 @@ static void gpt__dot2(float *s0, float *s1, const float *x, const float *w0, con
    outputs, that streams its weight row once. */
 static void gpt__matmul_forward(float *out, const gpt__pack *pk, const float *inp,
                                 const float *weight, const float *bias, int N, int C, int OC) {
-    int o;
     if (GPT__PLAIN_KERNELS) {
         gpt__matmul_forward_ref(out, inp, weight, bias, N, C, OC);
         return;
@@ -1277,7 +1276,7 @@ static void gpt__matmul_forward(float *out, const gpt__pack *pk, const float *in
     if (N == 1 && OC >= 2) {   /* matrix-vector: rows o and o + OC/2 together */
         int half = OC / 2;
         GPT_OMP(parallel for schedule(static) if ((size_t)C * OC >= 32768))
-        for (o = 0; o < half; o++) {
+        for (int o = 0; o < half; o++) {
             gpt__dot2(&out[o], &out[o + half], inp, weight + (size_t)o * C,
                       weight + (size_t)(o + half) * C, C);
             if (bias) {
@@ -1292,9 +1291,8 @@ static void gpt__matmul_forward(float *out, const gpt__pack *pk, const float *in
     if (!pk || !pk->mem) {
         /* (threads only pay off on real work: a small matrix stays on this thread) */
         GPT_OMP(parallel for schedule(static) if ((size_t)N * C * OC >= 32768))
-        for (o = 0; o < OC; o++) {
-            int r;   /* declared in the loop: each thread needs its own (see >>plumbing) */
-            for (r = 0; r < N; r++)
+        for (int o = 0; o < OC; o++) {
+            for (int r = 0; r < N; r++)
                 out[(size_t)r * OC + o] = (bias ? bias[o] : 0.0f) +
                     gpt__dot(inp + (size_t)r * C, weight + (size_t)o * C, C);
         }
@@ -1308,7 +1306,6 @@ static void gpt__matmul_forward(float *out, const gpt__pack *pk, const float *in
 static void gpt__matmul_backward(float *dinp, float *dweight, float *dbias, const gpt__pack *pk,
                                  const float *dout, const float *inp, const float *weight,
                                  int N, int C, int OC) {
-    int o;
     if (GPT__PLAIN_KERNELS || !pk || !pk->mem) {
         gpt__matmul_backward_ref(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
         return;
@@ -1316,10 +1313,9 @@ static void gpt__matmul_backward(float *dinp, float *dweight, float *dbias, cons
     gpt__gemm_backward(dinp, dweight, pk, dout, inp, weight, N, C, OC);
     if (dbias) {
         GPT_OMP(parallel for schedule(static))
-        for (o = 0; o < OC; o++) {
+        for (int o = 0; o < OC; o++) {
             float sum = 0.0f;
-            int n;
-            for (n = 0; n < N; n++) sum += dout[(size_t)n * OC + o];
+            for (int n = 0; n < N; n++) sum += dout[(size_t)n * OC + o];
             dbias[o] += sum;
         }
     }
@@ -1343,18 +1339,17 @@ static float gpt__tanh_fast(float u);   /* in >>speed */
 #define GPT__TANH(u) (GPT__PLAIN_KERNELS ? tanhf(u) : gpt__tanh_fast(u))
 
 static void gpt__gelu_forward(float *out, const float *inp, size_t n) {
-    long i;   /* OpenMP 2.5 (MSVC) wants a signed loop index */
+    /* (a long counter, not size_t: OpenMP 2.5, MSVC's, wants a signed loop index) */
     GPT_OMP(parallel for schedule(static) if (n >= 2048))   /* tanhf is slow: ~10 ns */
-    for (i = 0; i < (long)n; i++) {
+    for (long i = 0; i < (long)n; i++) {
         float x = inp[i];
         out[i] = 0.5f * x * (1.0f + GPT__TANH(GPT__GELU_S * (x + GPT__GELU_K * x * x * x)));
     }
 }
 
 static void gpt__gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
-    long i;
     GPT_OMP(parallel for schedule(static) if (n >= 2048))
-    for (i = 0; i < (long)n; i++) {
+    for (long i = 0; i < (long)n; i++) {
         float x = inp[i];
         float th = GPT__TANH(GPT__GELU_S * (x + GPT__GELU_K * x * x * x));
         float grad = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * GPT__GELU_S *
@@ -1371,13 +1366,11 @@ static void gpt__gelu_backward(float *dinp, const float *inp, const float *dout,
    Shapes:   a (n), b (n) -> out (n)
    Backward: nothing saved; the gradient goes unchanged to both inputs: da += dout, db += dout. */
 static void gpt__residual_forward(float *out, const float *a, const float *b, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++) out[i] = a[i] + b[i];
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
 static void gpt__residual_backward(float *da, float *db, const float *dout, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         da[i] += dout[i];
         db[i] += dout[i];
     }
@@ -1403,35 +1396,29 @@ static float gpt__exp_fast(float y);   /* in >>speed */
 
 static void gpt__softmax_forward(float *probs, float *losses, const float *logits,
                                  const int *targets, int N, int V) {
-    int n;
     GPT_OMP(parallel for)
-    for (n = 0; n < N; n++) {
+    for (int n = 0; n < N; n++) {
         const float *l = logits + (size_t)n * V;
         float *p = probs + (size_t)n * V;
         float maxv = -FLT_MAX;
-        double sum;
-        int v;
-        float inv;
-        for (v = 0; v < V; v++) if (l[v] > maxv) maxv = l[v];
+        for (int v = 0; v < V; v++) if (l[v] > maxv) maxv = l[v];
         /* each exp once: kept in probs, summed (in double), then divided by the sum */
-        for (v = 0; v < V; v++) p[v] = GPT__EXP(l[v] - maxv);
-        sum = gpt__sum(p, V);
-        inv = (float)(1.0 / sum);
-        for (v = 0; v < V; v++) p[v] *= inv;
+        for (int v = 0; v < V; v++) p[v] = GPT__EXP(l[v] - maxv);
+        double sum = gpt__sum(p, V);
+        float inv = (float)(1.0 / sum);
+        for (int v = 0; v < V; v++) p[v] *= inv;
         if (targets) losses[n] = (float)(log(sum) - ((double)l[targets[n]] - maxv));
     }
 }
 
 static void gpt__crossentropy_backward(float *dlogits, const float *probs, const int *targets,
                                        int N, int V) {
-    int n;
     float dloss = 1.0f / (float)N;
     GPT_OMP(parallel for)
-    for (n = 0; n < N; n++) {
+    for (int n = 0; n < N; n++) {
         const float *p = probs + (size_t)n * V;
         float *d = dlogits + (size_t)n * V;
-        int v;
-        for (v = 0; v < V; v++) d[v] = p[v] * dloss;
+        for (int v = 0; v < V; v++) d[v] = p[v] * dloss;
         d[targets[n]] -= dloss;
     }
 }
@@ -1467,21 +1454,20 @@ static void gpt__crossentropy_backward(float *dlogits, const float *probs, const
 static void gpt__attend(float *y, float *att, const float *q, const float *k, const float *v,
                         size_t stride, int n, int HS, float scale) {
     float maxv = -FLT_MAX;
-    double sum = 0.0;   /* the softmax denominator, in double */
-    int t2, i;
-    for (t2 = 0; t2 < n; t2++) {
+    for (int t2 = 0; t2 < n; t2++) {
         att[t2] = gpt__dot(q, k + (size_t)t2 * stride, HS) * scale;
         if (att[t2] > maxv) maxv = att[t2];   /* subtract the max: exp cannot overflow */
     }
-    for (t2 = 0; t2 < n; t2++) {
+    double sum = 0.0;   /* the softmax denominator, in double */
+    for (int t2 = 0; t2 < n; t2++) {
         att[t2] = expf(att[t2] - maxv);
         sum += att[t2];
     }
-    for (t2 = 0; t2 < n; t2++) att[t2] = (float)(att[t2] / sum);
-    for (i = 0; i < HS; i++) y[i] = 0.0f;
-    for (t2 = 0; t2 < n; t2++) {
+    for (int t2 = 0; t2 < n; t2++) att[t2] = (float)(att[t2] / sum);
+    for (int i = 0; i < HS; i++) y[i] = 0.0f;
+    for (int t2 = 0; t2 < n; t2++) {
         const float *v_t2 = v + (size_t)t2 * stride;
-        for (i = 0; i < HS; i++) y[i] += att[t2] * v_t2[i];
+        for (int i = 0; i < HS; i++) y[i] += att[t2] * v_t2[i];
     }
 }
 
@@ -1497,36 +1483,36 @@ static void gpt__attention_backward_fast(float *dqkv, float *datt, const float *
 
 static void gpt__attention_forward(float *out, float *att, const float *qkv, int B, int T,
                                    int C, int NH, const gpt__pack *pk) {
-    int HS = C / NH, C3 = 3 * C, job;
-    float scale = 1.0f / sqrtf((float)HS);
     if (!GPT__PLAIN_KERNELS && pk && pk->mem && T >= GPT__ATTENTION_GEMM_T) {
         gpt__attention_forward_fast(out, att, qkv, B, T, C, NH, pk);
         return;
     }
+    int HS = C / NH, C3 = 3 * C;
+    float scale = 1.0f / sqrtf((float)HS);
     GPT_OMP(parallel for schedule(static))
-    for (job = 0; job < B * NH * T; job++) {
-        int b = job / (NH * T), h = (job / T) % NH, t = job % T, t2;
+    for (int job = 0; job < B * NH * T; job++) {   /* one query: (b, h, t) */
+        int b = job / (NH * T), h = (job / T) % NH, t = job % T;
         const float *qkv_b = qkv + (size_t)b * T * C3 + h * HS;   /* [b,0,h*HS] */
         float *att_t = att + (((size_t)b * NH + h) * T + t) * T;  /* [b,h,t,:] */
         gpt__attend(out + ((size_t)b * T + t) * C + h * HS, att_t, qkv_b + (size_t)t * C3,
                     qkv_b + C, qkv_b + 2 * C, (size_t)C3, t + 1, HS, scale);
-        for (t2 = t + 1; t2 < T; t2++) att_t[t2] = 0.0f;   /* the future: no attention */
+        for (int t2 = t + 1; t2 < T; t2++) att_t[t2] = 0.0f;   /* the future: no attention */
     }
 }
 
 static void gpt__attention_backward(float *dqkv, float *datt, const float *dout,
                                     const float *qkv, const float *att, int B, int T, int C,
                                     int NH, const gpt__pack *pk) {
-    int HS = C / NH, C3 = 3 * C, job;
-    float scale = 1.0f / sqrtf((float)HS);
     if (!GPT__PLAIN_KERNELS && pk && pk->mem && T >= GPT__ATTENTION_GEMM_T) {
         gpt__attention_backward_fast(dqkv, datt, dout, qkv, att, B, T, C, NH, pk);
         return;
     }
+    int HS = C / NH, C3 = 3 * C;
+    float scale = 1.0f / sqrtf((float)HS);
     GPT_OMP(parallel for schedule(static))
-    for (job = 0; job < B * NH; job++) {
-        int b = job / NH, h = job % NH, t, t2, i;
-        for (t = 0; t < T; t++) {
+    for (int job = 0; job < B * NH; job++) {   /* one head of one sequence: (b, h) */
+        int b = job / NH, h = job % NH;
+        for (int t = 0; t < T; t++) {
             const float *att_t = att + (((size_t)b * NH + h) * T + t) * T;
             float *datt_t = datt + (((size_t)b * NH + h) * T + t) * T;
             const float *dy = dout + ((size_t)b * T + t) * C + h * HS;
@@ -1534,19 +1520,19 @@ static void gpt__attention_backward(float *dqkv, float *datt, const float *dout,
             float *dq = dqkv + ((size_t)b * T + t) * C3 + h * HS;
             double dot = 0.0;
             /* through y = att @ v */
-            for (t2 = 0; t2 <= t; t2++) {
+            for (int t2 = 0; t2 <= t; t2++) {
                 const float *v = qkv + ((size_t)b * T + t2) * C3 + 2 * C + h * HS;
                 float *dv = dqkv + ((size_t)b * T + t2) * C3 + 2 * C + h * HS;
                 datt_t[t2] = gpt__dot(dy, v, HS);
-                for (i = 0; i < HS; i++) dv[i] += att_t[t2] * dy[i];
+                for (int i = 0; i < HS; i++) dv[i] += att_t[t2] * dy[i];
                 dot += (double)att_t[t2] * datt_t[t2];
             }
             /* through the softmax, then through s = q.k * scale */
-            for (t2 = 0; t2 <= t; t2++) {
+            for (int t2 = 0; t2 <= t; t2++) {
                 const float *k = qkv + ((size_t)b * T + t2) * C3 + C + h * HS;
                 float *dk = dqkv + ((size_t)b * T + t2) * C3 + C + h * HS;
                 float ds = att_t[t2] * (datt_t[t2] - (float)dot) * scale;
-                for (i = 0; i < HS; i++) {
+                for (int i = 0; i < HS; i++) {
                     dq[i] += ds * k[i];
                     dk[i] += ds * q[i];
                 }
@@ -1732,8 +1718,7 @@ GPT_DEF int gpt_config_preset(gpt_config *cfg, const char *name) {
         {"gpt2", 12, 12, 768}, {"gpt2-medium", 24, 16, 1024},
         {"gpt2-large", 36, 20, 1280}, {"gpt2-xl", 48, 25, 1600},
     };
-    size_t i;
-    for (i = 0; name && i < sizeof presets / sizeof presets[0]; i++) {
+    for (size_t i = 0; name && i < sizeof presets / sizeof presets[0]; i++) {
         if (strcmp(name, presets[i].name) == 0) {
             cfg->block_size = 1024;
             cfg->vocab_size = 50257;
@@ -1826,7 +1811,6 @@ static int gpt__is_small(const gpt_tensor *t, int weights) {
    tensors that are not small (a small one's field is NULL). */
 static void gpt__point_params(gpt_params *p, float *flat, const gpt_tensor t[], int weights) {
     float **field[GPT_NUM_PARAM_TENSORS];
-    int i;
     field[0] = &p->wte;          field[1] = &p->wpe;
     field[2] = &p->ln_1_w;       field[3] = &p->ln_1_b;
     field[4] = &p->c_attn_w;     field[5] = &p->c_attn_b;
@@ -1835,7 +1819,7 @@ static void gpt__point_params(gpt_params *p, float *flat, const gpt_tensor t[], 
     field[10] = &p->c_fc_w;      field[11] = &p->c_fc_b;
     field[12] = &p->mlp_proj_w;  field[13] = &p->mlp_proj_b;
     field[14] = &p->ln_f_w;      field[15] = &p->ln_f_b;
-    for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
         *field[i] = gpt__is_small(&t[i], weights) ? NULL : flat;
         if (flat && !gpt__is_small(&t[i], weights)) flat += t[i].size * (size_t)t[i].layers;
     }
@@ -1868,11 +1852,11 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
                           const gpt_options *o) {
     size_t L = c->n_layer, C = c->n_embd, V = c->vocab_size, NH = c->n_head;
     size_t B = o->max_batch > 0 ? o->max_batch : 0, T = B ? o->max_seq : 0, BT = B * T;
-    size_t maxT = c->block_size, np = 0, np_f32 = 0, i;
+    size_t maxT = c->block_size, np = 0, np_f32 = 0;
     gpt_tensor t[GPT_NUM_PARAM_TENSORS];
     gpt_model dummy, *d = m ? m : &dummy;
     gpt__tensor_table(t, c);
-    for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
         size_t n = gpt__mul(t[i].size, (size_t)t[i].layers, &cv->ok);
         np = gpt__add(np, n, &cv->ok);
         if (!gpt__is_small(&t[i], o->weights)) np_f32 = gpt__add(np_f32, n, &cv->ok);
@@ -1880,7 +1864,7 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
     gpt__carve(cv, 1, sizeof(gpt_model));   /* the model struct itself comes first */
     d->num_params = np;
     d->param_memory = gpt__carve_f(cv, np_f32, 1, 1);
-    for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {   /* small weights: their own pieces */
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {   /* small weights: their own pieces */
         size_t n = gpt__mul(t[i].size, (size_t)t[i].layers, &cv->ok);
         size_t groups = ((size_t)t[i].cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
         int bf16 = o->weights == GPT_WEIGHTS_BF16, q8 = o->weights == GPT_WEIGHTS_Q8;
@@ -1933,19 +1917,21 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
     d->grad_acts.dfch = gpt__carve_f(cv, BT, 4 * C, 1);
     d->grad_acts.dfch_gelu = gpt__carve_f(cv, BT, 4 * C, 1);
     d->grad_acts.dlogits = gpt__carve_f(cv, BT, V, 1);
-    /* the KV cache and one-token scratch for sampling (gpt_kv, see >>inference) */
-    i = o->kv_cache ? 1 : 0;
-    d->kv.k = gpt__carve_f(cv, i * L, maxT, C);
-    d->kv.v = gpt__carve_f(cv, i * L, maxT, C);
-    d->kv.x = gpt__carve_f(cv, i, C, 1);
-    d->kv.xb = gpt__carve_f(cv, i, C, 1);
-    d->kv.qkv = gpt__carve_f(cv, i, 3 * C, 1);
-    d->kv.atty = gpt__carve_f(cv, i, C, 1);
-    d->kv.att = gpt__carve_f(cv, i * NH, maxT, 1);
-    d->kv.fch = gpt__carve_f(cv, i, 4 * C, 1);
-    d->kv.logits = gpt__carve_f(cv, i, V, 1);
-    d->kv.probs = gpt__carve_f(cv, i, V, 1);
-    d->kv.order = (int *)gpt__carve(cv, i * V, sizeof(int));
+    /* the KV cache and the one-token forward's scratch (gpt_kv, see >>inference) */
+    size_t kv = o->kv_cache ? 1 : 0;
+    d->kv.k = gpt__carve_f(cv, kv * L, maxT, C);
+    d->kv.v = gpt__carve_f(cv, kv * L, maxT, C);
+    d->kv.x = gpt__carve_f(cv, kv, C, 1);
+    d->kv.xb = gpt__carve_f(cv, kv, C, 1);
+    d->kv.qkv = gpt__carve_f(cv, kv, 3 * C, 1);
+    d->kv.atty = gpt__carve_f(cv, kv, C, 1);
+    d->kv.att = gpt__carve_f(cv, kv * NH, maxT, 1);
+    d->kv.fch = gpt__carve_f(cv, kv, 4 * C, 1);
+    d->kv.logits = gpt__carve_f(cv, kv, V, 1);
+    /* the sampler's scratch, in every model: gpt_sample works with or without a cache (on
+       logits from gpt_forward as well), and never allocates */
+    d->kv.probs = gpt__carve_f(cv, V, 1, 1);
+    d->kv.order = (int *)gpt__carve(cv, V, sizeof(int));
     return cv->ok ? cv->offset : 0;
 }
 
@@ -1986,22 +1972,19 @@ GPT_DEF size_t gpt_model_bytes(const gpt_config *cfg, const gpt_options *opt) {
 
 GPT_DEF int gpt_model_create(gpt_model **out, const gpt_config *cfg, const gpt_options *opt) {
     gpt__carver cv = {NULL, 0, 1};
-    gpt_model *m;
-    size_t bytes;
-    void *arena;
-    int err, i;
+    int err;
     *out = NULL;
     if ((err = gpt_config_check(cfg)) != GPT_OK) return err;
     if ((err = gpt__check_options(cfg, opt)) != GPT_OK) return err;
-    bytes = gpt__layout(&cv, NULL, cfg, opt);
+    size_t bytes = gpt__layout(&cv, NULL, cfg, opt);
     if (bytes == 0) return gpt__fail(GPT_ERR_NOMEM, "model size overflows size_t");
     /* one extra cache line so that the arena can start on a 64-byte boundary */
-    arena = gpt__malloc(bytes + 64, opt->alloc_ctx, "model arena");
+    void *arena = gpt__malloc(bytes + 64, opt->alloc_ctx, "model arena");
     if (!arena) return GPT_ERR_NOMEM;
     memset(arena, 0, bytes + 64);
     cv.base = (char *)arena + (64 - (size_t)((uintptr_t)arena % 64)) % 64;
     cv.offset = 0;
-    m = (gpt_model *)(void *)cv.base;
+    gpt_model *m = (gpt_model *)(void *)cv.base;
     gpt__layout(&cv, m, cfg, opt);
     m->config = *cfg;
     m->options = *opt;
@@ -2011,13 +1994,12 @@ GPT_DEF int gpt_model_create(gpt_model **out, const gpt_config *cfg, const gpt_o
     gpt__tensor_table(m->tensors, cfg);
     gpt__point_params(&m->params, m->param_memory, m->tensors, opt->weights);
     gpt__point_params(&m->grads, m->grad_memory, m->tensors, opt->weights);
-    {   /* the table's data pointers walk the flat parameter array in the same order */
-        float *p = m->param_memory;
-        for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
-            if (gpt__is_small(&m->tensors[i], opt->weights)) continue;   /* data stays NULL */
-            m->tensors[i].data = p;
-            p += m->tensors[i].size * (size_t)m->tensors[i].layers;
-        }
+    /* the table's data pointers walk the flat parameter array in the same order */
+    float *p = m->param_memory;
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+        if (gpt__is_small(&m->tensors[i], opt->weights)) continue;   /* data stays NULL */
+        m->tensors[i].data = p;
+        p += m->tensors[i].size * (size_t)m->tensors[i].layers;
     }
     *out = m;
     return GPT_OK;
@@ -2038,25 +2020,23 @@ static void gpt__small_put(const gpt_small *s, int weights, size_t row, int cols
 
 GPT_DEF void gpt_model_init(gpt_model *m, gpt_rng *rng) {
     float proj_std = 0.02f / sqrtf(2.0f * (float)m->config.n_layer);
-    int i;
-    for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
         const gpt_tensor *t = &m->tensors[i];
-        size_t n = t->size * (size_t)t->layers, j;
+        size_t n = t->size * (size_t)t->layers;
         int is_ln_weight = strncmp(t->name, "ln_", 3) == 0 && strstr(t->name, "weight");
         float std = strstr(t->name, "c_proj.weight") ? proj_std : 0.02f;
         if (!t->data) {   /* kept small: the same draws in the same order, stored a group at
                              a time, so a seed gives the f32 model's weights, rounded */
             float g[GPT_Q8_GROUP];
-            int c0, k, w;
-            for (j = 0; j < n / (size_t)t->cols; j++)
-                for (c0 = 0; c0 < t->cols; c0 += w) {
-                    w = t->cols - c0 < GPT_Q8_GROUP ? t->cols - c0 : GPT_Q8_GROUP;
-                    for (k = 0; k < w; k++) g[k] = std * gpt_rng_normal(rng);
+            for (size_t j = 0; j < n / (size_t)t->cols; j++)   /* row j, over the layers */
+                for (int c0 = 0; c0 < t->cols; c0 += GPT_Q8_GROUP) {
+                    int w = t->cols - c0 < GPT_Q8_GROUP ? t->cols - c0 : GPT_Q8_GROUP;
+                    for (int k = 0; k < w; k++) g[k] = std * gpt_rng_normal(rng);
                     gpt__small_put(&m->small[i], m->options.weights, j, t->cols, c0, g, 1, w);
                 }
             continue;
         }
-        for (j = 0; j < n; j++) {
+        for (size_t j = 0; j < n; j++) {
             if (t->cols) t->data[j] = std * gpt_rng_normal(rng);   /* 2-D: weights */
             else t->data[j] = is_ln_weight ? 1.0f : 0.0f;          /* biases, ln bias */
         }
@@ -2075,17 +2055,15 @@ GPT_DEF void gpt_model_init(gpt_model *m, gpt_rng *rng) {
 GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int B, int T,
                         float *loss) {
     int C = m->config.n_embd, V = m->config.vocab_size, NH = m->config.n_head;
-    int L = m->config.n_layer, N, l, n;
-    gpt__pack pk = gpt__pack_of(m);
-    const float *x;
+    int L = m->config.n_layer;
     if (!m->acts.encoded)
         return gpt__fail(GPT_ERR_ARG, "model was created without activations (max_batch 0)");
     if (B < 1 || T < 1 || B > m->options.max_batch || T > m->options.max_seq)
         return gpt__fail(GPT_ERR_SHAPE, "forward on (B=%d, T=%d) but the model was created "
                          "for at most (B=%d, T=%d)", B, T, m->options.max_batch,
                          m->options.max_seq);
-    N = B * T;   /* (only now: the check above keeps it from overflowing) */
-    for (n = 0; n < N; n++) {
+    int N = B * T;   /* (only now: the check above keeps it from overflowing) */
+    for (int n = 0; n < N; n++) {
         if (tokens[n] < 0 || tokens[n] >= V)
             return gpt__fail(GPT_ERR_RANGE, "token %d at position %d is outside [0, %d)",
                              tokens[n], n, V);
@@ -2099,9 +2077,10 @@ GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int
     m->T = T;
     m->has_targets = targets != NULL;
 
+    gpt__pack pk = gpt__pack_of(m);
     gpt__encoder_forward(m->acts.encoded, tokens, m->params.wte, m->params.wpe, B, T, C);
-    x = m->acts.encoded;
-    for (l = 0; l < L; l++) {
+    const float *x = m->acts.encoded;   /* the residual stream: each block's input */
+    for (int l = 0; l < L; l++) {
         gpt__layer_acts a = gpt__acts_of_layer(m, l);
         gpt__layer_params p = gpt__params_of_layer(&m->params, l, C);
         gpt__block_forward(&a, &pk, &p, x, B, T, C, NH);
@@ -2113,7 +2092,7 @@ GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int
     if (targets) {
         double sum = 0.0;   /* the mean of N losses, summed in double */
         gpt__softmax_forward(m->acts.probs, m->acts.losses, m->acts.logits, targets, N, V);
-        for (n = 0; n < N; n++) sum += m->acts.losses[n];
+        for (int n = 0; n < N; n++) sum += m->acts.losses[n];
         m->loss = (float)(sum / N);
         if (loss) *loss = m->loss;
     }
@@ -2131,16 +2110,15 @@ GPT_DEF void gpt_zero_grad(gpt_model *m) {
    gradients on the way. The embedding receives what arrives at the bottom. */
 GPT_DEF int gpt_backward(gpt_model *m) {
     int B = m->B, T = m->T, C = m->config.n_embd, V = m->config.vocab_size;
-    int NH = m->config.n_head, L = m->config.n_layer, N = B * T, l;
+    int NH = m->config.n_head, L = m->config.n_layer, N = B * T;
     gpt_grad_acts *g = &m->grad_acts;
     gpt__pack pk = gpt__pack_of(m);
     size_t NC = (size_t)N * C;
     if (!m->options.training) return gpt__fail(GPT_ERR_ARG, "backward on an inference model");
     if (!m->has_targets) return gpt__fail(GPT_ERR_ARG, "backward needs a forward with targets");
     if (m->grad_scale != 1.0f) {   /* a clip is pending: apply it before adding more */
-        long j;
         GPT_OMP(parallel for schedule(static))
-        for (j = 0; j < (long)m->num_params; j++) m->grad_memory[j] *= m->grad_scale;
+        for (long j = 0; j < (long)m->num_params; j++) m->grad_memory[j] *= m->grad_scale;
         m->grad_scale = 1.0f;
     }
 
@@ -2154,7 +2132,7 @@ GPT_DEF int gpt_backward(gpt_model *m) {
                             gpt__acts_of_layer(m, L - 1).residual3, m->params.ln_f_w,
                             m->acts.lnf_mean, m->acts.lnf_rstd, N, C);
     /* the blocks, top to bottom */
-    for (l = L - 1; l >= 0; l--) {
+    for (int l = L - 1; l >= 0; l--) {
         gpt__layer_acts a = gpt__acts_of_layer(m, l);
         gpt__layer_params p = gpt__params_of_layer(&m->params, l, C);
         gpt__layer_params d = gpt__params_of_layer(&m->grads, l, C);
@@ -2198,9 +2176,9 @@ GPT_DEF int gpt_loader_init(gpt_loader *l, const int *tokens, size_t n_tokens, i
 }
 
 GPT_DEF void gpt_loader_next(gpt_loader *l, int *inputs, int *targets) {
-    size_t BT = (size_t)l->B * l->T, i;
+    size_t BT = (size_t)l->B * l->T;
     const int *buf = l->tokens + l->pos;
-    for (i = 0; i < BT; i++) {
+    for (size_t i = 0; i < BT; i++) {
         inputs[i] = buf[i];
         targets[i] = buf[i + 1];
     }
@@ -2241,26 +2219,23 @@ GPT_DEF gpt_adamw gpt_adamw_defaults(void) {
 }
 
 GPT_DEF int gpt_adamw_step(gpt_model *m, const gpt_adamw *opt, float lr) {
-    double bc1, bc2;
-    float step_size, bc2_sqrt;
+    if (!m->options.training) return gpt__fail(GPT_ERR_ARG, "AdamW step on an inference model");
     float b1 = (float)opt->beta1, b2 = (float)opt->beta2, eps = (float)opt->eps;
     float one_b1 = (float)(1.0 - opt->beta1), one_b2 = (float)(1.0 - opt->beta2);
-    int i;
-    if (!m->options.training) return gpt__fail(GPT_ERR_ARG, "AdamW step on an inference model");
     m->adam_step++;
-    bc1 = 1.0 - pow((double)opt->beta1, (double)m->adam_step);
-    bc2 = 1.0 - pow((double)opt->beta2, (double)m->adam_step);
-    step_size = (float)(lr / bc1);
-    bc2_sqrt = (float)sqrt(bc2);
-    for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+    double bc1 = 1.0 - pow((double)opt->beta1, (double)m->adam_step);
+    double bc2 = 1.0 - pow((double)opt->beta2, (double)m->adam_step);
+    float step_size = (float)(lr / bc1);
+    float bc2_sqrt = (float)sqrt(bc2);
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
         const gpt_tensor *t = &m->tensors[i];
         size_t off = (size_t)(t->data - m->param_memory), n = t->size * (size_t)t->layers;
-        long j;   /* OpenMP 2.5 (MSVC) wants a signed loop index */
         float decay = (float)(1.0 - (double)lr * (t->decay ? opt->weight_decay : 0.0));
         float *p = m->param_memory + off, *g = m->grad_memory + off;
         float *mm = m->adam_m + off, *vv = m->adam_v + off, scale = m->grad_scale;
+        /* (a long counter, not size_t: OpenMP 2.5, MSVC's, wants a signed loop index) */
         GPT_OMP(parallel for schedule(static))
-        for (j = 0; j < (long)n; j++) {
+        for (long j = 0; j < (long)n; j++) {
             float gj = g[j] * scale;   /* the clipped gradient (scale 1: unchanged) */
             p[j] *= decay;
             mm[j] = mm[j] * b1 + one_b1 * gj;
@@ -2287,31 +2262,30 @@ GPT_DEF int gpt_adamw_step(gpt_model *m, const gpt_adamw *opt, float lr) {
    multiply makes). That saves reading and writing every gradient once more. */
 #define GPT__NORM_CHUNKS 64
 
-GPT_DEF float gpt_clip_grad_norm(gpt_model *m, float max_norm) {
-    double part[GPT__NORM_CHUNKS], sum = 0.0;
-    size_t n = m->num_params, per = (n + GPT__NORM_CHUNKS - 1) / GPT__NORM_CHUNKS;
+GPT_DEF int gpt_clip_grad_norm(gpt_model *m, float max_norm, float *norm_out) {
     const float *g = m->grad_memory;
-    float norm;
-    int c;
-    if (!g) return 0.0f;
+    if (!g) return gpt__fail(GPT_ERR_ARG, "gradient clipping on an inference model");
+    size_t n = m->num_params, per = (n + GPT__NORM_CHUNKS - 1) / GPT__NORM_CHUNKS;
+    double part[GPT__NORM_CHUNKS];
     GPT_OMP(parallel for schedule(static))
-    for (c = 0; c < GPT__NORM_CHUNKS; c++) {
+    for (int c = 0; c < GPT__NORM_CHUNKS; c++) {
         size_t start = (size_t)c * per < n ? (size_t)c * per : n;
-        size_t end = (size_t)(c + 1) * per < n ? (size_t)(c + 1) * per : n, j;
+        size_t end = (size_t)(c + 1) * per < n ? (size_t)(c + 1) * per : n;
         size_t full = start + (end - start) / GPT__LANES * GPT__LANES;
         double lane[GPT__LANES] = {0}, s = 0.0;
-        int l;
-        for (j = start; j < full; j += GPT__LANES)
-            for (l = 0; l < GPT__LANES; l++) lane[l] += (double)g[j + l] * g[j + l];
-        for (l = 0; l < GPT__LANES; l++) s += lane[l];
-        for (j = full; j < end; j++) s += (double)g[j] * g[j];
+        for (size_t j = start; j < full; j += GPT__LANES)
+            for (int l = 0; l < GPT__LANES; l++) lane[l] += (double)g[j + l] * g[j + l];
+        for (int l = 0; l < GPT__LANES; l++) s += lane[l];
+        for (size_t j = full; j < end; j++) s += (double)g[j] * g[j];
         part[c] = s;
     }
-    for (c = 0; c < GPT__NORM_CHUNKS; c++) sum += part[c];
-    norm = (float)(sqrt(sum) * m->grad_scale);   /* the gradient is grad_memory * grad_scale */
+    double sum = 0.0;
+    for (int c = 0; c < GPT__NORM_CHUNKS; c++) sum += part[c];
+    float norm = (float)(sqrt(sum) * m->grad_scale);   /* the gradient: grad_memory * grad_scale */
     if (max_norm > 0.0f && norm > max_norm)
         m->grad_scale *= (float)((double)max_norm / ((double)norm + 1e-6));
-    return norm;
+    if (norm_out) *norm_out = norm;
+    return GPT_OK;
 }
 
 /* ---- Cosine learning rate with warmup -------------------------------------------------------
@@ -2323,13 +2297,12 @@ GPT_DEF float gpt_clip_grad_norm(gpt_model *m, float max_norm) {
              step >= N:      lr = min_lr
    PyTorch:  with W = 0 this is CosineAnnealingLR(opt, T_max=N, eta_min=min_lr). */
 GPT_DEF float gpt_lr(const gpt_schedule *s, long step) {
-    double progress;
     if (step < s->warmup_steps) return (float)((double)s->max_lr * (step + 1) / s->warmup_steps);
     if (step >= s->total_steps || s->total_steps <= s->warmup_steps) return s->min_lr;
     /* Here W <= step < N, so both differences are between 0 and 2^64: exact in unsigned
        long arithmetic, where a signed subtraction could overflow (a negative W) and a
        subtraction of doubles could round both to 0 (W and N near 2^62). */
-    progress = (double)((unsigned long)step - (unsigned long)s->warmup_steps) /
+    double progress = (double)((unsigned long)step - (unsigned long)s->warmup_steps) /
                (double)((unsigned long)s->total_steps - (unsigned long)s->warmup_steps);
     return (float)(s->min_lr + 0.5 * ((double)s->max_lr - s->min_lr) *
                    (1.0 + cos(3.14159265358979323846 * progress)));
@@ -5833,9 +5806,10 @@ static void gpt__token_matmul(const gpt_model *m, float *out, const float *x, in
 
 GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) {
     int C = m->config.n_embd, NH = m->config.n_head, HS = C / NH, L = m->config.n_layer;
-    int V = m->config.vocab_size, maxT = m->config.block_size, l, h, i;
+    int V = m->config.vocab_size, maxT = m->config.block_size;
     gpt_kv *kv = &m->kv;
-    float scale = 1.0f / sqrtf((float)HS), mean, rstd;
+    float scale = 1.0f / sqrtf((float)HS);
+    float mean, rstd;   /* the layernorms' statistics, which one token does not keep */
     if (!kv->k) return gpt__fail(GPT_ERR_ARG, "model was created without a KV cache");
     if (token < 0 || token >= V)
         return gpt__fail(GPT_ERR_RANGE, "token %d is outside [0, %d)", token, V);
@@ -5846,9 +5820,9 @@ GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) 
                              1, C);
     } else {   /* a small wte: its row back in fp32, then the position */
         gpt__small_row(kv->x, &m->small[GPT__WTE], m->options.weights, (size_t)token, C);
-        for (i = 0; i < C; i++) kv->x[i] += m->params.wpe[(size_t)pos * C + i];
+        for (int i = 0; i < C; i++) kv->x[i] += m->params.wpe[(size_t)pos * C + i];
     }
-    for (l = 0; l < L; l++) {
+    for (int l = 0; l < L; l++) {
         float *K = kv->k + (size_t)l * maxT * C, *Vc = kv->v + (size_t)l * maxT * C;
         /* attention: this position's q, k, v; k and v go into the cache */
         gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, gpt__param_at(m, GPT__LN_1_W, l),
@@ -5860,7 +5834,7 @@ GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) 
         /* heads are independent, each with its own row of att: in parallel once the
            context is long enough to be worth waking the threads */
         GPT_OMP(parallel for schedule(static) if ((size_t)(pos + 1) * C >= 16384))
-        for (h = 0; h < NH; h++)
+        for (int h = 0; h < NH; h++)
             gpt__attend(kv->atty + h * HS, kv->att + (size_t)h * maxT, kv->qkv + h * HS,
                         K + h * HS, Vc + h * HS, (size_t)C, pos + 1, HS, scale);
         gpt__token_matmul(m, kv->xb, kv->atty, GPT__ATTN_PROJ_W, l,
@@ -5888,28 +5862,27 @@ GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) 
    that do not overlap keep every token's context inside one window; exp(loss) is the
    perplexity, the number of equally likely tokens the model is, on average, choosing among. */
 GPT_DEF int gpt_score(gpt_model *m, const int *tokens, size_t n, double *loss) {
-    int V = m->config.vocab_size, maxT = m->config.block_size, rc, pos, v;
-    double sum = 0.0;
-    size_t s, i;
+    int V = m->config.vocab_size, maxT = m->config.block_size;
     if (!m->kv.k) return gpt__fail(GPT_ERR_ARG, "gpt_score needs a model with kv_cache");
     if (n < 2) return gpt__fail(GPT_ERR_ARG, "gpt_score needs at least 2 tokens (got %lu)",
                                 (unsigned long)n);
-    for (i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= V)
             return gpt__fail(GPT_ERR_RANGE, "token %d at index %lu is outside [0, %d)",
                              tokens[i], (unsigned long)i, V);
-    for (s = 0; s + 1 < n; s += (size_t)maxT) {   /* window: inputs s.., targets s+1.. */
-        for (pos = 0; pos < maxT && s + (size_t)pos + 1 < n; pos++) {
-            const float *lg;
-            float maxv;
-            double z = 0.0;
-            if ((rc = gpt_forward_token(m, tokens[s + (size_t)pos], pos, NULL)) != GPT_OK)
-                return rc;
-            lg = m->kv.logits;
+    double sum = 0.0;
+    for (size_t s = 0; s + 1 < n; s += (size_t)maxT) {   /* window: inputs s.., targets s+1.. */
+        for (int pos = 0; pos < maxT && s + (size_t)pos + 1 < n; pos++) {
+            const int *in = tokens + s + (size_t)pos;   /* in[0] goes in, in[1] should come out */
+            int rc = gpt_forward_token(m, in[0], pos, NULL);
+            if (rc != GPT_OK) return rc;
+            const float *lg = m->kv.logits;
             /* -log softmax(logits)[target] = log sum exp(logit - max) - (logit[target] - max) */
-            for (maxv = lg[0], v = 1; v < V; v++) if (lg[v] > maxv) maxv = lg[v];
-            for (v = 0; v < V; v++) z += exp((double)lg[v] - maxv);
-            sum += log(z) - ((double)lg[tokens[s + (size_t)pos + 1]] - maxv);
+            float maxv = lg[0];
+            for (int v = 1; v < V; v++) if (lg[v] > maxv) maxv = lg[v];
+            double z = 0.0;
+            for (int v = 0; v < V; v++) z += exp((double)lg[v] - maxv);
+            sum += log(z) - ((double)lg[in[1]] - maxv);
         }
     }
     *loss = sum / (double)(n - 1);
@@ -5953,9 +5926,9 @@ GPT_DEF gpt_sampler gpt_sampler_defaults(void) {
    a token of probability 0 is never drawn. */
 static int gpt__draw(const float *p, const int *ids, int n, double mass, gpt_rng *rng) {
     double u = (double)gpt_rng_uniform(rng) * mass;
-    int i, id, last = ids ? ids[0] : 0;
-    for (i = 0; i < n; i++) {
-        id = ids ? ids[i] : i;
+    int last = ids ? ids[0] : 0;
+    for (int i = 0; i < n; i++) {
+        int id = ids ? ids[i] : i;
         if (p[id] > 0.0f) last = id;
         u -= p[id];
         if (u < 0.0) return id;
@@ -6058,33 +6031,35 @@ static void gpt__top_k(int *ids, int k, const float *logits, int V) {
 
 GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, gpt_rng *rng,
                        int *token) {
-    int V = m->config.vocab_size, v, n, kept, *ids = m->kv.order;
-    float *p = m->kv.probs, maxv = -FLT_MAX;
-    double sum = 0.0, mass = 0.0;
-    if (!p) return gpt__fail(GPT_ERR_ARG, "sampling needs a model created with kv_cache");
+    int V = m->config.vocab_size, *ids = m->kv.order;   /* the scratch every model has */
+    float *p = m->kv.probs;
     if (!s->greedy && (!(s->temperature > 0.0f) || s->top_k < 0 ||
                        !(s->top_p > 0.0f && s->top_p <= 1.0f)))
         return gpt__fail(GPT_ERR_ARG, "sampler: need temperature > 0, top_k >= 0, 0 < top_p "
                          "<= 1 (got %g, %d, %g)", s->temperature, s->top_k, s->top_p);
-    for (v = 0; v < V; v++) if (logits[v] > maxv) maxv = logits[v];
-    if (s->greedy) {
-        for (v = 0; v < V - 1 && logits[v] != maxv; v++) {}
+    float maxv = -FLT_MAX;
+    for (int v = 0; v < V; v++) if (logits[v] > maxv) maxv = logits[v];
+    if (s->greedy) {   /* the first id with the largest logit */
+        int v = 0;
+        while (v < V - 1 && logits[v] != maxv) v++;
         *token = v;
         return GPT_OK;
     }
     /* p[v] = exp((logit - max) / temperature): the softmax before dividing by its sum, which
        the draw does implicitly (a point in [0, mass) instead of [0, 1)) */
+    double sum = 0.0, mass = 0.0;   /* the mass of all the p computed, and of those kept */
+    int kept;                       /* how many of the most likely tokens the draw sees */
     if (s->top_k > 0 && s->top_k < V) {
         /* top-k: the k best in order, exp() only for them; sum is the mass top-p sees */
         gpt__top_k(ids, s->top_k, logits, V);
-        for (n = 0; n < s->top_k; n++)
+        for (int n = 0; n < s->top_k; n++)
             sum += (p[ids[n]] = expf((logits[ids[n]] - maxv) / s->temperature));
         for (kept = 0; kept < s->top_k && (kept == 0 || mass < s->top_p * sum); kept++)
             mass += p[ids[kept]];
         *token = gpt__draw(p, ids, kept, mass, rng);
         return GPT_OK;
     }
-    for (v = 0; v < V; v++) sum += (p[v] = expf((logits[v] - maxv) / s->temperature));
+    for (int v = 0; v < V; v++) sum += (p[v] = expf((logits[v] - maxv) / s->temperature));
     if (s->top_p >= 1.0f) {   /* nothing is cut: draw from all V */
         *token = gpt__draw(p, NULL, V, sum, rng);
         return GPT_OK;

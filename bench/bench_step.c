@@ -131,7 +131,7 @@ int main(int argc, char **argv) {
         t2 = now();
         gpt_backward(m);
         t3 = now();
-        gpt_clip_grad_norm(m, 1.0f);
+        gpt_clip_grad_norm(m, 1.0f, NULL);
         t4 = now();
         gpt_adamw_step(m, &aw, 1e-4f);
         t5 = now();

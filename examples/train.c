@@ -954,7 +954,7 @@ static int train_step(run *r) {
     if (gpt_forward(m, r->inputs, r->targets, B, T, &loss) != GPT_OK) goto fail;
     gpt_zero_grad(m);
     if (gpt_backward(m) != GPT_OK) goto fail;
-    norm = gpt_clip_grad_norm(m, (float)r->a.clip);
+    if (gpt_clip_grad_norm(m, (float)r->a.clip, &norm) != GPT_OK) goto fail;
     lr = gpt_lr(&r->sched, r->step);
     if (gpt_adamw_step(m, &r->adamw, lr) != GPT_OK) goto fail;
     ms = now_ms() - t0;

@@ -134,18 +134,69 @@ static void test_kv_random(void) {
     gpt_model_free(m);
     o.kv_cache = 0;
     if (gpt_model_create(&m, &c, &o) == GPT_OK) {
-        gpt_sampler s = gpt_sampler_defaults();
-        int tok = -7;
-        float zeros[67] = {0};
         CHECK(gpt_forward_token(m, 0, 0, NULL) == GPT_ERR_ARG, "forward_token without cache");
-        CHECK(gpt_sample(m, zeros, &s, &rng, &tok) == GPT_ERR_ARG && tok == -7,
-              "sample without cache");
         gpt_model_free(m);
     }
 }
 
+/* gpt_sample needs no KV cache: with every sampler setting, a training model without one
+   draws the same tokens from the same seed as a model with a cache, and it samples from
+   gpt_forward's logits. */
+static void test_sample_without_cache(void) {
+    gpt_config c = {24, 67, 1, 1, 8};
+    gpt_options o = gpt_options_defaults();
+    gpt_model *with = NULL, *without = NULL;
+    float logits[67];
+    int i, k, same = 1, n_ok = 0, draws = 0, tok = -7;
+    o.max_batch = 1;
+    o.max_seq = 4;
+    o.training = 1;
+    o.kv_cache = 0;
+    CHECK(gpt_model_create(&without, &c, &o) == GPT_OK, "%s", gpt_last_error());
+    o.training = 0;
+    o.kv_cache = 1;
+    CHECK(gpt_model_create(&with, &c, &o) == GPT_OK, "%s", gpt_last_error());
+    if (!with || !without) { gpt_model_free(with); gpt_model_free(without); return; }
+    for (i = 0; i < 67; i++) logits[i] = (float)((i * 37) % 67) / 10.0f;   /* distinct */
+    for (k = 0; k < 5; k++) {   /* all, top-k, top-p, both, greedy */
+        gpt_sampler s = gpt_sampler_defaults();
+        gpt_rng r1, r2;
+        s.top_k = k == 0 || k == 2 ? 0 : 10;
+        s.top_p = k == 2 || k == 3 ? 0.7f : 1.0f;
+        s.greedy = k == 4;
+        gpt_rng_seed(&r1, 5);
+        gpt_rng_seed(&r2, 5);
+        for (i = 0; i < 200; i++) {
+            int t1 = -1, t2 = -2;
+            n_ok += gpt_sample(with, logits, &s, &r1, &t1) == GPT_OK;
+            n_ok += gpt_sample(without, logits, &s, &r2, &t2) == GPT_OK;
+            if (t1 != t2 || t2 < 0 || t2 >= 67) same = 0;
+            draws += 2;
+        }
+    }
+    CHECK(n_ok == draws, "gpt_sample without a KV cache failed: %s", gpt_last_error());
+    CHECK(same, "a model without a KV cache draws other tokens than one with a cache");
+    /* on the logits of a full forward, the last position's row */
+    {
+        int in[4] = {1, 2, 3, 4}, best = 0;
+        const float *row = without->acts.logits + 3 * 67;
+        gpt_sampler s = gpt_sampler_defaults();
+        gpt_rng rng;
+        gpt_rng_seed(&rng, 9);
+        gpt_model_init(without, &rng);
+        s.greedy = 1;
+        CHECK(gpt_forward(without, in, NULL, 1, 4, NULL) == GPT_OK, "%s", gpt_last_error());
+        for (i = 1; i < 67; i++) if (row[i] > row[best]) best = i;
+        CHECK(gpt_sample(without, row, &s, &rng, &tok) == GPT_OK && tok == best,
+              "greedy on gpt_forward's logits: %d, the largest is %d", tok, best);
+    }
+    gpt_model_free(with);
+    gpt_model_free(without);
+}
+
 /* ---- The sampler ---------------------------------------------------------------------------
-   gpt_sample only needs the model for its scratch (kv.probs, kv.order) and V. */
+   gpt_sample only needs the model for its scratch (kv.probs, kv.order, which every model
+   has) and V: these models have neither a KV cache nor activations. */
 static gpt_model *sampler_model(int V) {
     gpt_config c = {4, 0, 1, 1, 8};
     gpt_options o = gpt_options_defaults();
@@ -153,7 +204,7 @@ static gpt_model *sampler_model(int V) {
     c.vocab_size = V;
     o.max_batch = 0;
     o.training = 0;
-    o.kv_cache = 1;
+    o.kv_cache = 0;
     CHECK(gpt_model_create(&m, &c, &o) == GPT_OK, "%s", gpt_last_error());
     return m;
 }
@@ -576,6 +627,7 @@ int main(void) {
     }
     for (d = 0; d < 3; d++) test_pytorch(&f, d);
     test_kv_random();
+    test_sample_without_cache();
     test_sampler_rules();
     test_sampler_random();
     test_sample_program(&f);

@@ -126,11 +126,11 @@ int main(void) {
     CHECK(gpt_st_read_f32(st, "train.norms", ref_norms, (size_t)steps) == GPT_OK, "norms");
     memcpy(m->param_memory, initial, sizeof(float) * m->num_params);
     for (step = 0; step < steps; step++) {
-        float norm, lr;
+        float norm = -1.0f, lr;   /* (-1: a failed clip fails the checks below too) */
         gpt_forward(m, tokens, targets, B, T, &loss);
         gpt_zero_grad(m);
         gpt_backward(m);
-        norm = gpt_clip_grad_norm(m, (float)clip);
+        CHECK(gpt_clip_grad_norm(m, (float)clip, &norm) == GPT_OK, "clip: %s", gpt_last_error());
         lr = gpt_lr(&sched, step);
         gpt_adamw_step(m, &adamw, lr);
         CHECK(test_close(loss, ref_losses[step], 0, 1e-5), "step %d loss %.9g, PyTorch %.9g",

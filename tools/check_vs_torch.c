@@ -209,7 +209,7 @@ int main(int argc, char **argv) {
         if (gpt_forward(m, xs[i], ys[i], Bs[i], Ts[i], &losses[i]) != GPT_OK) die("train forward");
         gpt_zero_grad(m);
         if (gpt_backward(m) != GPT_OK) die("train backward");
-        norms[i] = gpt_clip_grad_norm(m, clip);
+        if (gpt_clip_grad_norm(m, clip, &norms[i]) != GPT_OK) die("clip");
         lrs[i] = gpt_lr(&sched, i);
         if (gpt_adamw_step(m, &adamw, lrs[i]) != GPT_OK) die("adamw");
     }
@@ -263,7 +263,7 @@ int main(int argc, char **argv) {
                         die(name);
                 }
             }
-            onorms[i] = gpt_clip_grad_norm(m3, clip);
+            if (gpt_clip_grad_norm(m3, clip, &onorms[i]) != GPT_OK) die("clip (optimizer check)");
             olrs[i] = gpt_lr(&sched, i);
             if (gpt_adamw_step(m3, &adamw, olrs[i]) != GPT_OK) die("adamw (optimizer check)");
         }

@@ -134,7 +134,7 @@ static void run_model(gpt_model *m) {
     FUZZ_ASSERT(rc == GPT_OK, "forward: %s", gpt_last_error());
     gpt_zero_grad(m);
     FUZZ_ASSERT(gpt_backward(m) == GPT_OK, "backward: %s", gpt_last_error());
-    gpt_clip_grad_norm(m, 1.0f);
+    FUZZ_ASSERT(gpt_clip_grad_norm(m, 1.0f, NULL) == GPT_OK, "clip: %s", gpt_last_error());
     FUZZ_ASSERT(gpt_adamw_step(m, &adamw, 1e-3f) == GPT_OK, "adamw: %s", gpt_last_error());
 }
 

@@ -110,7 +110,9 @@ static void check_forward(reader *r) {
     /* (crashes/options_forward_overflow: B*T was computed before B and T were checked) */
     rc = gpt_forward(model, tokens, (take_u32(r) & 1) ? targets : NULL, B, T, &loss);
     FUZZ_CHECK_RC(rc);
-    if (rc == GPT_OK && gpt_backward(model) == GPT_OK) gpt_clip_grad_norm(model, take_f32(r));
+    if (rc == GPT_OK && gpt_backward(model) == GPT_OK)
+        FUZZ_ASSERT(gpt_clip_grad_norm(model, take_f32(r), NULL) == GPT_OK, "clip: %s",
+                    gpt_last_error());
     rc = gpt_forward_token(model, take_int(r), take_int(r), &logits);
     FUZZ_ASSERT(rc == GPT_OK || rc == GPT_ERR_RANGE, "forward_token: %d", rc);
 }
