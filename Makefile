@@ -1,5 +1,5 @@
 # gpt.h - build the examples, the tests and the benchmarks.
-#   make / make example   ./train ./sample ./tokenize in the repository root
+#   make / make example   ./train ./sample ./tokenize ./train_min in the repository root
 #   make test             build and run every test (ends with "N passed, N failed")
 #   make bench            the benchmarks
 #   make notebook         run notebook/gpt.ipynb, refreshing its outputs

@@ -1,8 +1,8 @@
 /* tests/test_programs.c - what a new user meets besides ./train (tests/test_train.c): ./sample
    without a best model yet, the exit statuses and file errors of ./sample and ./tokenize,
-   make shakespeare and make gpt2 offline, and the README's "Using the header" snippet, built
-   and run as the README says. Run from the repository root after make (make test builds
-   the programs first). Everything is written into tests/bin/programs_tmp/. */
+   make shakespeare and make gpt2 offline, the README's "Using the header" snippet, built
+   and run as the README says, and ./train_min. Run from the repository root after make
+   (make test builds the programs first). Everything is written into tests/bin/programs_tmp/. */
 #define _POSIX_C_SOURCE 200809L   /* WEXITSTATUS from <sys/wait.h> */
 #include "test.h"
 
@@ -140,6 +140,50 @@ static void test_make_targets(void) {
           "make gpt2 offline printed curl's messages");
 }
 
+/* ./train_min, the first example to read: in a folder with data/ and no input.txt it
+   trains on Tiny Shakespeare, prints a loss for each of its 50 steps that goes down (the
+   mean of the last ten at least 2 below that of the first five, which start near ln V =
+   10.8), saves a checkpoint that ./sample loads, and prints a sample. Without data/ it says
+   which file is missing; an empty input.txt is an error naming the problem. */
+static void test_train_min(void) {
+    char *out;
+    double loss[50];
+    int rc, steps = 0;
+    CHECK(system("mkdir -p " TMP "/min " TMP "/min_bare " TMP "/min_empty && "
+                 "ln -sfn " ROOT "data " TMP "/min/data && ln -sfn " ROOT "data "
+                 TMP "/min_empty/data && : > " TMP "/min_empty/input.txt") == 0, "mkdir");
+    rc = run("min", "cd " TMP "/min && OMP_NUM_THREADS=1 " ROOT "train_min");
+    out = test_slurp(TMP "/min.out", NULL);
+    for (const char *at = out; at && (at = strstr(at, "step ")) != NULL; at++) {
+        int step;
+        double l;
+        if (sscanf(at, "step %d | loss %lf", &step, &l) == 2 && step == steps && steps < 50)
+            loss[steps++] = l;
+    }
+    CHECK(rc == 0 && steps == 50, "./train_min: exit %d, %d steps (stderr: min.err)", rc, steps);
+    if (steps == 50) {
+        double first = 0, last = 0;
+        for (int i = 0; i < 5; i++) first += loss[i] / 5;
+        for (int i = 40; i < 50; i++) last += loss[i] / 10;
+        CHECK(fabs(loss[0] - log(50257.0)) < 0.3 && last < first - 2.0,
+              "./train_min: loss %.3f at step 0, first five %.3f, last ten %.3f", loss[0],
+              first, last);
+    }
+    CHECK(has("min", "out", "data/tinyshakespeare.txt: 1115394 bytes") &&
+          has("min", "out", "a sample:\n"), "./train_min: what it read, or no sample");
+    free(out);
+    rc = run("min_sample", "cd " TMP "/min && " ROOT "sample --model train_min.safetensors "
+             "--tokens 4 --threads 1");
+    CHECK(rc == 0 && size_of("min_sample", "out") > 0, "./sample on train_min's model: %d", rc);
+    rc = run("min_bare", "cd " TMP "/min_bare && " ROOT "train_min");
+    CHECK(rc == 1 && has("min_bare", "err", "data/tinyshakespeare.txt: No such file or "
+                         "directory"), "./train_min without data/: exit %d", rc);
+    rc = run("min_empty", "cd " TMP "/min_empty && " ROOT "train_min");
+    CHECK(rc == 1 && has("min_empty", "out", "input.txt: 0 bytes") &&
+          has("min_empty", "err", "fewer than one batch"), "./train_min, empty input.txt: %d",
+          rc);
+}
+
 /* The README's "Using the header": the C block is hello.c, the sh block after it builds and
    runs it. Both are taken from README.md as they are, and run in a folder that holds what
    the README says is there: gpt.h, data/ and the model the quick start trained (here a tiny
@@ -191,8 +235,10 @@ static void test_readme_snippet(void) {
 }
 
 int main(void) {
-    if (!test_exists("./train") || !test_exists("./sample") || !test_exists("./tokenize")) {
-        CHECK(0, "./train, ./sample or ./tokenize is missing: run make example first");
+    if (!test_exists("./train") || !test_exists("./sample") || !test_exists("./tokenize") ||
+        !test_exists("./train_min")) {
+        CHECK(0, "./train, ./sample, ./tokenize or ./train_min is missing: run make example "
+              "first");
         return test_report("programs");
     }
     if (system("rm -rf " TMP " && mkdir -p " TMP) != 0) {
@@ -203,6 +249,7 @@ int main(void) {
     test_statuses();
     test_make_targets();
     test_readme_snippet();
+    test_train_min();
     if (!test_failed) CHECK(system("rm -rf " TMP) == 0, "rm -rf " TMP);
     return test_report("programs");
 }
