@@ -365,7 +365,7 @@ typedef struct gpt_model {
     uint64_t adam_step;      /* AdamW updates done so far (for bias correction) */
     gpt_acts acts;           /* NULLs when max_batch is 0 */
     gpt_grad_acts grad_acts; /* NULLs when not training */
-    gpt_kv kv;               /* NULLs without kv_cache, but for the sampling scratch */
+    gpt_kv kv;               /* NULLs without kv_cache, except the sampling scratch */
     int *inputs;             /* (B,T) tokens of the last forward, kept for backward */
     int *targets;            /* (B,T) its targets */
     int B, T;                /* shape of the last forward */
@@ -874,10 +874,10 @@ GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler 
 /* OpenMP through one macro. `GPT_OMP(parallel for)` becomes `#pragma omp parallel for` when
    the compiler runs with OpenMP and nothing otherwise (a bare #pragma omp would warn under
    -Wall without -fopenmp). _Pragma takes a string, which the # operator makes.
-   Inside a parallel loop, each thread must write only variables of its own. The loop's
-   counter, declared in the for, is one; so is every variable declared inside the body. A
-   variable declared before the loop is shared by all the threads, and their writes to it
-   would race: what a thread computes is declared inside the loop. */
+   In a parallel loop each thread must write only variables of its own: the loop's counter
+   (declared in the for) and whatever is declared inside the loop's body. A variable
+   declared before the loop is shared by all the threads, and their writes to it would
+   race. */
 #define GPT__PRAGMA(...) _Pragma(#__VA_ARGS__)
 #ifdef _OPENMP
 #include <omp.h>
@@ -5815,22 +5815,23 @@ GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) 
         return gpt__fail(GPT_ERR_RANGE, "token %d is outside [0, %d)", token, V);
     if (pos < 0 || pos >= maxT)
         return gpt__fail(GPT_ERR_RANGE, "position %d is outside [0, block_size %d)", pos, maxT);
+    size_t at = (size_t)pos * C;   /* [pos,0] of a (maxT,C) tensor: wpe, one layer's K or V */
     if (m->params.wte) {
-        gpt__encoder_forward(kv->x, &token, m->params.wte, m->params.wpe + (size_t)pos * C, 1,
-                             1, C);
+        gpt__encoder_forward(kv->x, &token, m->params.wte, m->params.wpe + at, 1, 1, C);
     } else {   /* a small wte: its row back in fp32, then the position */
         gpt__small_row(kv->x, &m->small[GPT__WTE], m->options.weights, (size_t)token, C);
-        for (int i = 0; i < C; i++) kv->x[i] += m->params.wpe[(size_t)pos * C + i];
+        for (int i = 0; i < C; i++) kv->x[i] += m->params.wpe[at + i];
     }
+    size_t layer = (size_t)maxT * C;   /* one layer's part of the cache, (maxT,C) */
     for (int l = 0; l < L; l++) {
-        float *K = kv->k + (size_t)l * maxT * C, *Vc = kv->v + (size_t)l * maxT * C;
+        float *K = kv->k + l * layer, *Vc = kv->v + l * layer;
         /* attention: this position's q, k, v; k and v go into the cache */
         gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, gpt__param_at(m, GPT__LN_1_W, l),
                                gpt__param_at(m, GPT__LN_1_B, l), 1, C);
         gpt__token_matmul(m, kv->qkv, kv->xb, GPT__C_ATTN_W, l,
                           gpt__param_at(m, GPT__C_ATTN_B, l));
-        memcpy(K + (size_t)pos * C, kv->qkv + C, (size_t)C * sizeof(float));
-        memcpy(Vc + (size_t)pos * C, kv->qkv + 2 * C, (size_t)C * sizeof(float));
+        memcpy(K + at, kv->qkv + C, C * sizeof(float));
+        memcpy(Vc + at, kv->qkv + 2 * C, C * sizeof(float));
         /* heads are independent, each with its own row of att: in parallel once the
            context is long enough to be worth waking the threads */
         GPT_OMP(parallel for schedule(static) if ((size_t)(pos + 1) * C >= 16384))
