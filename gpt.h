@@ -328,7 +328,7 @@ typedef struct gpt_kv {
     float *att;        /* (NH,maxT)    attention weights, a row per head */
     float *fch;        /* (4C) */
     float *logits;     /* (V) */
-    float *probs;      /* (V)          sampling scratch (in every model, cache or not) */
+    float *probs;      /* (V)          sampling scratch (also without kv_cache: see gpt_sample) */
     int *order;        /* (V)          sampling scratch: token ids in order of likelihood */
 } gpt_kv;
 #define GPT_NUM_KV_TENSORS 11
@@ -365,7 +365,7 @@ typedef struct gpt_model {
     uint64_t adam_step;      /* AdamW updates done so far (for bias correction) */
     gpt_acts acts;           /* NULLs when max_batch is 0 */
     gpt_grad_acts grad_acts; /* NULLs when not training */
-    gpt_kv kv;               /* NULLs without kv_cache, except the sampling scratch */
+    gpt_kv kv;               /* NULLs without kv_cache (but see gpt_sample) */
     int *inputs;             /* (B,T) tokens of the last forward, kept for backward */
     int *targets;            /* (B,T) its targets */
     int B, T;                /* shape of the last forward */
@@ -814,10 +814,11 @@ typedef struct gpt_sampler {
 GPT_DEF gpt_sampler gpt_sampler_defaults(void);
 
 /* Draws a token from logits (V) with the sampler's rules, using `rng` and the model's
-   sampling scratch (kv.probs and kv.order, which every model has: it works with or without
-   a KV cache, on logits from gpt_forward_token, gpt_forward or anywhere else, and never
-   allocates). The logits are not changed. GPT_ERR_ARG (and *token untouched) for a
-   temperature <= 0, top_k < 0 or top_p outside (0, 1]. */
+   sampling scratch (kv.probs and kv.order), which every model that computes logits has:
+   one with a KV cache or with max_batch > 0. So it needs no KV cache, takes logits from
+   gpt_forward_token, gpt_forward or anywhere else, leaves them unchanged, and never
+   allocates. GPT_ERR_ARG (*token untouched) for a weights-only model, a temperature <= 0,
+   top_k < 0 or top_p outside (0, 1]. */
 GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler *sampler,
                        gpt_rng *rng, int *token);
 
@@ -1928,10 +1929,12 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
     d->kv.att = gpt__carve_f(cv, kv * NH, maxT, 1);
     d->kv.fch = gpt__carve_f(cv, kv, 4 * C, 1);
     d->kv.logits = gpt__carve_f(cv, kv, V, 1);
-    /* the sampler's scratch, in every model: gpt_sample works with or without a cache (on
-       logits from gpt_forward as well), and never allocates */
-    d->kv.probs = gpt__carve_f(cv, V, 1, 1);
-    d->kv.order = (int *)gpt__carve(cv, V, sizeof(int));
+    /* the sampler's scratch, in every model that computes logits (activations or a cache):
+       gpt_sample works on the logits of either, and never allocates. A weights-only model
+       stays exactly its weights. */
+    size_t sampler = B || o->kv_cache ? 1 : 0;
+    d->kv.probs = gpt__carve_f(cv, sampler, V, 1);
+    d->kv.order = (int *)gpt__carve(cv, sampler * V, sizeof(int));
     return cv->ok ? cv->offset : 0;
 }
 
@@ -6032,8 +6035,10 @@ static void gpt__top_k(int *ids, int k, const float *logits, int V) {
 
 GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, gpt_rng *rng,
                        int *token) {
-    int V = m->config.vocab_size, *ids = m->kv.order;   /* the scratch every model has */
+    int V = m->config.vocab_size, *ids = m->kv.order;
     float *p = m->kv.probs;
+    if (!p) return gpt__fail(GPT_ERR_ARG, "sampling needs a model that computes logits: "
+                             "created with max_batch > 0 or kv_cache");
     if (!s->greedy && (!(s->temperature > 0.0f) || s->top_k < 0 ||
                        !(s->top_p > 0.0f && s->top_p <= 1.0f)))
         return gpt__fail(GPT_ERR_ARG, "sampler: need temperature > 0, top_k >= 0, 0 < top_p "

@@ -141,7 +141,8 @@ static void test_kv_random(void) {
 
 /* gpt_sample needs no KV cache: with every sampler setting, a training model without one
    draws the same tokens from the same seed as a model with a cache, and it samples from
-   gpt_forward's logits. */
+   gpt_forward's logits. A weights-only model (no activations, no cache: no logits of its
+   own) has no sampling scratch and gets GPT_ERR_ARG. */
 static void test_sample_without_cache(void) {
     gpt_config c = {24, 67, 1, 1, 8};
     gpt_options o = gpt_options_defaults();
@@ -192,17 +193,31 @@ static void test_sample_without_cache(void) {
     }
     gpt_model_free(with);
     gpt_model_free(without);
+    o.max_batch = 0;
+    o.training = 0;
+    o.kv_cache = 0;
+    if (gpt_model_create(&without, &c, &o) == GPT_OK) {
+        gpt_sampler s = gpt_sampler_defaults();
+        gpt_rng rng;
+        gpt_rng_seed(&rng, 1);
+        tok = -7;
+        CHECK(gpt_sample(without, logits, &s, &rng, &tok) == GPT_ERR_ARG && tok == -7 &&
+              strstr(gpt_last_error(), "max_batch > 0 or kv_cache"),
+              "sampling with a weights-only model: %s", gpt_last_error());
+        gpt_model_free(without);
+    }
 }
 
 /* ---- The sampler ---------------------------------------------------------------------------
-   gpt_sample only needs the model for its scratch (kv.probs, kv.order, which every model
-   has) and V: these models have neither a KV cache nor activations. */
+   gpt_sample only needs the model for its scratch (kv.probs, kv.order) and V. These models
+   have activations for one position and no KV cache: the scratch comes with either. */
 static gpt_model *sampler_model(int V) {
     gpt_config c = {4, 0, 1, 1, 8};
     gpt_options o = gpt_options_defaults();
     gpt_model *m = NULL;
     c.vocab_size = V;
-    o.max_batch = 0;
+    o.max_batch = 1;
+    o.max_seq = 1;
     o.training = 0;
     o.kv_cache = 0;
     CHECK(gpt_model_create(&m, &c, &o) == GPT_OK, "%s", gpt_last_error());
