@@ -11,7 +11,7 @@
    Everywhere else just `#include "gpt.h"`. A whole training step:
 
        gpt_config cfg;   gpt_config_preset(&cfg, "gpt2");
-       gpt_options opt = gpt_options_defaults();          // B=4, T=32, training on
+       gpt_model_options opt = gpt_model_options_defaults();   // B=4, T=32, training on
        gpt_model *m;     if (gpt_model_create(&m, &cfg, &opt) != GPT_OK) fail(gpt_last_error());
        gpt_rng rng;      gpt_rng_seed(&rng, 1337);  gpt_model_init(m, &rng);
        gpt_adamw adamw = gpt_adamw_defaults();
@@ -19,7 +19,7 @@
        gpt_forward(m, inputs, targets, 4, 32, &loss);    // inputs, targets: int[4*32]
        gpt_zero_grad(m);  gpt_backward(m);
        gpt_clip_grad_norm(m, 1.0f, NULL);                 // &norm instead of NULL: the norm
-       gpt_adamw_step(m, &adamw, 6e-4f);
+       gpt_adamw_step(m, &adamw, 6e-4);
        gpt_model_free(m);
 
    ==========================================================================================
@@ -41,8 +41,8 @@
    @@ GPT_IMPLEMENTATION   define in one file before the include: emits the implementation.
    @@ GPT_STATIC           set before every include: every function becomes static.
    @@ GPT_MALLOC(sz, ctx) / GPT_FREE(p, ctx)   implementation file only: the allocator. Define
-                           both or neither. `ctx` is gpt_options.alloc_ctx (or the ctx argument
-                           of the function that allocates).
+                           both or neither. `ctx` is gpt_model_options.alloc_ctx (or the ctx
+                           argument of the function that allocates).
    @@ GPT_ASSERT(x)        implementation file only: internal invariants (default: assert).
    @@ GPT_PLAIN_KERNELS    implementation file only: use the plain reference kernels (matmul,
                            attention, exp and tanh, the bf16 and q8 products) instead of the
@@ -63,9 +63,9 @@
    ==========================================================================================
    MEMORY: a model is one allocation (weights, gradients, AdamW moments, activations for the
    largest (B,T) given at creation, KV cache), sized by gpt_model_bytes() before it is made.
-   With bf16 or q8 weights (gpt_options.weights) the matmul weights take 2 or 1.125 bytes each
-   instead of 4: gpt2-xl samples in 2.4 GB (its KV cache of 1024 positions is 0.63 of them).
-   Forward, backward, the optimizer step and sampling never allocate.
+   With bf16 or q8 weights (gpt_model_options.weights) the matmul weights take 2 or 1.125
+   bytes each instead of 4: gpt2-xl samples in 2.4 GB (its KV cache of 1024 positions is 0.63
+   of them). Forward, backward, the optimizer step and sampling never allocate.
    ERRORS: fallible functions return GPT_OK (0) or a GPT_ERR_* code; on failure the outputs
    are untouched and nothing leaks. gpt_last_error() gives a line of detail (file, tensor, what
    was expected and what was found) for the calling thread. The library never prints and never
@@ -131,7 +131,7 @@
           layer and for attention from T = 64 on; vectorizable exp and tanh for the softmaxes
           and GELU; gpt_clip_grad_norm records its scale in model->grad_scale and AdamW
           applies it as it reads each gradient (one pass less); acts.scratch is now the
-          matmul's packing memory. Sampling: gpt_options.weights (F32, BF16, Q8, >>small),
+          matmul's packing memory. Sampling: gpt_model_options.weights (F32, BF16, Q8, >>small),
           gpt_score, gpt_weight_bytes.
 */
 
@@ -227,7 +227,7 @@ GPT_DEF int gpt_config_check(const gpt_config *cfg);
    token. Layernorms, biases and position embeddings stay fp32 in every format. */
 typedef enum gpt_weights { GPT_WEIGHTS_F32, GPT_WEIGHTS_BF16, GPT_WEIGHTS_Q8 } gpt_weights;
 
-typedef struct gpt_options {
+typedef struct gpt_model_options {
     int max_batch;    /* B: largest batch forward/backward will see; 0: no full forward */
     int max_seq;      /* T: largest sequence length (at most block_size) */
     int training;     /* 1: also gradients and AdamW moments; 0: inference only */
@@ -235,10 +235,10 @@ typedef struct gpt_options {
     void *alloc_ctx;  /* passed to GPT_MALLOC / GPT_FREE */
     int weights;      /* a gpt_weights; BF16 and Q8 need training 0 and max_batch 0: such a
                          model runs only gpt_forward_token (and gpt_score) */
-} gpt_options;
+} gpt_model_options;
 
 /* B=4, T=32, training=1, kv_cache=0, alloc_ctx=NULL, weights=GPT_WEIGHTS_F32. */
-GPT_DEF gpt_options gpt_options_defaults(void);
+GPT_DEF gpt_model_options gpt_model_options_defaults(void);
 
 /* One parameter tensor, stacked over layers when it lives in every block. */
 typedef struct gpt_tensor {
@@ -273,7 +273,7 @@ typedef struct gpt_params {
 } gpt_params;
 #define GPT_NUM_PARAM_TENSORS 16
 
-/* Activations of one forward pass, kept for backward. Sizes use the B,T of gpt_options. */
+/* Activations of one forward pass, kept for backward. Sizes use the B,T of gpt_model_options. */
 typedef struct gpt_acts {
     float *encoded;    /* (B,T,C)       wte[token] + wpe[t] */
     float *ln1;        /* (L,B,T,C)     ln_1 output */
@@ -299,7 +299,6 @@ typedef struct gpt_acts {
     float *losses;     /* (B,T)         -log probs[target] */
     float *scratch;    /* (threads,...) the fast matmul's packing memory, 1 MB a thread */
 } gpt_acts;
-#define GPT_NUM_ACT_TENSORS 23
 
 /* Scratch for one backward pass: gradients of the activations of ONE block at a time,
    reused layer after layer while backward walks from the top block down. */
@@ -315,7 +314,6 @@ typedef struct gpt_grad_acts {
     float *dfch_gelu;  /* (B,T,4C) */
     float *dlogits;    /* (B,T,V) */
 } gpt_grad_acts;
-#define GPT_NUM_GRAD_ACT_TENSORS 10
 
 /* The KV cache of one sequence for one-token-at-a-time inference (see >>inference). */
 typedef struct gpt_kv {
@@ -331,7 +329,6 @@ typedef struct gpt_kv {
     float *probs;      /* (V)          sampling scratch (also without kv_cache: see gpt_sample) */
     int *order;        /* (V)          sampling scratch: token ids in order of likelihood */
 } gpt_kv;
-#define GPT_NUM_KV_TENSORS 11
 
 /* A weight tensor kept small (weights BF16 or Q8), stacked over layers like its gpt_tensor:
    layer l's matrix (rows, cols) starts at element l*rows*cols (group l*rows*groups). A Q8
@@ -349,7 +346,7 @@ typedef struct gpt_small {
    own after gpt_zero_grad (which also resets grad_scale). */
 typedef struct gpt_model {
     gpt_config config;
-    gpt_options options;
+    gpt_model_options options;
     gpt_tensor tensors[GPT_NUM_PARAM_TENSORS]; /* table of the parameters, in memory order */
     gpt_params params;       /* pointers into param_memory (NULL for the small tensors) */
     gpt_params grads;        /* same layout in grad_memory (NULLs when not training) */
@@ -379,11 +376,11 @@ typedef struct gpt_model {
 
 /* Bytes that gpt_model_create would allocate, or 0 when the configuration or options are
    invalid or the size overflows size_t. */
-GPT_DEF size_t gpt_model_bytes(const gpt_config *cfg, const gpt_options *opt);
+GPT_DEF size_t gpt_model_bytes(const gpt_config *cfg, const gpt_model_options *opt);
 
 /* Allocates a model (parameters zeroed: call gpt_model_init or load weights). On failure
    returns the code, sets *out to NULL and allocates nothing. Free with gpt_model_free. */
-GPT_DEF int gpt_model_create(gpt_model **out, const gpt_config *cfg, const gpt_options *opt);
+GPT_DEF int gpt_model_create(gpt_model **out, const gpt_config *cfg, const gpt_model_options *opt);
 GPT_DEF void gpt_model_free(gpt_model *model);
 
 /* GPT-2 initialisation: normal(0, 0.02) for matmul weights and both embeddings, std
@@ -443,7 +440,7 @@ GPT_DEF gpt_adamw gpt_adamw_defaults(void);
 
 /* One AdamW update of every parameter at learning rate lr, PyTorch semantics. Increments
    model->adam_step. GPT_ERR_ARG if the model is not training. */
-GPT_DEF int gpt_adamw_step(gpt_model *model, const gpt_adamw *opt, float lr);
+GPT_DEF int gpt_adamw_step(gpt_model *model, const gpt_adamw *opt, double lr);
 
 /* Global L2 norm of all gradients; when it exceeds max_norm (> 0), scales every gradient by
    max_norm/(norm+1e-6), as torch.nn.utils.clip_grad_norm_. Writes the norm before clipping
@@ -457,15 +454,15 @@ GPT_DEF int gpt_clip_grad_norm(gpt_model *model, float max_norm, float *norm);
 
 /* Cosine learning rate with linear warmup. */
 typedef struct gpt_schedule {
-    float max_lr;         /* 6e-4 */
-    float min_lr;         /* max_lr / 10 */
+    double max_lr;        /* 6e-4 */
+    double min_lr;        /* max_lr / 10 */
     long warmup_steps;    /* W, 0: none */
     long total_steps;     /* N */
 } gpt_schedule;
 
 /* lr(step), step counted from 0: max_lr*(step+1)/W for step < W; then
    min_lr + 0.5*(max_lr-min_lr)*(1+cos(pi*(step-W)/(N-W))); min_lr from step N on. */
-GPT_DEF float gpt_lr(const gpt_schedule *s, long step);
+GPT_DEF double gpt_schedule_lr(const gpt_schedule *s, long step);
 
 #ifdef __cplusplus
 }
@@ -581,7 +578,7 @@ GPT_DEF int gpt_st_write(const char *path, const gpt_st_entry *entries, int n,
    they are) plus, in gpt.h's own checkpoints, the AdamW state and training progress. */
 
 typedef struct gpt_load_options {
-    gpt_options model;        /* B, T, training, kv_cache, alloc_ctx, weights of the model
+    gpt_model_options model;  /* B, T, training, kv_cache, alloc_ctx, weights of the model
                                  created; a max_seq above the file's block_size is lowered to
                                  it. weights BF16 or Q8 round the file's values on load, a
                                  group of rows at a time (no fp32 copy of a matrix) */
@@ -592,7 +589,7 @@ typedef struct gpt_load_options {
     int optimizer;            /* 1: also the AdamW moments and step (needs model.training) */
 } gpt_load_options;
 
-/* The options of a model for sampling: model = gpt_options_defaults() but training 0,
+/* The options of a model for sampling: model = gpt_model_options_defaults() but training 0,
    kv_cache 1 and max_batch 0 (no full forward: gpt_forward_token, gpt_sample and gpt_score
    work, gpt_forward does not), F32 weights; n_head 0, config_json NULL, optimizer 0. Such a
    model holds the weights, the KV cache and one token's activations, nothing more. To train
@@ -850,7 +847,7 @@ GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler 
    file system (fsync, an atomic rename), which stay with the file code in >>checkpoint.
    ------------------------------------------------------------------------------------------ */
 
-/* The allocator. ctx is the user's pointer from gpt_options.alloc_ctx. */
+/* The allocator. ctx is the user's pointer from gpt_model_options.alloc_ctx. */
 #if defined(GPT_MALLOC) && defined(GPT_FREE)
 #elif !defined(GPT_MALLOC) && !defined(GPT_FREE)
 #define GPT_MALLOC(sz, ctx) ((void)(ctx), malloc(sz))
@@ -1752,8 +1749,8 @@ GPT_DEF int gpt_config_check(const gpt_config *c) {
     return GPT_OK;
 }
 
-GPT_DEF gpt_options gpt_options_defaults(void) {
-    gpt_options o;
+GPT_DEF gpt_model_options gpt_model_options_defaults(void) {
+    gpt_model_options o;
     o.max_batch = 4;
     o.max_seq = 32;
     o.training = 1;
@@ -1850,7 +1847,7 @@ static float *gpt__carve_f(gpt__carver *cv, size_t a, size_t b, size_t c) {
 
 /* Lays out (or measures) the whole model. m may be NULL when only measuring. */
 static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
-                          const gpt_options *o) {
+                          const gpt_model_options *o) {
     size_t L = c->n_layer, C = c->n_embd, V = c->vocab_size, NH = c->n_head;
     size_t B = o->max_batch > 0 ? o->max_batch : 0, T = B ? o->max_seq : 0, BT = B * T;
     size_t maxT = c->block_size, np = 0, np_f32 = 0;
@@ -1940,7 +1937,7 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
 
 /* Options that fit the configuration: T within the context, B*T positions small enough that
    every index fits an int (the kernels count rows and jobs in int). */
-static int gpt__check_options(const gpt_config *c, const gpt_options *o) {
+static int gpt__check_options(const gpt_config *c, const gpt_model_options *o) {
     double bt = (double)o->max_batch * o->max_seq;
     if (o->max_batch < 0 || (o->max_batch > 0 && (o->max_seq < 1 || o->max_seq > c->block_size)))
         return gpt__fail(GPT_ERR_ARG, "batch %d x sequence %d does not fit: need batch >= 0 "
@@ -1967,13 +1964,13 @@ static int gpt__check_options(const gpt_config *c, const gpt_options *o) {
     return GPT_OK;
 }
 
-GPT_DEF size_t gpt_model_bytes(const gpt_config *cfg, const gpt_options *opt) {
+GPT_DEF size_t gpt_model_bytes(const gpt_config *cfg, const gpt_model_options *opt) {
     gpt__carver cv = {NULL, 0, 1};
     if (gpt_config_check(cfg) != GPT_OK || gpt__check_options(cfg, opt) != GPT_OK) return 0;
     return gpt__layout(&cv, NULL, cfg, opt);
 }
 
-GPT_DEF int gpt_model_create(gpt_model **out, const gpt_config *cfg, const gpt_options *opt) {
+GPT_DEF int gpt_model_create(gpt_model **out, const gpt_config *cfg, const gpt_model_options *opt) {
     gpt__carver cv = {NULL, 0, 1};
     int err;
     *out = NULL;
@@ -2221,7 +2218,7 @@ GPT_DEF gpt_adamw gpt_adamw_defaults(void) {
     return o;
 }
 
-GPT_DEF int gpt_adamw_step(gpt_model *m, const gpt_adamw *opt, float lr) {
+GPT_DEF int gpt_adamw_step(gpt_model *m, const gpt_adamw *opt, double lr) {
     if (!m->options.training) return gpt__fail(GPT_ERR_ARG, "AdamW step on an inference model");
     float b1 = (float)opt->beta1, b2 = (float)opt->beta2, eps = (float)opt->eps;
     float one_b1 = (float)(1.0 - opt->beta1), one_b2 = (float)(1.0 - opt->beta2);
@@ -2233,7 +2230,7 @@ GPT_DEF int gpt_adamw_step(gpt_model *m, const gpt_adamw *opt, float lr) {
     for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
         const gpt_tensor *t = &m->tensors[i];
         size_t off = (size_t)(t->data - m->param_memory), n = t->size * (size_t)t->layers;
-        float decay = (float)(1.0 - (double)lr * (t->decay ? opt->weight_decay : 0.0));
+        float decay = (float)(1.0 - lr * (t->decay ? opt->weight_decay : 0.0));
         float *p = m->param_memory + off, *g = m->grad_memory + off;
         float *mm = m->adam_m + off, *vv = m->adam_v + off, scale = m->grad_scale;
         /* (a long counter, not size_t: OpenMP 2.5, MSVC's, wants a signed loop index) */
@@ -2299,16 +2296,16 @@ GPT_DEF int gpt_clip_grad_norm(gpt_model *m, float max_norm, float *norm_out) {
              W <= step < N:  lr = min_lr + 0.5 * (max_lr - min_lr) * (1 + cos(pi*(step-W)/(N-W)))
              step >= N:      lr = min_lr
    PyTorch:  with W = 0 this is CosineAnnealingLR(opt, T_max=N, eta_min=min_lr). */
-GPT_DEF float gpt_lr(const gpt_schedule *s, long step) {
-    if (step < s->warmup_steps) return (float)((double)s->max_lr * (step + 1) / s->warmup_steps);
+GPT_DEF double gpt_schedule_lr(const gpt_schedule *s, long step) {
+    if (step < s->warmup_steps) return s->max_lr * (double)(step + 1) / (double)s->warmup_steps;
     if (step >= s->total_steps || s->total_steps <= s->warmup_steps) return s->min_lr;
     /* Here W <= step < N, so both differences are between 0 and 2^64: exact in unsigned
        long arithmetic, where a signed subtraction could overflow (a negative W) and a
        subtraction of doubles could round both to 0 (W and N near 2^62). */
     double progress = (double)((unsigned long)step - (unsigned long)s->warmup_steps) /
                (double)((unsigned long)s->total_steps - (unsigned long)s->warmup_steps);
-    return (float)(s->min_lr + 0.5 * ((double)s->max_lr - s->min_lr) *
-                   (1.0 + cos(3.14159265358979323846 * progress)));
+    return s->min_lr + 0.5 * (s->max_lr - s->min_lr) *
+           (1.0 + cos(3.14159265358979323846 * progress));
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -4323,7 +4320,7 @@ static int gpt__ck_shapes(const gpt_st *st, const char *prefix, gpt_config *cfg)
 /* The options for sampling; see the declaration. */
 GPT_DEF gpt_load_options gpt_load_options_defaults(void) {
     gpt_load_options o;
-    o.model = gpt_options_defaults();
+    o.model = gpt_model_options_defaults();
     o.model.training = 0;
     o.model.kv_cache = 1;
     o.model.max_batch = 0;
@@ -4358,7 +4355,7 @@ static int gpt__load_st(gpt_model **out, gpt_st *st, const gpt_load_options *opt
     }
     gpt_model *m = NULL;
     if (rc == GPT_OK) {
-        gpt_options mo = opt->model;   /* the caller cannot know block_size beforehand */
+        gpt_model_options mo = opt->model;   /* the caller cannot know block_size beforehand */
         if (mo.max_seq > cfg.block_size) mo.max_seq = cfg.block_size;
         rc = gpt_model_create(&m, &cfg, &mo);
     }
@@ -6095,7 +6092,7 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
    its multiply-add. That costs instructions: for bf16 one shift, which the core has time
    for; for int8 a sign extension, a conversion and a multiply by the scale, which one core
    here cannot do as fast as memory delivers the bytes (see Measured).
-   Two formats, chosen with gpt_options.weights (./sample --weights):
+   Two formats, chosen with gpt_model_options.weights (./sample --weights):
      BF16   bfloat16, the upper half of a float: the same sign and 8-bit exponent, 7 of its 23
             mantissa bits (rounded to nearest, ties to even). Keeps every float's range;
             loses precision: 8 significant bits instead of 24, a relative error of at most

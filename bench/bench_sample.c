@@ -167,7 +167,7 @@ static double peak_rss(void) {
 
 /* --rss: one model, --tokens tokens, the peak memory against its budget. 0 when within. */
 static int rss(const char *preset, const char *load, int weights, int tokens) {
-    gpt_options opt = gpt_options_defaults();
+    gpt_model_options opt = gpt_model_options_defaults();
     gpt_model *m = NULL;
     gpt_config cfg;
     gpt_rng rng;
@@ -211,7 +211,7 @@ static int rss(const char *preset, const char *load, int weights, int tokens) {
 
 /* --save: a random GPT-2 124M checkpoint. */
 static int save(const char *path) {
-    gpt_options opt = gpt_options_defaults();
+    gpt_model_options opt = gpt_model_options_defaults();
     gpt_model *m;
     gpt_config cfg;
     gpt_rng rng;
@@ -275,7 +275,7 @@ int main(int argc, char **argv) {
     if (want_rss) return rss(preset, load, weights, tokens);
     gpt_config_preset(&cfg, "gpt2");
     for (w = 0; w < 3; w++) {   /* the same seed: the same weights, rounded */
-        gpt_options opt = gpt_options_defaults();
+        gpt_model_options opt = gpt_model_options_defaults();
         gpt_rng rng;
         opt.max_batch = 0;
         opt.training = 0;

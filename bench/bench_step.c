@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     const char *preset = "gpt2";
     int B = 4, T = 64, steps = 6, threads = 0, i, s;
     gpt_config cfg;
-    gpt_options opt = gpt_options_defaults();
+    gpt_model_options opt = gpt_model_options_defaults();
     gpt_adamw aw = gpt_adamw_defaults();
     gpt_model *m;
     gpt_rng rng;

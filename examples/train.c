@@ -21,12 +21,12 @@
             gpt_zero_grad        every gradient to 0 (backward adds into them)
             gpt_backward         d loss / d every parameter
             gpt_clip_grad_norm   the global gradient norm; scale it down to --clip if above
-            gpt_lr               this step's learning rate (linear warmup, then cosine)
+            gpt_schedule_lr               this step's learning rate (linear warmup, then cosine)
             gpt_adamw_step       one AdamW update
         every --eval-every steps and at the end of each epoch: the validation loss, and the
         best model whenever it improved; at the end of each epoch also a sample of text and
         the checkpoint.
-   Steps are numbered from 0, as gpt_lr counts them, on the screen and in the CSV log.
+   Steps are numbered from 0, as gpt_schedule_lr counts them, on the screen and in the CSV log.
    Exit status: 0 done (or stopped by --stop-after), 1 failure during the run, 2 bad options
    or input (found before anything is written), 130 stopped by Ctrl-C (checkpoint saved). */
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime() is POSIX, not C99 */
@@ -508,7 +508,7 @@ static int load_text(run *r) {
    A new model takes its shape from --preset and the single overrides; --init and --resume
    take it from the file, and then the shape options, when given, must agree with it. One
    model does everything: it trains with batches of (B,T), evaluates the validation loss with
-   the same batches, and samples through its KV cache (gpt_options.kv_cache). */
+   the same batches, and samples through its KV cache (gpt_model_options.kv_cache). */
 static int preset_config(gpt_config *c, const char *name) {
     /* small: the vocabulary's 50257 x C embedding is also the output head, so at small C the
        head costs most of a step: C = 64, 128 and 192 measured about the same (~0.6 s of one
@@ -934,13 +934,14 @@ static void print_estimate(const run *r) {
 
 /* One step. The loss is that of this batch before the update, lr the rate used for the
    update, norm the gradient norm before clipping; all three go to the log. Step numbers
-   count from 0, as gpt_lr does. */
+   count from 0, as gpt_schedule_lr does. */
 static int train_step(run *r) {
     gpt_model *m = r->m;
     int B = (int)r->a.batch, T = (int)r->a.seq;
     long epoch = r->step / r->per_epoch + 1, epochs = (r->total - 1) / r->per_epoch + 1;
     double t0, ms, tok_per_s;
-    float loss, norm, lr;
+    float loss, norm;
+    double lr;
     if (!r->a.threads) {
         int threads = tuner_next(&r->tune);
 #ifdef _OPENMP
@@ -955,7 +956,7 @@ static int train_step(run *r) {
     gpt_zero_grad(m);
     if (gpt_backward(m) != GPT_OK) goto fail;
     if (gpt_clip_grad_norm(m, (float)r->a.clip, &norm) != GPT_OK) goto fail;
-    lr = gpt_lr(&r->sched, r->step);
+    lr = gpt_schedule_lr(&r->sched, r->step);
     if (gpt_adamw_step(m, &r->adamw, lr) != GPT_OK) goto fail;
     ms = now_ms() - t0;
     if (!r->a.threads && tuner_done(&r->tune, ms))
@@ -1222,8 +1223,8 @@ static int setup(run *r, int argc, char **argv) {
         printf("%s has finished all %ld steps already\n", r->a.resume, r->total);
         return 0;
     }
-    r->sched.max_lr = (float)r->a.lr;
-    r->sched.min_lr = (float)r->a.min_lr;
+    r->sched.max_lr = r->a.lr;
+    r->sched.min_lr = r->a.min_lr;
     r->sched.warmup_steps = r->a.warmup;
     r->sched.total_steps = r->total;
     r->adamw = gpt_adamw_defaults();

@@ -46,7 +46,7 @@ int main(void) {
     /* 3. A tiny GPT-2, 2 layers of 64 channels, with weights drawn from a seeded generator. */
     gpt_config cfg = {.block_size = 64, .vocab_size = gpt_tok_vocab_size(tok), .n_layer = 2,
                       .n_head = 4, .n_embd = 64};
-    gpt_options opt = gpt_options_defaults();   /* training: gradients and AdamW state */
+    gpt_model_options opt = gpt_model_options_defaults();   /* training: gradients, AdamW */
     opt.max_batch = B; opt.max_seq = T; opt.kv_cache = 1;   /* kv_cache: to sample at the end */
     gpt_model *m;
     TRY(gpt_model_create(&m, &cfg, &opt));
@@ -56,12 +56,13 @@ int main(void) {
     /* 4. Training: each step learns from the next B x T tokens (the targets: one further on). */
     gpt_loader loader;
     TRY(gpt_loader_init(&loader, tokens, n, B, T));
-    gpt_schedule sched = {.max_lr = 3e-3f, .min_lr = 3e-4f, .warmup_steps = 4,
+    gpt_schedule sched = {.max_lr = 3e-3, .min_lr = 3e-4, .warmup_steps = 4,
                           .total_steps = STEPS};
     gpt_adamw adamw = gpt_adamw_defaults();   /* betas 0.9 and 0.95, weight decay 0.1 */
     int inputs[B * T], targets[B * T];
     for (long step = 0; step < STEPS; step++) {
-        float loss, norm, lr = gpt_lr(&sched, step);
+        float loss, norm;
+        double lr = gpt_schedule_lr(&sched, step);
         gpt_loader_next(&loader, inputs, targets);
         TRY(gpt_forward(m, inputs, targets, B, T, &loss));   /* the loss on this batch */
         gpt_zero_grad(m);

@@ -560,7 +560,7 @@ static void test_st_corrupt_offsets(void) {
 static gpt_model *make_model(int L, int NH, int C, int V, int maxT, int training,
                              uint64_t seed, void *ctx) {
     gpt_config c;
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_model *m = NULL;
     gpt_rng rng;
     size_t i;

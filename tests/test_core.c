@@ -373,7 +373,7 @@ static double model_loss(void *p) {
 
 static void test_model_fd(gpt_rng *rng) {
     gpt_config cfg = tiny_config();
-    gpt_options opt = gpt_options_defaults();
+    gpt_model_options opt = gpt_model_options_defaults();
     model_ctx c;
     int tok[2 * 7], tg[2 * 7], i;
     opt.max_batch = 2; opt.max_seq = 8;
@@ -431,37 +431,44 @@ static void test_schedule(void) {
     gpt_schedule s;
     long i;
     int mono = 1;
-    s.max_lr = 6e-4f; s.min_lr = 6e-5f; s.warmup_steps = 0; s.total_steps = 100;
-    CHECK(gpt_lr(&s, 0) == 6e-4f, "cosine starts at max_lr: %g", gpt_lr(&s, 0));
+    s.max_lr = 6e-4; s.min_lr = 6e-5; s.warmup_steps = 0; s.total_steps = 100;
+    CHECK(gpt_schedule_lr(&s, 0) == 6e-4, "cosine starts at max_lr: %g", gpt_schedule_lr(&s, 0));
     {   /* settings whose differences overflow a long still give a rate in [min, max] */
         gpt_schedule x = s;
-        float lr;
+        double lr;
         x.warmup_steps = -(LONG_MAX / 2) - 2;   /* total - warmup is past LONG_MAX */
         x.total_steps = LONG_MAX / 2 + 2;
-        lr = gpt_lr(&x, 0);
+        lr = gpt_schedule_lr(&x, 0);
         CHECK(lr >= x.min_lr && lr <= x.max_lr, "extreme schedule: lr %g", lr);
         x.warmup_steps = LONG_MAX / 2;   /* as doubles, W and W + 2 may round to one value */
         x.total_steps = x.warmup_steps + 2;
-        lr = gpt_lr(&x, x.warmup_steps + 1);   /* halfway: the mean of min_lr and max_lr */
+        lr = gpt_schedule_lr(&x, x.warmup_steps + 1);   /* halfway: the mean of min and max */
         CHECK(test_close(lr, 0.5 * (x.min_lr + x.max_lr), 1e-6, 0), "huge schedule: lr %g", lr);
     }
-    CHECK(test_close(gpt_lr(&s, 50), 3.3e-4, 1e-9, 1e-6), "cosine midpoint %g", gpt_lr(&s, 50));
-    CHECK(test_close(gpt_lr(&s, 25), 6e-5 + 0.5 * 5.4e-4 * (1 + cos(3.14159265358979323846 / 4)),
-                     1e-10, 1e-6),
-          "cosine quarter %g", gpt_lr(&s, 25));
-    CHECK(gpt_lr(&s, 100) == 6e-5f && gpt_lr(&s, 1000) == 6e-5f, "min_lr after N");
-    for (i = 1; i < 100; i++) if (gpt_lr(&s, i) > gpt_lr(&s, i - 1)) mono = 0;
+    /* in double, as Python computes the rate of the PyTorch reference trainer */
+    CHECK(test_close(gpt_schedule_lr(&s, 50), 3.3e-4, 1e-15, 1e-12), "cosine midpoint %g",
+          gpt_schedule_lr(&s, 50));
+    CHECK(test_close(gpt_schedule_lr(&s, 25),
+                     6e-5 + 0.5 * 5.4e-4 * (1 + cos(3.14159265358979323846 / 4)), 1e-15, 1e-12),
+          "cosine quarter %g", gpt_schedule_lr(&s, 25));
+    CHECK(gpt_schedule_lr(&s, 100) == 6e-5 && gpt_schedule_lr(&s, 1000) == 6e-5,
+          "min_lr after N");
+    for (i = 1; i < 100; i++) if (gpt_schedule_lr(&s, i) > gpt_schedule_lr(&s, i - 1)) mono = 0;
     CHECK(mono, "cosine decay is not monotone");
     s.warmup_steps = 10;
-    CHECK(test_close(gpt_lr(&s, 0), 6e-5, 1e-12, 1e-6), "warmup step 0: %g", gpt_lr(&s, 0));
-    CHECK(test_close(gpt_lr(&s, 4), 3e-4, 1e-12, 1e-6), "warmup step 4: %g", gpt_lr(&s, 4));
-    CHECK(test_close(gpt_lr(&s, 10), 6e-4, 1e-12, 1e-6), "after warmup: %g", gpt_lr(&s, 10));
-    CHECK(test_close(gpt_lr(&s, 55), 3.3e-4, 1e-12, 1e-6), "warmup + half: %g", gpt_lr(&s, 55));
+    CHECK(test_close(gpt_schedule_lr(&s, 0), 6e-5, 1e-15, 1e-12), "warmup step 0: %g",
+          gpt_schedule_lr(&s, 0));
+    CHECK(test_close(gpt_schedule_lr(&s, 4), 3e-4, 1e-15, 1e-12), "warmup step 4: %g",
+          gpt_schedule_lr(&s, 4));
+    CHECK(test_close(gpt_schedule_lr(&s, 10), 6e-4, 1e-15, 1e-12), "after warmup: %g",
+          gpt_schedule_lr(&s, 10));
+    CHECK(test_close(gpt_schedule_lr(&s, 55), 3.3e-4, 1e-15, 1e-12), "warmup + half: %g",
+          gpt_schedule_lr(&s, 55));
 }
 
 static gpt_model *tiny_model(gpt_rng *rng, int training) {
     gpt_config cfg = tiny_config();
-    gpt_options opt = gpt_options_defaults();
+    gpt_model_options opt = gpt_model_options_defaults();
     gpt_model *m = NULL;
     opt.max_batch = 2; opt.max_seq = 8; opt.training = training;
     if (gpt_model_create(&m, &cfg, &opt) != GPT_OK) return NULL;
@@ -586,7 +593,7 @@ static void test_clip_and_decay(gpt_rng *rng) {
 /* ---- memory, errors, determinism ------------------------------------------------------------ */
 static void test_memory_and_errors(gpt_rng *rng) {
     gpt_config cfg = tiny_config(), bad;
-    gpt_options opt = gpt_options_defaults();
+    gpt_model_options opt = gpt_model_options_defaults();
     test_alloc a = {0, -1};
     gpt_model *m = (gpt_model *)1;
     int tok[16] = {0}, err;
@@ -624,7 +631,7 @@ static void test_memory_and_errors(gpt_rng *rng) {
           "gpt2-xl preset");
     CHECK(gpt_config_preset(&bad, "gpt3") == GPT_ERR_ARG, "unknown preset refused");
     {   /* the 124M model has 124,439,808 parameters (with wpe 1024x768) */
-        gpt_options o2 = gpt_options_defaults();
+        gpt_model_options o2 = gpt_model_options_defaults();
         size_t bytes;
         gpt_config_preset(&bad, "gpt2");
         o2.training = 0; o2.max_batch = 0;
@@ -696,7 +703,7 @@ static void test_training(void) {
 #ifdef _OPENMP
     {   /* bit-identical with 1 and 2 threads, on a model with big enough loops to split */
         gpt_config cfg;
-        gpt_options opt = gpt_options_defaults();
+        gpt_model_options opt = gpt_model_options_defaults();
         gpt_model *m1, *m2;
         int tok[4 * 32], tg[4 * 32], i, s, t;
         float l1[3], l2[3];
@@ -742,7 +749,7 @@ typedef struct user_result {
 
 static void library_user(int who, user_result *r, int sync) {
     gpt_config cfg;
-    gpt_options opt = gpt_options_defaults();
+    gpt_model_options opt = gpt_model_options_defaults();
     gpt_adamw aw = gpt_adamw_defaults();
     gpt_sampler sp = gpt_sampler_defaults();
     gpt_model *m;

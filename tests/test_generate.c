@@ -102,7 +102,7 @@ static void test_pytorch(const fixture *f, int d) {
 /* ---- KV cache == full forward on a random model, every position, two sequences ---------- */
 static void test_kv_random(void) {
     gpt_config c = {24, 67, 3, 3, 36};   /* block, V, L, NH, C: HS = 12, not a multiple of 8 */
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_model *m;
     gpt_rng rng;
     int tokens[2 * 24], b, t, ok = 1;
@@ -145,7 +145,7 @@ static void test_kv_random(void) {
    own) has no sampling scratch and gets GPT_ERR_ARG. */
 static void test_sample_without_cache(void) {
     gpt_config c = {24, 67, 1, 1, 8};
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_model *with = NULL, *without = NULL;
     float logits[67];
     int i, k, same = 1, n_ok = 0, draws = 0, tok = -7;
@@ -213,7 +213,7 @@ static void test_sample_without_cache(void) {
    have activations for one position and no KV cache: the scratch comes with either. */
 static gpt_model *sampler_model(int V) {
     gpt_config c = {4, 0, 1, 1, 8};
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_model *m = NULL;
     c.vocab_size = V;
     o.max_batch = 1;

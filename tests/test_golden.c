@@ -62,7 +62,7 @@ static void compare_params(const gpt_model *m, const float *got, const float *wa
 int main(void) {
     gpt_st *st = NULL;
     gpt_config cfg;
-    gpt_options opt = gpt_options_defaults();
+    gpt_model_options opt = gpt_model_options_defaults();
     gpt_model *m = NULL;
     gpt_adamw adamw = gpt_adamw_defaults();
     gpt_schedule sched;
@@ -112,8 +112,8 @@ int main(void) {
     compare_params(m, m->grad_memory, ref, 1e-4, "gradient");
 
     /* ten training steps on the same batch */
-    sched.max_lr = (float)meta(st, "max_lr");
-    sched.min_lr = (float)meta(st, "min_lr");
+    sched.max_lr = meta(st, "max_lr");
+    sched.min_lr = meta(st, "min_lr");
     sched.warmup_steps = (long)meta(st, "warmup");
     sched.total_steps = steps;
     adamw.weight_decay = meta(st, "weight_decay");
@@ -126,12 +126,13 @@ int main(void) {
     CHECK(gpt_st_read_f32(st, "train.norms", ref_norms, (size_t)steps) == GPT_OK, "norms");
     memcpy(m->param_memory, initial, sizeof(float) * m->num_params);
     for (step = 0; step < steps; step++) {
-        float norm = -1.0f, lr;   /* (-1: a failed clip fails the checks below too) */
+        float norm = -1.0f;   /* (-1: a failed clip fails the checks below too) */
+        double lr;
         gpt_forward(m, tokens, targets, B, T, &loss);
         gpt_zero_grad(m);
         gpt_backward(m);
         CHECK(gpt_clip_grad_norm(m, (float)clip, &norm) == GPT_OK, "clip: %s", gpt_last_error());
-        lr = gpt_lr(&sched, step);
+        lr = gpt_schedule_lr(&sched, step);
         gpt_adamw_step(m, &adamw, lr);
         CHECK(test_close(loss, ref_losses[step], 0, 1e-5), "step %d loss %.9g, PyTorch %.9g",
               step, loss, ref_losses[step]);

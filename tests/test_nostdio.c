@@ -123,7 +123,7 @@ static unsigned char *make_image(const gpt_model *m, const char *n_head, size_t 
 /* The model from memory is the model: same weights, same logits, same samples. */
 static void test_memory_model(void) {
     gpt_config c = {16, 11, 2, 2, 8};   /* block_size, vocab_size, n_layer, n_head, n_embd */
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_model *m = NULL, *got = (gpt_model *)&got;
     gpt_rng rng;
     o.training = 0;

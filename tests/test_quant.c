@@ -187,7 +187,7 @@ static gpt_config tiny_config(void) {
 }
 
 static gpt_model *make_model(const gpt_config *c, int w, int max_batch, uint64_t seed) {
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_model *m = NULL;
     gpt_rng rng;
     o.max_batch = max_batch;
@@ -204,12 +204,12 @@ static gpt_model *make_model(const gpt_config *c, int w, int max_batch, uint64_t
 
 static void test_refusals(void) {
     gpt_config c = tiny_config(), xl;
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_model *m = NULL;
     gpt_adamw adamw = gpt_adamw_defaults();
     int w;
     for (w = GPT_WEIGHTS_BF16; w <= GPT_WEIGHTS_Q8; w++) {
-        o = gpt_options_defaults();   /* training 1 */
+        o = gpt_model_options_defaults();   /* training 1 */
         o.max_seq = c.block_size;
         o.weights = w;
         CHECK(gpt_model_create(&m, &c, &o) == GPT_ERR_ARG && !m &&
@@ -229,13 +229,13 @@ static void test_refusals(void) {
               gpt_last_error());
         gpt_model_free(m);
     }
-    o = gpt_options_defaults();
+    o = gpt_model_options_defaults();
     o.weights = 3;
     CHECK(gpt_model_create(&m, &c, &o) == GPT_ERR_ARG && !m, "weights 3 is not a format");
     /* gpt2-xl (1.56e9 parameters) with q8 weights and a full KV cache: the whole arena, without
        allocating it (bench/bench_sample.sh measures the peak RSS of sampling it) */
     gpt_config_preset(&xl, "gpt2-xl");
-    o = gpt_options_defaults();
+    o = gpt_model_options_defaults();
     o.max_batch = 0;
     o.training = 0;
     o.kv_cache = 1;

@@ -20,8 +20,8 @@
           reload_equal, num_params.
    FINAL  gpt_save(optimizer=1) after the training steps (parameters and AdamW moments).
    FINAL_OPT  gpt_save(optimizer=1) of a fresh copy of MODEL after opt_steps steps of
-          gpt_clip_grad_norm + gpt_lr + gpt_adamw_step on the job's given gradients (written
-          into model->grad_memory); OUT then also holds opt.norms and opt.lrs.
+          gpt_clip_grad_norm + gpt_schedule_lr + gpt_adamw_step on the job's given gradients
+          (written into model->grad_memory); OUT then also holds opt.norms and opt.lrs.
 
    Build (see the Python script, which does it for you):
        cc -O3 -march=native -mtune=generic -ffp-contract=fast -fno-math-errno -std=c99 \
@@ -194,8 +194,8 @@ int main(int argc, char **argv) {
 
     /* 3. training steps: clip, cosine schedule, AdamW */
     clip = (float)meta_num(job, "clip", 1.0);
-    sched.max_lr = (float)meta_num(job, "max_lr", 6e-4);
-    sched.min_lr = (float)meta_num(job, "min_lr", 6e-5);
+    sched.max_lr = meta_num(job, "max_lr", 6e-4);
+    sched.min_lr = meta_num(job, "min_lr", 6e-5);
     sched.warmup_steps = (long)meta_num(job, "warmup", 0);
     sched.total_steps = (long)meta_num(job, "total", steps);
     adamw.weight_decay = meta_num(job, "weight_decay", 0.1);
@@ -210,8 +210,9 @@ int main(int argc, char **argv) {
         gpt_zero_grad(m);
         if (gpt_backward(m) != GPT_OK) die("train backward");
         if (gpt_clip_grad_norm(m, clip, &norms[i]) != GPT_OK) die("clip");
-        lrs[i] = gpt_lr(&sched, i);
-        if (gpt_adamw_step(m, &adamw, lrs[i]) != GPT_OK) die("adamw");
+        double lr = gpt_schedule_lr(&sched, i);
+        lrs[i] = (float)lr;   /* written out as F32; the step uses the double */
+        if (gpt_adamw_step(m, &adamw, lr) != GPT_OK) die("adamw");
     }
     if (steps > 0) {
         shape[0] = (uint64_t)steps;
@@ -264,8 +265,9 @@ int main(int argc, char **argv) {
                 }
             }
             if (gpt_clip_grad_norm(m3, clip, &onorms[i]) != GPT_OK) die("clip (optimizer check)");
-            olrs[i] = gpt_lr(&sched, i);
-            if (gpt_adamw_step(m3, &adamw, olrs[i]) != GPT_OK) die("adamw (optimizer check)");
+            double lr = gpt_schedule_lr(&sched, i);
+            olrs[i] = (float)lr;
+            if (gpt_adamw_step(m3, &adamw, lr) != GPT_OK) die("adamw (optimizer check)");
         }
         shape[0] = (uint64_t)opt_steps;
         add_out("opt.norms", onorms, 1, shape, 0);

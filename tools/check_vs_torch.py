@@ -29,7 +29,7 @@ train()). Quantities (each per tensor where it is a tensor):
   kv.logits               gpt_forward_token from pos 0 (S sequences, up to block_size long)
                           vs PyTorch's full forward; kv.self: vs gpt.h's own gpt_forward
   train.loss/norm/lr      `steps` steps of forward, backward, gpt_clip_grad_norm (none, 1.0,
-                          one that bites, huge), gpt_lr (warmup + cosine), gpt_adamw_step
+                          one that bites, huge), gpt_schedule_lr (warmup + cosine), gpt_adamw_step
                           (random lr, betas, eps, weight decay); each step a new batch of a
                           new (B,T) within the model's maxima
   final.<tensor>          the parameters after those steps (from gpt_save's file); adam_m,

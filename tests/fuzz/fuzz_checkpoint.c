@@ -32,7 +32,7 @@ static float *fixed_copy;         /* (3 * num_params) its weights and moments be
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     gpt_config c = {32, 101, 2, 4, 32};   /* block, vocab, layers, heads, embd: hf_tiny */
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_rng rng;
     (void)argc;
     (void)argv;

@@ -17,7 +17,7 @@ static char ckpt_path[320];   /* the tiny checkpoint, config.json goes beside it
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     gpt_config c = {6, 11, 2, 2, 8};   /* block, vocab, layers, heads, embd */
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_model *m;
     gpt_rng rng;
     (void)argc;

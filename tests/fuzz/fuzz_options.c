@@ -4,7 +4,7 @@
    loader, AdamW and clipping settings) taken from the fuzzer's bytes, NaN and infinities
    included.
 
-   The promise: a bad value is an error code (or, for gpt_lr, a number), never undefined
+   The promise: a bad value is an error code (or, for gpt_schedule_lr, a number), never undefined
    behaviour, a crash or an out-of-range answer. Checked besides crashes and UBSan reports:
      - gpt_model_bytes is 0 exactly when gpt_config_check or the options refuse;
      - gpt_sample gives a token in [0, V), and with finite logits and top_k > 0 one of the
@@ -55,7 +55,7 @@ static double take_f64(reader *r) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     gpt_config c = {5, V, 1, 2, 4};   /* block, vocab, layers, heads, embd */
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_rng rng;
     (void)argc;
     (void)argv;
@@ -72,7 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 /* 1. a configuration and options: check, size, create */
 static void check_config(reader *r) {
     gpt_config c;
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_model *m = NULL;
     size_t bytes;
     int ok, rc;
@@ -155,14 +155,14 @@ static void check_sample(reader *r) {
 static void check_lr(reader *r) {
     gpt_schedule s;
     long step;
-    float lr;
+    double lr;
     s.max_lr = take_f32(r);
     s.min_lr = take_f32(r);
     s.warmup_steps = take_long(r);
     s.total_steps = take_long(r);
     step = take_long(r);
     /* (crashes/options_lr_overflow: with a negative warmup, differences overflowed a long) */
-    lr = gpt_lr(&s, step);
+    lr = gpt_schedule_lr(&s, step);
     if (s.warmup_steps >= 0 && s.total_steps >= s.warmup_steps && step >= 0 &&
         isfinite(s.max_lr) && isfinite(s.min_lr) && s.min_lr >= 0 && s.min_lr <= s.max_lr &&
         s.max_lr < 1e30f)

@@ -78,7 +78,7 @@ static void checkpoint_seed(const char *name, int flags, const char *config, con
 /* Tiny GPT-2 checkpoints, written through gpt.h into tmp_dir. */
 static void tiny_checkpoints(const char *tmp_dir) {
     gpt_config c = {3, 5, 1, 2, 4};   /* block, vocab, layers, heads, embd */
-    gpt_options o = gpt_options_defaults();
+    gpt_model_options o = gpt_model_options_defaults();
     gpt_save_options so = gpt_save_options_defaults();
     gpt_model *m;
     gpt_rng rng;
