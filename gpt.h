@@ -1,4 +1,4 @@
-/* gpt.h v0.1.0 - GPT-2 in one C header: train, load OpenAI's weights, sample. MIT licence.
+/* gpt.h v0.3.0 - GPT-2 in one C header: train, load OpenAI's weights, sample. MIT licence.
 
    ==========================================================================================
    QUICK START
@@ -21,6 +21,28 @@
        gpt_clip_grad_norm(m, 1.0f, NULL);                 // &norm instead of NULL: the norm
        gpt_adamw_step(m, &adamw, 6e-4);
        gpt_model_free(m);
+
+   ==========================================================================================
+   THE API: every public function, in the order of the book (declared below, same order)
+   ==========================================================================================
+   errors        gpt_strerror gpt_last_error
+   random        gpt_rng_seed gpt_rng_u32 gpt_rng_uniform gpt_rng_normal
+   model         gpt_config_preset gpt_config_check gpt_model_options_defaults gpt_model_bytes
+                 gpt_model_create gpt_model_free gpt_model_init gpt_forward gpt_zero_grad
+                 gpt_backward
+   data          gpt_loader_init gpt_loader_next gpt_loader_steps_per_epoch
+   optimizer     gpt_adamw_defaults gpt_adamw_step gpt_clip_grad_norm gpt_schedule_lr
+   inference     gpt_forward_token gpt_score gpt_weight_bytes gpt_sampler_defaults gpt_sample
+   tokenizer     gpt_tok_load_memory gpt_tok_free gpt_tok_vocab_size gpt_tok_token_bytes
+                 gpt_tok_encode gpt_tok_decode gpt_tok_stream_init gpt_tok_stream_push
+                 gpt_tok_stream_flush
+   checkpoints   gpt_load_options_defaults gpt_load_memory gpt_load gpt_load_into
+                 gpt_save_options_defaults gpt_save
+   files         gpt_tok_load gpt_tok_load_dir gpt_tok_load_first
+                 gpt_st_open gpt_st_close gpt_st_find gpt_st_meta gpt_st_read_f32
+                 gpt_st_read_int gpt_st_read_param gpt_st_write
+   (GPT_NO_STDIO leaves out gpt_load, gpt_load_into, gpt_save, gpt_tok_load*, gpt_st_open and
+   gpt_st_write: every function that opens a file.)
 
    ==========================================================================================
    DOES / DOES NOT
@@ -133,6 +155,16 @@
           applies it as it reads each gradient (one pass less); acts.scratch is now the
           matmul's packing memory. Sampling: gpt_model_options.weights (F32, BF16, Q8, >>small),
           gpt_score, gpt_weight_bytes.
+   0.3.0  the book: the story from the model to the tokenizer first, file code and tables in
+          appendices; C99 as written now. API (breaking): gpt_options -> gpt_model_options,
+          gpt_lr -> gpt_schedule_lr (double, as is gpt_adamw_step's lr);
+          gpt_clip_grad_norm returns an error code and writes the norm through a pointer;
+          gpt_load_into takes gpt_load_options; gpt_load(..., NULL) and
+          gpt_load_options_defaults() make a sampling model (weights, KV cache, one token),
+          training is opted into; config_json "" reads no config.json; gpt_sample needs no
+          KV cache; gpt_tokenizer is opaque (GPT_TOK_MAX_TOKEN_BYTES sizes buffers) and
+          gpt_st shows only its public fields. New: gpt_load_memory and gpt_tok_load_memory
+          (from bytes in memory), GPT_NO_STDIO (a build without <stdio.h>).
 */
 
 /* ========================================================================================== */
@@ -148,9 +180,9 @@
 #endif
 
 #define GPT_VERSION_MAJOR 0
-#define GPT_VERSION_MINOR 1
+#define GPT_VERSION_MINOR 3
 #define GPT_VERSION_PATCH 0
-#define GPT_VERSION_STRING "0.1.0"
+#define GPT_VERSION_STRING "0.3.0"
 
 #ifdef GPT_STATIC
 #if defined(__GNUC__) || defined(__clang__)
