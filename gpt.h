@@ -127,7 +127,8 @@
    ==========================================================================================
    READING GUIDE
    ==========================================================================================
-   The implementation is a book in teaching order. Search for the markers:
+   The implementation is a book. The story, in teaching order, from the arithmetic of one
+   layer to sampled text; it reads bytes in memory and never a file:
        >>plumbing     errors, allocator, random numbers, OpenMP
        >>kernels      embedding, layernorm, matmul, GELU, residual, softmax + cross-entropy
        >>attention    causal self-attention
@@ -135,14 +136,17 @@
        >>model        parameters, memory, forward, backward
        >>loader       the data loader
        >>optimizer    AdamW, gradient clipping, cosine learning rate
-       >>checkpoint   JSON, safetensors, Hugging Face GPT-2 layout
-       >>tokenizer    GPT-2 byte-level BPE
        >>inference    KV cache, one-token forward, scoring, sampling
+       >>tokenizer    GPT-2 byte-level BPE: bytes <-> token ids
+   Then the appendices, which a reader of the story may skip:
+       >>checkpoint   every file: JSON, safetensors, the Hugging Face GPT-2 layout,
+                      checkpoints, vocabulary files
+       >>unicode      the Unicode tables of the tokenizer's pre-split (generated)
        >>small        bf16 and 8-bit weights: sampling past the memory wall
        >>speed        the fast matrix product (packing, blocking, a register tile), attention
                       through it, and an exp and tanh the compiler can vectorize
-   Start at >>kernels if you know C and want the model; at >>tokenizer for text. >>speed can
-   be skipped: it computes exactly what the plain kernels say, faster.
+   Start at >>kernels if you know C and want the model; at >>tokenizer for text. >>small and
+   >>speed compute what the plain kernels of the story say, in fewer bytes or faster.
 
    ==========================================================================================
    RECENT CHANGES
@@ -504,6 +508,153 @@ GPT_DEF double gpt_schedule_lr(const gpt_schedule *s, long step);
 extern "C" {
 #endif
 
+/* ---- Inference: one token at a time with a KV cache (see >>inference) ---------------------- */
+
+/* Runs token `token` at position `pos` (0 <= pos < block_size) through the model, reusing the
+   keys and values of positions 0..pos-1 that earlier calls left in the cache, and stores this
+   position's. Feed a sequence with pos = 0, 1, 2, ...; starting again at pos 0 starts a new
+   sequence. *logits (may be NULL) receives model->kv.logits, (V), valid until the next call.
+   GPT_ERR_ARG without kv_cache, GPT_ERR_RANGE for a bad token or position. */
+GPT_DEF int gpt_forward_token(gpt_model *model, int token, int pos, float **logits);
+
+/* The mean cross-entropy (nats per token) of the model on tokens[0..n): each of tokens[1..n)
+   is predicted from those before it in its window. The windows are block_size tokens long
+   and do not overlap; each one starts again at position 0 (its first token is predicted by
+   the window before). Runs through gpt_forward_token, so it works with every weight format
+   and needs kv_cache; it overwrites the cache. Sums in double. *loss is written only on
+   success. GPT_ERR_ARG for n < 2 or no KV cache, GPT_ERR_RANGE for a token outside [0, V)
+   (the detail gives its index). */
+GPT_DEF int gpt_score(gpt_model *model, const int *tokens, size_t n, double *loss);
+
+/* Bytes of the parameters as the model keeps them: 4 per fp32 value, 2 per BF16 weight, one
+   per Q8 weight plus 4 per group scale. One token of gpt_forward_token reads about this. */
+GPT_DEF size_t gpt_weight_bytes(const gpt_model *model);
+
+/* How the next token is drawn from the logits. */
+typedef struct gpt_sampler {
+    float temperature;   /* 1.0: divide the logits by it; must be > 0 (greedy ignores it) */
+    int top_k;           /* 50: keep only the k most likely tokens; 0 keeps all */
+    float top_p;         /* 1.0: then keep the smallest set of most likely tokens whose
+                            probability (among those top_k kept) adds up to top_p
+                            (nucleus); 1.0 keeps all. As Hugging Face's generate(). */
+    int greedy;          /* 0; 1: always the most likely token (lowest id on ties) */
+} gpt_sampler;
+
+/* temperature 1.0, top_k 50, top_p 1.0, greedy 0. */
+GPT_DEF gpt_sampler gpt_sampler_defaults(void);
+
+/* Draws a token from logits (V) with the sampler's rules, using `rng` and the model's
+   sampling scratch (kv.probs and kv.order), which every model that computes logits has:
+   one with a KV cache or with max_batch > 0. So it needs no KV cache, takes logits from
+   gpt_forward_token, gpt_forward or anywhere else, leaves them unchanged, and never
+   allocates. GPT_ERR_ARG (*token untouched) for a weights-only model, a temperature <= 0,
+   top_k < 0 or top_p outside (0, 1]. */
+GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler *sampler,
+                       gpt_rng *rng, int *token);
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Tokenizer ----------------------------------------------------------------------------
+   GPT-2's byte-level BPE, giving exactly the ids of OpenAI's tiktoken "gpt2" encoding (see
+   >>tokenizer). Ids 0..255 are the 256 single bytes, id 256+r is the token made by merge
+   rule r of vocab.bpe, and the last id (50256) is <|endoftext|>. Text is bytes: any byte
+   string encodes, and decoding gives it back exactly, invalid UTF-8 included. */
+
+/* A loaded vocabulary: the tokens' bytes and the hash tables that make encoding fast (one
+   tokenizer is a few MB). Its fields are private (>>tokenizer); everything a program needs
+   comes from the functions below, e.g. V from gpt_tok_vocab_size, and <|endoftext|> is the
+   last id, V - 1. Every function that takes a const tokenizer may be called from several
+   threads at once: encoding keeps its scratch memory per call. */
+typedef struct gpt_tokenizer gpt_tokenizer;
+
+/* No token is longer than this many bytes: the loader rejects a vocabulary with a longer one
+   (GPT-2's longest is 128). Enough to size the buffers of decoding and streaming. */
+#define GPT_TOK_MAX_TOKEN_BYTES 256
+
+/* Builds a vocabulary from the bytes of OpenAI's vocab.bpe, merges[0..n_merges) (Hugging
+   Face calls the same file merges.txt) and, when encoder_json is not NULL, checks that
+   encoder.json, encoder_json[0..n_json) (vocab.json), gives every token the id the merges
+   give it. The bytes are only read and may be freed afterwards. They are untrusted input: a
+   malformed file (or a token over GPT_TOK_MAX_TOKEN_BYTES) gives GPT_ERR_FORMAT, with
+   gpt_last_error() naming "<memory: vocab.bpe>" and the line, or "<memory: encoder.json>"
+   and the byte offset or token. On success *out owns everything; free it with gpt_tok_free.
+   On failure *out is NULL and nothing is leaked. alloc_ctx is passed to GPT_MALLOC. Works
+   in a build with GPT_NO_STDIO; gpt_tok_load (at the end of the declarations, with the other
+   file functions) reads the two files for you. */
+GPT_DEF int gpt_tok_load_memory(gpt_tokenizer **out, const void *merges, size_t n_merges,
+                                const void *encoder_json, size_t n_json, void *alloc_ctx);
+
+/* Frees a tokenizer from gpt_tok_load or gpt_tok_load_memory. NULL is allowed. */
+GPT_DEF void gpt_tok_free(gpt_tokenizer *tok);
+
+/* The number of ids, V (50257 for GPT-2). */
+GPT_DEF int gpt_tok_vocab_size(const gpt_tokenizer *tok);
+
+/* The bytes of token `id` (not 0-terminated) and their count in *len, or NULL (and *len 0)
+   when id is outside [0, V). The pointer lives as long as the tokenizer. */
+GPT_DEF const char *gpt_tok_token_bytes(const gpt_tokenizer *tok, int id, size_t *len);
+
+/* Encodes text[0..len) (any bytes; need not be 0-terminated) into token ids, like tiktoken's
+   encode_ordinary(), or like encode(allowed_special="all") when allow_special is non-zero:
+   then each "<|endoftext|>" in the text becomes the single id V - 1; otherwise it is
+   plain text. Writes at most cap ids and sets *n_out to the number of ids of the whole text.
+   Returns GPT_OK, or GPT_ERR_RANGE when they do not fit: then *n_out is the count needed and
+   ids[0..cap) holds the first cap ids (so a call with cap 0 and ids NULL measures).
+   GPT_ERR_NOMEM when the scratch memory for a very long word cannot be allocated (then
+   *n_out is untouched). Allocates scratch memory per call only for words longer than 64
+   bytes; thread-safe. */
+GPT_DEF int gpt_tok_encode(const gpt_tokenizer *tok, const char *text, size_t len,
+                           int allow_special, int *ids, size_t cap, size_t *n_out);
+
+/* Writes the bytes of ids[0..n) into out (not 0-terminated) and their count into *len_out.
+   GPT_ERR_RANGE when an id is outside [0, V) (the detail names it; nothing written, *len_out
+   untouched) or when the bytes do not fit in cap (then *len_out is the count needed and out
+   holds the first cap bytes). Thread-safe. */
+GPT_DEF int gpt_tok_decode(const gpt_tokenizer *tok, const int *ids, size_t n,
+                           char *out, size_t cap, size_t *len_out);
+
+/* A streaming decoder for text generated one token at a time. A token may end in the
+   middle of a UTF-8 character (the rest comes with the next token); the stream keeps those
+   bytes back until the character is complete, so that every push gives whole characters.
+   Bytes that cannot become a valid character are passed on as they are, so the pushes and
+   the final flush together give exactly the bytes of gpt_tok_decode. One stream per text;
+   the struct is the caller's (no allocation). */
+typedef struct gpt_tok_stream {
+    unsigned char pending[4];  /* the start of an unfinished character */
+    int n_pending;             /* 0..3 */
+} gpt_tok_stream;
+
+/* Starts an empty stream. */
+GPT_DEF void gpt_tok_stream_init(gpt_tok_stream *stream);
+
+/* Adds token `id` and writes the bytes that now form whole characters (or can never do so)
+   into out, their count into *len_out. At most 3 + GPT_TOK_MAX_TOKEN_BYTES bytes come out.
+   GPT_ERR_RANGE (stream unchanged) when id is outside [0, V) or the bytes do not fit in
+   cap (then *len_out is the count needed). */
+GPT_DEF int gpt_tok_stream_push(gpt_tok_stream *stream, const gpt_tokenizer *tok, int id,
+                                char *out, size_t cap, size_t *len_out);
+
+/* At the end of the text: writes the kept-back bytes of an unfinished character (at most
+   3) as they are, and empties the stream. GPT_ERR_RANGE (stream unchanged) when cap is too
+   small, with *len_out the count needed. */
+GPT_DEF int gpt_tok_stream_flush(gpt_tok_stream *stream, char *out, size_t cap,
+                                 size_t *len_out);
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- Safetensors files --------------------------------------------------------------------
    Direct access to any .safetensors file (byte layout in >>checkpoint). gpt_st_open reads and
    checks the header and the file size but no tensor data; the reads then convert one tensor
@@ -686,40 +837,11 @@ GPT_DEF gpt_save_options gpt_save_options_defaults(void);
 GPT_DEF int gpt_save(const gpt_model *model, const char *path, const gpt_save_options *opt);
 #endif
 
-#ifdef __cplusplus
-}
-#endif
-
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* ---- Tokenizer ----------------------------------------------------------------------------
-   GPT-2's byte-level BPE, giving exactly the ids of OpenAI's tiktoken "gpt2" encoding (see
-   >>tokenizer). Ids 0..255 are the 256 single bytes, id 256+r is the token made by merge
-   rule r of vocab.bpe, and the last id (50256) is <|endoftext|>. Text is bytes: any byte
-   string encodes, and decoding gives it back exactly, invalid UTF-8 included. */
-
-/* A loaded vocabulary: the tokens' bytes and the hash tables that make encoding fast (one
-   tokenizer is a few MB). Its fields are private (>>tokenizer); everything a program needs
-   comes from the functions below, e.g. V from gpt_tok_vocab_size, and <|endoftext|> is the
-   last id, V - 1. Every function that takes a const tokenizer may be called from several
-   threads at once: encoding keeps its scratch memory per call. */
-typedef struct gpt_tokenizer gpt_tokenizer;
-
-/* No token is longer than this many bytes: the loader rejects a vocabulary with a longer one
-   (GPT-2's longest is 128). Enough to size the buffers of decoding and streaming. */
-#define GPT_TOK_MAX_TOKEN_BYTES 256
-
+/* ---- Vocabulary files ---------------------------------------------------------------------- */
 #ifndef GPT_NO_STDIO
-/* Loads a vocabulary from OpenAI's vocab.bpe (Hugging Face calls the same file merges.txt)
-   and, when encoder_json_path is not NULL, checks that encoder.json (vocab.json) gives every
-   token the id the merges give it. The files are read as untrusted input: a malformed one
-   (or one over 16 MB, or with a token over 256 bytes) gives GPT_ERR_FORMAT and a missing or
-   unreadable one GPT_ERR_IO, with gpt_last_error() naming the file and the line (vocab.bpe)
-   or the byte offset or token (encoder.json). On success *out
-   owns everything; free it with gpt_tok_free. On failure *out is set to NULL and nothing is
-   leaked. alloc_ctx is passed to GPT_MALLOC. */
+/* gpt_tok_load_memory on the files: vocab.bpe at merges_path and, when encoder_json_path is
+   not NULL, encoder.json. A file over 16 MB is GPT_ERR_FORMAT, a missing or unreadable one
+   GPT_ERR_IO; gpt_last_error() names the file (and the line or the token). */
 GPT_DEF int gpt_tok_load(gpt_tokenizer **out, const char *merges_path,
                          const char *encoder_json_path, void *alloc_ctx);
 
@@ -735,121 +857,6 @@ GPT_DEF int gpt_tok_load_dir(gpt_tokenizer **out, const char *dir, void *alloc_c
 GPT_DEF int gpt_tok_load_first(gpt_tokenizer **out, const char *const *dirs, int n,
                                void *alloc_ctx);
 #endif
-
-/* gpt_tok_load on the bytes of the two files in memory: merges[0..n_merges) holds vocab.bpe,
-   encoder_json[0..n_json) encoder.json (NULL: not checked). The bytes are only read and may
-   be freed afterwards. Errors name them "<memory: vocab.bpe>" and "<memory: encoder.json>".
-   Works in a build with GPT_NO_STDIO. */
-GPT_DEF int gpt_tok_load_memory(gpt_tokenizer **out, const void *merges, size_t n_merges,
-                                const void *encoder_json, size_t n_json, void *alloc_ctx);
-
-/* Frees a tokenizer from gpt_tok_load or gpt_tok_load_memory. NULL is allowed. */
-GPT_DEF void gpt_tok_free(gpt_tokenizer *tok);
-
-/* The number of ids, V (50257 for GPT-2). */
-GPT_DEF int gpt_tok_vocab_size(const gpt_tokenizer *tok);
-
-/* The bytes of token `id` (not 0-terminated) and their count in *len, or NULL (and *len 0)
-   when id is outside [0, V). The pointer lives as long as the tokenizer. */
-GPT_DEF const char *gpt_tok_token_bytes(const gpt_tokenizer *tok, int id, size_t *len);
-
-/* Encodes text[0..len) (any bytes; need not be 0-terminated) into token ids, like tiktoken's
-   encode_ordinary(), or like encode(allowed_special="all") when allow_special is non-zero:
-   then each "<|endoftext|>" in the text becomes the single id V - 1; otherwise it is
-   plain text. Writes at most cap ids and sets *n_out to the number of ids of the whole text.
-   Returns GPT_OK, or GPT_ERR_RANGE when they do not fit: then *n_out is the count needed and
-   ids[0..cap) holds the first cap ids (so a call with cap 0 and ids NULL measures).
-   GPT_ERR_NOMEM when the scratch memory for a very long word cannot be allocated (then
-   *n_out is untouched). Allocates scratch memory per call only for words longer than 64
-   bytes; thread-safe. */
-GPT_DEF int gpt_tok_encode(const gpt_tokenizer *tok, const char *text, size_t len,
-                           int allow_special, int *ids, size_t cap, size_t *n_out);
-
-/* Writes the bytes of ids[0..n) into out (not 0-terminated) and their count into *len_out.
-   GPT_ERR_RANGE when an id is outside [0, V) (the detail names it; nothing written, *len_out
-   untouched) or when the bytes do not fit in cap (then *len_out is the count needed and out
-   holds the first cap bytes). Thread-safe. */
-GPT_DEF int gpt_tok_decode(const gpt_tokenizer *tok, const int *ids, size_t n,
-                           char *out, size_t cap, size_t *len_out);
-
-/* A streaming decoder for text generated one token at a time. A token may end in the
-   middle of a UTF-8 character (the rest comes with the next token); the stream keeps those
-   bytes back until the character is complete, so that every push gives whole characters.
-   Bytes that cannot become a valid character are passed on as they are, so the pushes and
-   the final flush together give exactly the bytes of gpt_tok_decode. One stream per text;
-   the struct is the caller's (no allocation). */
-typedef struct gpt_tok_stream {
-    unsigned char pending[4];  /* the start of an unfinished character */
-    int n_pending;             /* 0..3 */
-} gpt_tok_stream;
-
-/* Starts an empty stream. */
-GPT_DEF void gpt_tok_stream_init(gpt_tok_stream *stream);
-
-/* Adds token `id` and writes the bytes that now form whole characters (or can never do so)
-   into out, their count into *len_out. At most 3 + GPT_TOK_MAX_TOKEN_BYTES bytes come out.
-   GPT_ERR_RANGE (stream unchanged) when id is outside [0, V) or the bytes do not fit in
-   cap (then *len_out is the count needed). */
-GPT_DEF int gpt_tok_stream_push(gpt_tok_stream *stream, const gpt_tokenizer *tok, int id,
-                                char *out, size_t cap, size_t *len_out);
-
-/* At the end of the text: writes the kept-back bytes of an unfinished character (at most
-   3) as they are, and empties the stream. GPT_ERR_RANGE (stream unchanged) when cap is too
-   small, with *len_out the count needed. */
-GPT_DEF int gpt_tok_stream_flush(gpt_tok_stream *stream, char *out, size_t cap,
-                                 size_t *len_out);
-
-#ifdef __cplusplus
-}
-#endif
-
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* ---- Inference: one token at a time with a KV cache (see >>inference) ---------------------- */
-
-/* Runs token `token` at position `pos` (0 <= pos < block_size) through the model, reusing the
-   keys and values of positions 0..pos-1 that earlier calls left in the cache, and stores this
-   position's. Feed a sequence with pos = 0, 1, 2, ...; starting again at pos 0 starts a new
-   sequence. *logits (may be NULL) receives model->kv.logits, (V), valid until the next call.
-   GPT_ERR_ARG without kv_cache, GPT_ERR_RANGE for a bad token or position. */
-GPT_DEF int gpt_forward_token(gpt_model *model, int token, int pos, float **logits);
-
-/* The mean cross-entropy (nats per token) of the model on tokens[0..n): each of tokens[1..n)
-   is predicted from those before it in its window. The windows are block_size tokens long
-   and do not overlap; each one starts again at position 0 (its first token is predicted by
-   the window before). Runs through gpt_forward_token, so it works with every weight format
-   and needs kv_cache; it overwrites the cache. Sums in double. *loss is written only on
-   success. GPT_ERR_ARG for n < 2 or no KV cache, GPT_ERR_RANGE for a token outside [0, V)
-   (the detail gives its index). */
-GPT_DEF int gpt_score(gpt_model *model, const int *tokens, size_t n, double *loss);
-
-/* Bytes of the parameters as the model keeps them: 4 per fp32 value, 2 per BF16 weight, one
-   per Q8 weight plus 4 per group scale. One token of gpt_forward_token reads about this. */
-GPT_DEF size_t gpt_weight_bytes(const gpt_model *model);
-
-/* How the next token is drawn from the logits. */
-typedef struct gpt_sampler {
-    float temperature;   /* 1.0: divide the logits by it; must be > 0 (greedy ignores it) */
-    int top_k;           /* 50: keep only the k most likely tokens; 0 keeps all */
-    float top_p;         /* 1.0: then keep the smallest set of most likely tokens whose
-                            probability (among those top_k kept) adds up to top_p
-                            (nucleus); 1.0 keeps all. As Hugging Face's generate(). */
-    int greedy;          /* 0; 1: always the most likely token (lowest id on ties) */
-} gpt_sampler;
-
-/* temperature 1.0, top_k 50, top_p 1.0, greedy 0. */
-GPT_DEF gpt_sampler gpt_sampler_defaults(void);
-
-/* Draws a token from logits (V) with the sampler's rules, using `rng` and the model's
-   sampling scratch (kv.probs and kv.order), which every model that computes logits has:
-   one with a KV cache or with max_batch > 0. So it needs no KV cache, takes logits from
-   gpt_forward_token, gpt_forward or anywhere else, leaves them unchanged, and never
-   allocates. GPT_ERR_ARG (*token untouched) for a weights-only model, a temperature <= 0,
-   top_k < 0 or top_p outside (0, 1]. */
-GPT_DEF int gpt_sample(gpt_model *model, const float *logits, const gpt_sampler *sampler,
-                       gpt_rng *rng, int *token);
 
 #ifdef __cplusplus
 }
@@ -2046,7 +2053,7 @@ GPT_DEF void gpt_model_free(gpt_model *m) {
 
 /* Stores x[0], x[stride], ... x[(n-1)*stride] as weights c0 .. c0+n-1 of row `row` (counted
    over the stacked layers) of a small tensor with `cols` columns; for Q8, c0 starts a group
-   and n is that group's length. Defined in >>small, after sampling. */
+   and n is that group's length. Defined in the appendix >>small. */
 static void gpt__small_put(const gpt_small *s, int weights, size_t row, int cols, int c0,
                            const float *x, size_t stride, int n);
 
@@ -2339,6 +2346,1147 @@ GPT_DEF double gpt_schedule_lr(const gpt_schedule *s, long step) {
     return s->min_lr + 0.5 * (s->max_lr - s->min_lr) *
            (1.0 + cos(3.14159265358979323846 * progress));
 }
+
+/* ------------------------------------------------------------------------------------------
+   >>inference   The KV cache, the one-token forward, and sampling.
+
+   Idea: generating text is a loop: run the model, pick the next token, append it, run again.
+   Running the full forward over the whole sequence each time would redo all the work for
+   the earlier positions. But in a causal model nothing about position t2 ever changes once
+   it is computed: its key and value in every layer are fixed. So keep them (the "KV cache")
+   and, for each new token, compute only that one position: its query attends over the
+   cached keys and values of all positions before it, plus its own.
+   Math:     for the new position p, in every layer l:
+               q_p, k_p, v_p = c_attn(ln_1(x_p));  K[l][p] = k_p;  V[l][p] = v_p
+               y_p = sum_{t2 <= p} softmax_t2(q_p . K[l][t2] / sqrt(HS)) V[l][t2]
+             the rest of the block is per position, exactly as in the full forward.
+   PyTorch:  model(idx[:, -1:], past_key_values=past, use_cache=True) in Hugging Face.
+   Shapes:   token, pos -> logits (V); cache K, V (L, maxT, C) filled up to pos.
+   Cost:     every weight is read once per token, so sampling speed is set by memory
+             bandwidth: about 500 MB per token for the 124M model in fp32 (the appendix
+             >>small keeps the weights in fewer bytes).
+   Context:  positions stop at block_size (wpe has no row beyond it). The sample program
+             slides the window when it gets there: it keeps the last half of the tokens and
+             runs them again from position 0, then carries on.
+   ------------------------------------------------------------------------------------------ */
+/* The rows of the parameter table (>>model), by name, for the one-token forward. */
+enum { GPT__WTE, GPT__WPE, GPT__LN_1_W, GPT__LN_1_B, GPT__C_ATTN_W, GPT__C_ATTN_B,
+       GPT__ATTN_PROJ_W, GPT__ATTN_PROJ_B, GPT__LN_2_W, GPT__LN_2_B, GPT__C_FC_W, GPT__C_FC_B,
+       GPT__MLP_PROJ_W, GPT__MLP_PROJ_B, GPT__LN_F_W, GPT__LN_F_B };
+
+/* Layer l's copy of fp32 parameter p. */
+static const float *gpt__param_at(const gpt_model *m, int p, int l) {
+    return m->tensors[p].data + (size_t)l * m->tensors[p].size;
+}
+
+/* The small-weight matrix-vector product and one row of a small tensor back in fp32, for
+   models created with BF16 or Q8 weights: see the appendix >>small. */
+static void gpt__small_matvec(float *out, const float *x, const gpt_small *s, int weights,
+                              size_t first_row, const float *bias, int C, int OC);
+static void gpt__small_row(float *out, const gpt_small *s, int weights, size_t row, int cols);
+
+/* out (OC) = W x + bias for layer l of matmul weight p, W (OC,C) as the model keeps it. */
+static void gpt__token_matmul(const gpt_model *m, float *out, const float *x, int p, int l,
+                              const float *bias) {
+    const gpt_tensor *t = &m->tensors[p];
+    if (t->data) gpt__matmul_forward(out, NULL, x, gpt__param_at(m, p, l), bias, 1, t->cols,
+                                     t->rows);
+    else gpt__small_matvec(out, x, &m->small[p], m->options.weights, (size_t)l * t->rows, bias,
+                           t->cols, t->rows);
+}
+
+GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) {
+    int C = m->config.n_embd, NH = m->config.n_head, HS = C / NH, L = m->config.n_layer;
+    int V = m->config.vocab_size, maxT = m->config.block_size;
+    gpt_kv *kv = &m->kv;
+    float scale = 1.0f / sqrtf((float)HS);
+    float mean, rstd;   /* the layernorms' statistics, which one token does not keep */
+    if (!kv->k) return gpt__fail(GPT_ERR_ARG, "model was created without a KV cache");
+    if (token < 0 || token >= V)
+        return gpt__fail(GPT_ERR_RANGE, "token %d is outside [0, %d)", token, V);
+    if (pos < 0 || pos >= maxT)
+        return gpt__fail(GPT_ERR_RANGE, "position %d is outside [0, block_size %d)", pos, maxT);
+    size_t at = (size_t)pos * C;   /* [pos,0] of a (maxT,C) tensor: wpe, one layer's K or V */
+    if (m->params.wte) {
+        gpt__encoder_forward(kv->x, &token, m->params.wte, m->params.wpe + at, 1, 1, C);
+    } else {   /* a small wte: its row back in fp32, then the position */
+        gpt__small_row(kv->x, &m->small[GPT__WTE], m->options.weights, (size_t)token, C);
+        for (int i = 0; i < C; i++) kv->x[i] += m->params.wpe[at + i];
+    }
+    size_t layer = (size_t)maxT * C;   /* one layer's part of the cache, (maxT,C) */
+    for (int l = 0; l < L; l++) {
+        float *K = kv->k + l * layer, *Vc = kv->v + l * layer;
+        /* attention: this position's q, k, v; k and v go into the cache */
+        gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, gpt__param_at(m, GPT__LN_1_W, l),
+                               gpt__param_at(m, GPT__LN_1_B, l), 1, C);
+        gpt__token_matmul(m, kv->qkv, kv->xb, GPT__C_ATTN_W, l,
+                          gpt__param_at(m, GPT__C_ATTN_B, l));
+        memcpy(K + at, kv->qkv + C, C * sizeof(float));
+        memcpy(Vc + at, kv->qkv + 2 * C, C * sizeof(float));
+        /* heads are independent, each with its own row of att: in parallel once the
+           context is long enough to be worth waking the threads */
+        GPT_OMP(parallel for schedule(static) if ((size_t)(pos + 1) * C >= 16384))
+        for (int h = 0; h < NH; h++)
+            gpt__attend(kv->atty + h * HS, kv->att + (size_t)h * maxT, kv->qkv + h * HS,
+                        K + h * HS, Vc + h * HS, (size_t)C, pos + 1, HS, scale);
+        gpt__token_matmul(m, kv->xb, kv->atty, GPT__ATTN_PROJ_W, l,
+                          gpt__param_at(m, GPT__ATTN_PROJ_B, l));
+        gpt__residual_forward(kv->x, kv->x, kv->xb, (size_t)C);
+        /* MLP */
+        gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, gpt__param_at(m, GPT__LN_2_W, l),
+                               gpt__param_at(m, GPT__LN_2_B, l), 1, C);
+        gpt__token_matmul(m, kv->fch, kv->xb, GPT__C_FC_W, l, gpt__param_at(m, GPT__C_FC_B, l));
+        gpt__gelu_forward(kv->fch, kv->fch, (size_t)4 * C);
+        gpt__token_matmul(m, kv->xb, kv->fch, GPT__MLP_PROJ_W, l,
+                          gpt__param_at(m, GPT__MLP_PROJ_B, l));
+        gpt__residual_forward(kv->x, kv->x, kv->xb, (size_t)C);
+    }
+    gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, m->params.ln_f_w, m->params.ln_f_b, 1, C);
+    gpt__token_matmul(m, kv->logits, kv->xb, GPT__WTE, 0, NULL);   /* the tied head */
+    if (logits) *logits = kv->logits;
+    return GPT_OK;
+}
+
+/* ---- Scoring a text ----------------------------------------------------------------------
+   The loss of the model on a text it did not see is the usual way to compare two models (or
+   one model in two weight formats) on that text. It is the training loss without the
+   training: -log p(token | the tokens before it), averaged. Windows of block_size tokens
+   that do not overlap keep every token's context inside one window; exp(loss) is the
+   perplexity, the number of equally likely tokens the model is, on average, choosing among. */
+GPT_DEF int gpt_score(gpt_model *m, const int *tokens, size_t n, double *loss) {
+    int V = m->config.vocab_size, maxT = m->config.block_size;
+    if (!m->kv.k) return gpt__fail(GPT_ERR_ARG, "gpt_score needs a model with kv_cache");
+    if (n < 2) return gpt__fail(GPT_ERR_ARG, "gpt_score needs at least 2 tokens (got %lu)",
+                                (unsigned long)n);
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return gpt__fail(GPT_ERR_RANGE, "token %d at index %lu is outside [0, %d)",
+                             tokens[i], (unsigned long)i, V);
+    double sum = 0.0;
+    for (size_t s = 0; s + 1 < n; s += (size_t)maxT) {   /* window: inputs s.., targets s+1.. */
+        for (int pos = 0; pos < maxT && s + (size_t)pos + 1 < n; pos++) {
+            const int *in = tokens + s + (size_t)pos;   /* in[0] goes in, in[1] should come out */
+            int rc = gpt_forward_token(m, in[0], pos, NULL);
+            if (rc != GPT_OK) return rc;
+            const float *lg = m->kv.logits;
+            /* -log softmax(logits)[target] = log sum exp(logit - max) - (logit[target] - max) */
+            float maxv = lg[0];
+            for (int v = 1; v < V; v++) if (lg[v] > maxv) maxv = lg[v];
+            double z = 0.0;
+            for (int v = 0; v < V; v++) z += exp((double)lg[v] - maxv);
+            sum += log(z) - ((double)lg[in[1]] - maxv);
+        }
+    }
+    *loss = sum / (double)(n - 1);
+    return GPT_OK;
+}
+
+/* ---- Sampling ---------------------------------------------------------------------------------
+   Idea:     the logits say how much the model likes each token. Temperature sharpens (< 1) or
+             flattens (> 1) the distribution; top-k and top-p cut its long tail of unlikely
+             tokens, which is where incoherent text comes from; then draw one token.
+   Math:     p_v = softmax(logits / temperature)_v
+             top-k: keep the k largest p_v and renormalise.  top-p (after top-k, on what it
+             kept): keep the largest p_v in decreasing order until their sum reaches top_p
+             (at least one).  Renormalise and draw.
+             (The code never divides by the softmax's sum: it keeps the exp() values and
+             draws a point in [0, their sum) instead of [0, 1), which is the same.)
+   PyTorch:  the order of Hugging Face's generate(): temperature, then top-k
+             (TopKLogitsWarper), then top-p (TopPLogitsWarper) on the renormalised rest,
+             then torch.multinomial(F.softmax(logits, -1), 1).
+   How:      likelihood order is logit order (exp is increasing), ties to the lower id, so
+             results are exact functions of the seed and top_k = 1 is greedy. With top-k,
+             one pass over the V logits keeps the k best in a heap whose root is the worst
+             of them: a token enters only if it beats that root, which soon is rare, so the
+             pass costs about one comparison per token and exp() runs k times, not V times
+             (GPT-2 124M, V = 50257: from 1.2 ms to about 0.1 ms per token, measured).
+             With top-p alone, a heap over all V ids (built in O(V), each pop O(log V))
+             hands out tokens best first, so only as many get sorted as are kept. */
+
+GPT_DEF gpt_sampler gpt_sampler_defaults(void) {
+    gpt_sampler s;
+    s.temperature = 1.0f;
+    s.top_k = 50;
+    s.top_p = 1.0f;
+    s.greedy = 0;
+    return s;
+}
+
+/* Draws one of ids[0..n) (ids NULL: the ids 0..n-1), id with probability p[id] / mass, where
+   mass is the sum of those p: walk the running sum until it passes a uniform point in
+   [0, mass). Should rounding leave the point beyond the end, the last id with p > 0 wins, so
+   a token of probability 0 is never drawn. */
+static int gpt__draw(const float *p, const int *ids, int n, double mass, gpt_rng *rng) {
+    double u = (double)gpt_rng_uniform(rng) * mass;
+    int last = ids ? ids[0] : 0;
+    for (int i = 0; i < n; i++) {
+        int id = ids ? ids[i] : i;
+        if (p[id] > 0.0f) last = id;
+        u -= p[id];
+        if (u < 0.0) return id;
+    }
+    return last;
+}
+
+/* ---- A heap ----------------------------------------------------------------------------------
+   Idea:  keep a changing set of items so that the one that must come out first is always at
+          hand: adding an item or taking out the first costs O(log n), not the O(n) of a
+          search. Sampling keeps the k most likely tokens in one, or hands out tokens most
+          likely first (below); the tokenizer's BPE finds its next merge with the same code
+          (>>tokenizer).
+   How:   items[0..n) is a binary tree stored level by level: the children of position i
+          are 2i+1 and 2i+2, its parent is (i-1)/2. The rule: no item comes before its
+          parent, so items[0] comes before all the others.
+            push: put the item at the end; while it comes before its parent, move the parent
+                  down into its place and go up ("sift up").
+            pop:  take items[0]; move the last item to the root; while a child comes before
+                  it, move the child that comes first up into its place and go down ("sift
+                  down").
+          Each walks one path between the root and a leaf: O(log n). Making a heap of n
+          items at once (sift down every parent, from the last to the root) is O(n).
+   Order: the items are ints (token ids; numbers of candidate merges) and the caller's
+          first(ctx, a, b) says whether item a must come out before item b. It must be a
+          strict total order: of two different items exactly one comes first. Ties in what
+          is compared (two tokens with the same logit) are broken inside first() by the
+          caller's rule (the lower id), never left to the heap: then the order in which items
+          come out is fixed by first() alone, however the heap arranges them inside.
+   ------------------------------------------------------------------------------------------ */
+typedef int (*gpt__heap_first)(const void *ctx, int a, int b);   /* must a come out before b? */
+
+/* Moves items[i] down to where it belongs in the heap items[0..n) (the subtrees below i
+   follow the rule). */
+static void gpt__heap_sift_down(int *items, size_t n, size_t i, gpt__heap_first first,
+                                const void *ctx) {
+    int item = items[i];
+    for (size_t c = 2 * i + 1; c < n; c = 2 * i + 1) {   /* c: the child that comes first */
+        if (c + 1 < n && first(ctx, items[c + 1], items[c])) c++;
+        if (!first(ctx, items[c], item)) break;
+        items[i] = items[c];
+        i = c;
+    }
+    items[i] = item;
+}
+
+/* Makes items[0..n) a heap: every parent sifted down, the last one first. */
+static void gpt__heap_make(int *items, size_t n, gpt__heap_first first, const void *ctx) {
+    for (size_t i = n / 2; i-- > 0; ) gpt__heap_sift_down(items, n, i, first, ctx);
+}
+
+/* Adds item to the heap items[0..*n) (room for one more is the caller's). */
+static void gpt__heap_push(int *items, size_t *n, int item, gpt__heap_first first,
+                           const void *ctx) {
+    size_t i = (*n)++;
+    for (; i > 0 && first(ctx, item, items[(i - 1) / 2]); i = (i - 1) / 2)
+        items[i] = items[(i - 1) / 2];
+    items[i] = item;
+}
+
+/* Takes the first item out of the heap items[0..*n), *n > 0. The place it frees, items[*n]
+   after the pop, is the caller's: putting each popped item there sorts the array, the last
+   one out at the front (heap sort). */
+static int gpt__heap_pop(int *items, size_t *n, gpt__heap_first first, const void *ctx) {
+    int top = items[0];
+    items[0] = items[--*n];
+    gpt__heap_sift_down(items, *n, 0, first, ctx);
+    return top;
+}
+
+/* The orders of sampling, on the logits given as ctx. Is token a more likely than token b
+   (a larger logit, or the same and a lower id)? And its mirror: is a less likely? */
+static int gpt__before(const void *ctx, int a, int b) {
+    const float *logits = (const float *)ctx;
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+}
+
+static int gpt__after(const void *ctx, int a, int b) {
+    return gpt__before(ctx, b, a);
+}
+
+/* The k most likely ids into ids[0..k), most likely first (k < V). The heap holds the best
+   k seen so far with the LEAST likely of them first, at ids[0]: a new token that beats it
+   takes its place and sifts down. */
+static void gpt__top_k(int *ids, int k, const float *logits, int V) {
+    for (int v = 0; v < k; v++) ids[v] = v;
+    gpt__heap_make(ids, (size_t)k, gpt__after, logits);
+    float worst = logits[ids[0]];
+    for (int v = k; v < V; v++)
+        if (logits[v] > worst) {   /* beats the worst kept (a tie does not: v is the higher id) */
+            ids[0] = v;
+            gpt__heap_sift_down(ids, (size_t)k, 0, gpt__after, logits);
+            worst = logits[ids[0]];
+        }
+    for (size_t n = (size_t)k; n > 1; ) {   /* heap sort: the least likely left to the back */
+        int last = gpt__heap_pop(ids, &n, gpt__after, logits);
+        ids[n] = last;
+    }
+}
+
+GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, gpt_rng *rng,
+                       int *token) {
+    int V = m->config.vocab_size, *ids = m->kv.order;
+    float *p = m->kv.probs;
+    if (!p) return gpt__fail(GPT_ERR_ARG, "sampling needs a model that computes logits: "
+                             "created with max_batch > 0 or kv_cache");
+    if (!s->greedy && (!(s->temperature > 0.0f) || s->top_k < 0 ||
+                       !(s->top_p > 0.0f && s->top_p <= 1.0f)))
+        return gpt__fail(GPT_ERR_ARG, "sampler: need temperature > 0, top_k >= 0, 0 < top_p "
+                         "<= 1 (got %g, %d, %g)", s->temperature, s->top_k, s->top_p);
+    float maxv = -FLT_MAX;
+    for (int v = 0; v < V; v++) if (logits[v] > maxv) maxv = logits[v];
+    if (s->greedy) {   /* the first id with the largest logit */
+        int v = 0;
+        while (v < V - 1 && logits[v] != maxv) v++;
+        *token = v;
+        return GPT_OK;
+    }
+    /* p[v] = exp((logit - max) / temperature): the softmax before dividing by its sum, which
+       the draw does implicitly (a point in [0, mass) instead of [0, 1)) */
+    double sum = 0.0, mass = 0.0;   /* the mass of all the p computed, and of those kept */
+    int kept;                       /* how many of the most likely tokens the draw sees */
+    if (s->top_k > 0 && s->top_k < V) {
+        /* top-k: the k best in order, exp() only for them; sum is the mass top-p sees */
+        gpt__top_k(ids, s->top_k, logits, V);
+        for (int n = 0; n < s->top_k; n++)
+            sum += (p[ids[n]] = expf((logits[ids[n]] - maxv) / s->temperature));
+        for (kept = 0; kept < s->top_k && (kept == 0 || mass < s->top_p * sum); kept++)
+            mass += p[ids[kept]];
+        *token = gpt__draw(p, ids, kept, mass, rng);
+        return GPT_OK;
+    }
+    for (int v = 0; v < V; v++) sum += (p[v] = expf((logits[v] - maxv) / s->temperature));
+    if (s->top_p >= 1.0f) {   /* nothing is cut: draw from all V */
+        *token = gpt__draw(p, NULL, V, sum, rng);
+        return GPT_OK;
+    }
+    /* top-p alone: pop the most likely tokens into ids[V-1], ids[V-2], ... until the cut */
+    for (int id = 0; id < V; id++) ids[id] = id;
+    gpt__heap_make(ids, (size_t)V, gpt__before, logits);
+    size_t n_heap = (size_t)V;
+    for (kept = 0; n_heap > 0 && (kept == 0 || mass < s->top_p * sum); kept++) {
+        int top = gpt__heap_pop(ids, &n_heap, gpt__before, logits);
+        ids[n_heap] = top;
+        mass += p[top];
+    }
+    *token = gpt__draw(p, ids + V - kept, kept, mass, rng);   /* among ids[V-kept .. V) */
+    return GPT_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
+   >>tokenizer   GPT-2 byte-level BPE: text bytes <-> token ids.
+
+   Idea: the model only sees integers, so text must become ids and ids text again. GPT-2
+   works on BYTES, not characters: the 256 byte values are the first 256 tokens, so every
+   byte string can be encoded and nothing is ever "unknown". Training the tokenizer (done
+   once, by OpenAI) repeatedly took the most frequent adjacent pair of tokens and made it a
+   new token; vocab.bpe lists those 50000 merges in the order they were made. Encoding
+   replays them: first the text is cut into "pre-tokens" (words, numbers, runs of
+   punctuation, runs of spaces), then inside each pre-token adjacent tokens are merged, the
+   pair with the earliest merge first, until no adjacent pair is a token. Pre-tokens never
+   merge with each other, so " the" is a token but "the cat" never becomes one.
+   The steps, in the order this section teaches them:
+     1. UTF-8: the pre-tokenizer thinks in Unicode characters (letters, numbers, spaces).
+     2. character classes: \p{L}, \p{N} and White_Space, from Unicode tables.
+     3. the pre-tokenizer: GPT-2's regular expression, written out as a hand-made scanner.
+     4. the vocabulary: reading vocab.bpe (and checking encoder.json) into hash tables.
+     5. BPE merging inside one pre-token, with a min-heap: O(n log n) for n bytes.
+     6. encode, decode, and a streaming decoder for text generated token by token.
+
+   Math (the merge loop for one pre-token, as tiktoken does it):
+     parts = its bytes, each a one-byte token
+     repeat:  among adjacent parts (a, b) whose concatenation ab is a token, take the one
+              with the smallest id (ids were handed out in merge order, so the smallest id
+              is the earliest merge; ties: the leftmost), replace a, b by ab
+     until no adjacent concatenation is a token.  The ids of the parts are the output.
+
+   Reference: tiktoken.get_encoding("gpt2").encode_ordinary(text) (Python or Node), and
+   OpenAI's gpt-2 src/encoder.py. tiktoken asks "is a+b a token?", where encoder.py asks "is
+   (a, b) a merge rule?". A token can often be cut into two tokens in several ways (" the" =
+   " t"+"he" = " th"+"e") and only one of them is its merge rule, so in principle the two
+   could merge differently. We follow tiktoken and look up every cut of every token; on
+   GPT-2's vocabulary we know of no input where the two disagree.
+
+   Shapes: text (len bytes) -> ids (n), n <= len; ids (n) -> bytes (sum of token lengths).
+   ------------------------------------------------------------------------------------------ */
+
+/* ---- 1. UTF-8 ------------------------------------------------------------------------------
+   A code point U+0000..U+10FFFF is stored in 1 to 4 bytes:
+       U+0000..U+007F     0xxxxxxx
+       U+0080..U+07FF     110xxxxx 10xxxxxx
+       U+0800..U+FFFF     1110xxxx 10xxxxxx 10xxxxxx
+       U+10000..U+10FFFF  11110xxx 10xxxxxx 10xxxxxx 10xxxxxx
+   Not every byte string is valid. A sequence is valid only in its shortest form (C0 80 for
+   U+0000 is an "overlong" spelling and invalid), never encodes a UTF-16 surrogate
+   (U+D800..U+DFFF) and stops at U+10FFFF. All three rules come down to the range the SECOND
+   byte may take after each lead byte (the Unicode standard's table 3-7):
+       lead C2..DF: 80..BF     lead E0: A0..BF   lead ED: 80..9F   other E1..EF: 80..BF
+       lead F0: 90..BF         lead F4: 80..8F   F1..F3: 80..BF
+   and every later byte is 80..BF. Bytes 80..C1 and F5..FF never start a character.
+
+   Invalid bytes are text too (the tokenizer takes any bytes). Our rule: a byte that does not
+   start a valid sequence is one character on its own, of class "other" (section 2). Since
+   the pre-tokenizer only cuts the text into byte ranges, decoding gives back every byte
+   whatever the rule is; tiktoken's input is always valid UTF-8, so the rule never changes a
+   result that tiktoken could be compared on. */
+
+/* Decodes the character at s[0..n), n >= 1. Returns its length 1..4 and sets *cp (when cp
+   is not NULL); 0 when s[0] does not start a valid sequence; -1 when the n bytes are a valid
+   start that the end of the buffer cuts short (the streaming decoder waits for more bytes
+   then). The one UTF-8 decoder of the file: the JSON parser of >>checkpoint uses it too. */
+static int gpt__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    if (s[0] < 0x80) { if (cp) *cp = s[0]; return 1; }
+    if (s[0] < 0xC2) return 0;                        /* continuation byte, or overlong */
+    size_t len;                                       /* the lead byte says the length */
+    uint32_t c;                                       /* the code point, 6 bits a byte */
+    unsigned lo = 0x80, hi = 0xBF;                    /* allowed range of the second byte */
+    if (s[0] < 0xE0) { len = 2; c = s[0] & 0x1Fu; }
+    else if (s[0] < 0xF0) {
+        len = 3; c = s[0] & 0x0Fu;
+        if (s[0] == 0xE0) lo = 0xA0;                  /* below: overlong */
+        if (s[0] == 0xED) hi = 0x9F;                  /* above: surrogates */
+    } else if (s[0] < 0xF5) {
+        len = 4; c = s[0] & 0x07u;
+        if (s[0] == 0xF0) lo = 0x90;                  /* below: overlong */
+        if (s[0] == 0xF4) hi = 0x8F;                  /* above: beyond U+10FFFF */
+    } else return 0;
+    for (size_t k = 1; k < len; k++) {
+        if (k >= n) return -1;
+        if (s[k] < lo || s[k] > hi) return 0;
+        c = (c << 6) | (s[k] & 0x3Fu);
+        lo = 0x80; hi = 0xBF;
+    }
+    if (cp) *cp = c;
+    return (int)len;
+}
+
+/* ---- 2. Character classes ------------------------------------------------------------------
+   The pre-tokenizer sorts every character into one of four classes:
+       LETTER  \p{L}: the Unicode general categories Lu Ll Lt Lm Lo (a, Z, e-acute, Greek,
+               Cyrillic, CJK ideographs, ...). Combining accents (\p{M}) are NOT letters.
+       NUMBER  \p{N}: Nd Nl No (0-9, other scripts' digits, Roman numerals, fractions).
+       SPACE   \s: the Unicode property White_Space (tab, newline, space, no-break space,
+               U+3000 ideographic space, ...), which is what \s means in tiktoken's regex
+               engine.
+       OTHER   everything else: punctuation, symbols, marks, controls, invalid bytes.
+   The three sets do not overlap. The tables below list each set as sorted, disjoint,
+   inclusive ranges {first, last} of code points (generated from the Unicode 16.0 data by
+   tools/gen_unicode_tables.js); a binary search over them answers "is cp in the set?". */
+enum { GPT__TOK_LETTER, GPT__TOK_NUMBER, GPT__TOK_SPACE, GPT__TOK_OTHER };
+
+/* The class of a code point beyond ASCII: a binary search in the Unicode tables, which
+   are long and generated, so they and the search wait in the appendix >>unicode. */
+static int gpt__tok_class_from_tables(uint32_t cp);
+
+static int gpt__tok_class(uint32_t cp) {
+    if (cp < 0x80) {
+        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) return GPT__TOK_LETTER;
+        if (cp >= '0' && cp <= '9') return GPT__TOK_NUMBER;
+        if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D)) return GPT__TOK_SPACE;  /* \t\n\v\f\r */
+        return GPT__TOK_OTHER;
+    }
+    return gpt__tok_class_from_tables(cp);
+}
+
+/* The character at s[0..n), n >= 1: returns its length in bytes and sets *cls. A byte that
+   does not start a valid UTF-8 sequence is a one-byte OTHER character (section 1). */
+static size_t gpt__tok_char(const unsigned char *s, size_t n, int *cls) {
+    if (s[0] < 0x80) { *cls = gpt__tok_class(s[0]); return 1; }   /* ASCII shortcut */
+    uint32_t cp = 0;
+    int len = gpt__utf8_decode(s, n, &cp);
+    if (len <= 0) { *cls = GPT__TOK_OTHER; return 1; }
+    *cls = gpt__tok_class(cp);
+    return (size_t)len;
+}
+
+/* ---- 3. The pre-tokenizer ------------------------------------------------------------------
+   GPT-2 cuts text into pre-tokens with this regular expression, used as "find every match,
+   left to right" (re.findall in encoder.py, the same pattern in tiktoken):
+
+       's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+
+   The regex engine tries the alternatives in order at the current position and takes the
+   first that matches; `+` is greedy. Every character is a letter, number, space or other,
+   so some alternative always matches, and the matches tile the text with no gaps. Written
+   out as a scanner, the rules at position i are:
+
+   A. Contractions: an ASCII apostrophe (U+0027) followed by s, t, m, d (2 bytes) or re, ve,
+      ll (3 bytes), lower case only: "it's" -> "it" "'s". "'S" is no contraction; its
+      apostrophe is punctuation (rule B), so "IT'S" -> "IT" "'" "S".
+   B. ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: an optional SPACE U+0020 (only that
+      character: not a tab, not a no-break space) then the longest run of characters of one
+      class, LETTER, NUMBER or OTHER. So " world" is one pre-token, "x2" is "x" "2", and
+      "?!..." is one run. The run is greedy, so "x.'s" -> "x" ".'" "s": at the "." the
+      punctuation run swallows the apostrophe before a contraction could be tried.
+   C. `\s+(?!\S)`: a run of whitespace, not followed by a non-space. The run is taken whole
+      when it ends the text. Otherwise it is followed by a non-space, so the engine backs
+      off: one character shorter, the next character is whitespace and the look-ahead holds.
+      The run thus gives back its LAST character (one character, which can be several bytes,
+      e.g. U+3000), and when that is a space rule B glues it to the next word:
+          "a   b"  ->  "a" "  " " b"        (not "a" "   " "b")
+      Backing off needs a run of two or more characters: a single one fails here and falls
+      to rule D.
+   D. `\s+`: whitespace that C refused, i.e. one whitespace character before a non-space:
+      "a\nb" -> "a" "\n" "b", and "a \tb" -> "a" " " "\t" "b".
+   ------------------------------------------------------------------------------------------ */
+
+/* End of the run of characters of class `cls` that starts at s[i] (exclusive). */
+static size_t gpt__tok_run_end(const unsigned char *s, size_t n, size_t i, int cls) {
+    while (i < n) {
+        int c;
+        size_t len = gpt__tok_char(s + i, n - i, &c);
+        if (c != cls) break;
+        i += len;
+    }
+    return i;
+}
+
+/* Rule A: the length of the contraction at s[i..n), or 0 when there is none. */
+static size_t gpt__tok_contraction(const unsigned char *s, size_t n, size_t i) {
+    if (s[i] != '\'' || i + 1 >= n) return 0;
+    switch (s[i + 1]) {
+    case 's': case 't': case 'm': case 'd': return 2;
+    case 'r': case 'v': return i + 2 < n && s[i + 2] == 'e' ? 3 : 0;
+    case 'l':           return i + 2 < n && s[i + 2] == 'l' ? 3 : 0;
+    default:            return 0;
+    }
+}
+
+/* The end (exclusive) of the pre-token that starts at s[i], i < n. */
+static size_t gpt__tok_pretoken_end(const unsigned char *s, size_t n, size_t i) {
+    size_t len = gpt__tok_contraction(s, n, i);
+    if (len != 0) return i + len;                                             /* rule A */
+    int cls;
+    len = gpt__tok_char(s + i, n - i, &cls);
+    if (s[i] == ' ' && i + 1 < n) {                 /* rule B's optional space */
+        int next;
+        size_t next_len = gpt__tok_char(s + i + 1, n - i - 1, &next);
+        if (next != GPT__TOK_SPACE) return gpt__tok_run_end(s, n, i + 1 + next_len, next);
+    }
+    if (cls != GPT__TOK_SPACE) return gpt__tok_run_end(s, n, i + len, cls);  /* rule B */
+    size_t last = i, end = i + len;                 /* rules C and D: a whitespace run */
+    while (end < n) {                               /* s[last..end) is its last character */
+        len = gpt__tok_char(s + end, n - end, &cls);
+        if (cls != GPT__TOK_SPACE) break;
+        last = end;
+        end += len;
+    }
+    if (end == n || last == i) return end;         /* C: ends the text; D: one character */
+    return last;                                    /* C: give back the last character */
+}
+
+/* ---- 4. The vocabulary -------------------------------------------------------------------
+   vocab.bpe (Hugging Face: merges.txt) starts with a "#version" line, then one merge rule a
+   line: two tokens separated by one space. Rule r (counting from 0) makes token 256+r, the
+   bytes of its left token followed by those of its right token. encoder.json (Hugging Face:
+   vocab.json) is a JSON object from token to id, {"!": 0, ..., "<|endoftext|>": 50256}; it
+   follows from vocab.bpe, so we only check that it agrees.
+
+   Both files spell bytes as printable characters, so that a token never contains a space or
+   a newline of its own. OpenAI's bytes_to_unicode() maps the 188 printable bytes ('!'..'~',
+   0xA1..0xAC, 0xAE..0xFF) to the characters with the same code, and the other 68 bytes
+   (controls, space, 0x7F..0xA0, 0xAD), in increasing order, to U+0100..U+0143. The space
+   0x20 is the 33rd of those, so it is written U+0120 (a G with a dot above), and the first
+   rule of vocab.bpe, "<U+0120> t", makes " t". The same order, printable bytes first, gives
+   the ids of the 256 single-byte tokens: '!' is id 0, 0xFF is id 187, byte 0x00 is id 188.
+
+   Two hash tables, built at load time, make encoding fast:
+     strings: bytes -> id, every token except <|endoftext|> (so that text never produces it
+              by accident). Open addressing, FNV-1a hash.
+     pairs:   (left id, right id) -> id of the token whose bytes are left's then right's.
+              Every way of cutting every token in two tokens is an entry (108299 for GPT-2,
+              50000 of them merge rules; the section opener says why all of them).
+   Limits that keep a hostile file harmless: files up to 16 MB, tokens up to 256 bytes (GPT-2's
+   longest is 128), so building the pair table costs at most 256 steps per file byte. */
+#define GPT__TOK_EOT_TEXT "<|endoftext|>"
+
+/* One entry of the pairs table: the token `id` whose bytes are those of `left` then `right`.
+   An empty slot has left = -1. */
+typedef struct gpt__tok_pair {
+    int32_t left, right, id;
+} gpt__tok_pair;
+
+/* The tokenizer (declared in the public part as an opaque type: callers never see inside). */
+struct gpt_tokenizer {
+    int vocab_size;            /* V: 256 + n_merges + 1 (50257 for GPT-2) */
+    int n_merges;              /* merge rules read from vocab.bpe (50000) */
+    int eot;                   /* id of <|endoftext|>, the last id (50256) */
+    int byte_id[256];          /* byte_id[b]: id of the token made of the single byte b */
+    uint32_t *token_start;     /* (V+1) token i is bytes[token_start[i] .. token_start[i+1]) */
+    unsigned char *bytes;      /* (token_start[V]) every token's bytes, back to back */
+    int max_token_bytes;       /* length of the longest token (128 for GPT-2) */
+    gpt__tok_pair *pairs;      /* (pair_mask+1) hash table: (left, right) -> merged id */
+    size_t pair_mask;          /* table size - 1, the size is a power of two */
+    int32_t *strings;          /* (string_mask+1) hash table of byte strings: id, or -1 */
+    size_t string_mask;
+    void *alloc_ctx;           /* given to GPT_MALLOC / GPT_FREE */
+};
+
+/* OpenAI's bytes_to_unicode() both ways. byte_of[c] is -1 for a character c that spells no
+   byte (only c < 324 can spell one). */
+typedef struct gpt__tok_alphabet {
+    uint32_t char_of[256];   /* (256) the character that spells byte b */
+    int byte_of[324];        /* (324) the byte that character c spells, or -1 */
+    int order[256];          /* (256) order[id] = the byte of single-byte token id */
+} gpt__tok_alphabet;
+
+static void gpt__tok_alphabet_init(gpt__tok_alphabet *a) {
+    for (int c = 0; c < 324; c++) a->byte_of[c] = -1;
+    int n_printable = 0, n_other = 0;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+        if (printable) { a->char_of[b] = (uint32_t)b; a->order[n_printable++] = b; }
+        else a->char_of[b] = 256u + (uint32_t)n_other++;
+        a->byte_of[a->char_of[b]] = b;
+    }
+    n_other = 0;   /* the unprintable bytes get the ids after the 188 printable ones */
+    for (int b = 0; b < 256; b++)
+        if (a->char_of[b] >= 256) a->order[n_printable + n_other++] = b;
+}
+
+/* 64-bit FNV-1a hash of n bytes. */
+static uint64_t gpt__tok_hash_bytes(const unsigned char *s, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Hash of a pair of ids: the finalizer of MurmurHash3, so that the low bits (the slot)
+   depend on all the bits of both ids. */
+static uint64_t gpt__tok_hash_pair(int32_t left, int32_t right) {
+    uint64_t x = ((uint64_t)(uint32_t)left << 32) | (uint32_t)right;
+    x ^= x >> 33; x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+/* The slot of the strings table that holds s[0..n), or the empty slot where it would go.
+   The table is never full (at most half), so the probe ends. */
+static size_t gpt__tok_string_slot(const gpt_tokenizer *tok, const unsigned char *s, size_t n) {
+    size_t i = (size_t)gpt__tok_hash_bytes(s, n) & tok->string_mask;
+    for (;; i = (i + 1) & tok->string_mask) {
+        int32_t id = tok->strings[i];
+        if (id < 0) return i;
+        if (tok->token_start[id + 1] - tok->token_start[id] == n &&
+            memcmp(tok->bytes + tok->token_start[id], s, n) == 0) return i;
+    }
+}
+
+/* The id of the token with bytes s[0..n), or -1 (<|endoftext|> is never found). */
+static int gpt__tok_lookup(const gpt_tokenizer *tok, const unsigned char *s, size_t n) {
+    return tok->strings[gpt__tok_string_slot(tok, s, n)];
+}
+
+/* The id of the token left+right (bytes of left, then of right), or -1. */
+static int gpt__tok_pair_lookup(const gpt_tokenizer *tok, int32_t left, int32_t right) {
+    size_t i = (size_t)gpt__tok_hash_pair(left, right) & tok->pair_mask;
+    for (;; i = (i + 1) & tok->pair_mask) {
+        const gpt__tok_pair *p = &tok->pairs[i];
+        if (p->left < 0) return -1;
+        if (p->left == left && p->right == right) return p->id;
+    }
+}
+
+/* The smallest power of two >= 2*n (a hash table at most half full), at least 16. */
+static size_t gpt__tok_table_size(size_t n) {
+    size_t size = 16;
+    while (size < 2 * n) size *= 2;
+    return size;
+}
+
+/* Parses merge rule `line` (n bytes, no newline) of `path`, which is line number line_no,
+   into the next token, id tok->vocab_size: decodes its characters into bytes at the end of
+   tok->bytes, checks that both halves are earlier tokens and the whole is a new one, and
+   enters it in the strings table. */
+static int gpt__tok_add_merge(gpt_tokenizer *tok, const gpt__tok_alphabet *a, const char *path,
+                              unsigned long line_no, const unsigned char *line, size_t n) {
+    int id = tok->vocab_size;
+    unsigned char *dst = tok->bytes + tok->token_start[id];   /* the new token's bytes */
+    size_t len = 0, left_len = 0, i = 0;
+    int bad_space = 0;
+    while (i < n) {
+        if (line[i] == ' ') {                         /* the separator: exactly one */
+            bad_space |= left_len != 0 || len == 0;
+            left_len = len;
+            i++;
+            continue;
+        }
+        uint32_t cp = 0;
+        int k = gpt__utf8_decode(line + i, n - i, &cp);
+        if (k <= 0) return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: invalid UTF-8", path,
+                                     line_no);
+        if (cp >= 324 || a->byte_of[cp] < 0)
+            return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: character U+%04lX spells no byte "
+                             "in GPT-2's byte alphabet", path, line_no, (unsigned long)cp);
+        if (len == GPT_TOK_MAX_TOKEN_BYTES)
+            return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: token longer than %d bytes", path,
+                             line_no, GPT_TOK_MAX_TOKEN_BYTES);
+        dst[len++] = (unsigned char)a->byte_of[cp];
+        i += (size_t)k;
+    }
+    if (bad_space || left_len == 0 || left_len == len)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\": expected two tokens "
+                         "separated by one space", path, line_no, (int)(n < 60 ? n : 60), line);
+    int left = gpt__tok_lookup(tok, dst, left_len);
+    int right = gpt__tok_lookup(tok, dst + left_len, len - left_len);
+    if (left < 0 || right < 0)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\": the %s token is not made by "
+                         "an earlier line", path, line_no, (int)(n < 60 ? n : 60), line,
+                         left < 0 ? "left" : "right");
+    size_t slot = gpt__tok_string_slot(tok, dst, len);
+    if (tok->strings[slot] >= 0)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\" makes token %d again", path,
+                         line_no, (int)(n < 60 ? n : 60), line, (int)tok->strings[slot]);
+    tok->strings[slot] = id;
+    tok->token_start[id + 1] = tok->token_start[id] + (uint32_t)len;
+    if ((int)len > tok->max_token_bytes) tok->max_token_bytes = (int)len;
+    tok->vocab_size = id + 1;
+    return GPT_OK;
+}
+
+/* Allocates the token arrays and the strings table for at most max_ids tokens of at most
+   max_bytes bytes in all, and enters the 256 single-byte tokens in bytes_to_unicode order. */
+static int gpt__tok_alloc_tokens(gpt_tokenizer *tok, const gpt__tok_alphabet *a,
+                                 size_t max_ids, size_t max_bytes) {
+    size_t table = gpt__tok_table_size(max_ids);
+    tok->token_start = (uint32_t *)gpt__malloc((max_ids + 1) * sizeof(uint32_t),
+                                               tok->alloc_ctx, "tokenizer: token offsets");
+    tok->bytes = (unsigned char *)gpt__malloc(max_bytes, tok->alloc_ctx, "tokenizer: bytes");
+    tok->strings = (int32_t *)gpt__malloc(table * sizeof(int32_t), tok->alloc_ctx,
+                                          "tokenizer: strings table");
+    if (!tok->token_start || !tok->bytes || !tok->strings) return GPT_ERR_NOMEM;
+    for (size_t i = 0; i < table; i++) tok->strings[i] = -1;
+    tok->string_mask = table - 1;
+    tok->token_start[0] = 0;
+    for (int id = 0; id < 256; id++) {
+        int b = a->order[id];
+        tok->bytes[id] = (unsigned char)b;
+        tok->token_start[id + 1] = (uint32_t)id + 1;
+        tok->byte_id[b] = id;
+        tok->strings[gpt__tok_string_slot(tok, tok->bytes + id, 1)] = id;
+    }
+    tok->vocab_size = 256;
+    tok->max_token_bytes = 1;
+    return GPT_OK;
+}
+
+/* Reads vocab.bpe (s[0..n), read from `path`): the header line, then one merge rule a line
+   (a final newline is optional; "\r\n" line ends are accepted), then adds <|endoftext|>. */
+static int gpt__tok_parse_merges(gpt_tokenizer *tok, const char *path, const unsigned char *s,
+                                 size_t n) {
+    if (n == 0) return gpt__fail(GPT_ERR_FORMAT, "%s: empty file", path);
+    if (n < 8 || memcmp(s, "#version", 8) != 0)
+        return gpt__fail(GPT_ERR_FORMAT, "%s: line 1: expected the \"#version\" header of "
+                         "vocab.bpe / merges.txt", path);
+    size_t lines = 1, eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1;
+    for (size_t i = 0; i < n; i++) lines += s[i] == '\n';
+    gpt__tok_alphabet a;
+    gpt__tok_alphabet_init(&a);
+    /* Each rule spells its token's bytes with at least as many file bytes, so n bounds the
+       bytes of all merged tokens. */
+    int rc = gpt__tok_alloc_tokens(tok, &a, 256 + lines + 1, 256 + n + eot_len);
+    if (rc != GPT_OK) return rc;
+    const unsigned char *nl = (const unsigned char *)memchr(s, '\n', n);
+    size_t pos = nl ? (size_t)(nl - s) + 1 : n;               /* past the header */
+    unsigned long line_no = 1;
+    while (pos < n) {
+        nl = (const unsigned char *)memchr(s + pos, '\n', n - pos);
+        size_t end = nl ? (size_t)(nl - s) : n, len = end - pos;
+        line_no++;
+        if (len > 0 && s[end - 1] == '\r') len--;
+        if (len == 0) return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: empty line", path,
+                                       line_no);
+        rc = gpt__tok_add_merge(tok, &a, path, line_no, s + pos, len);
+        if (rc != GPT_OK) return rc;
+        pos = end + 1;
+    }
+    tok->n_merges = tok->vocab_size - 256;
+    tok->eot = tok->vocab_size++;
+    memcpy(tok->bytes + tok->token_start[tok->eot], GPT__TOK_EOT_TEXT, eot_len);
+    tok->token_start[tok->eot + 1] = tok->token_start[tok->eot] + (uint32_t)eot_len;
+    if ((int)eot_len > tok->max_token_bytes) tok->max_token_bytes = (int)eot_len;
+    return GPT_OK;
+}
+
+/* Walks every way of cutting every merged token in two tokens, left + right, and counts them
+   (insert = 0) or enters them in the pairs table (insert = 1). Single bytes have no cut and
+   <|endoftext|> is no merge. */
+static size_t gpt__tok_each_split(gpt_tokenizer *tok, int insert) {
+    size_t count = 0;
+    for (int id = 256; id < tok->eot; id++) {
+        const unsigned char *s = tok->bytes + tok->token_start[id];
+        size_t len = tok->token_start[id + 1] - tok->token_start[id];
+        for (size_t k = 1; k < len; k++) {
+            int left = gpt__tok_lookup(tok, s, k);
+            if (left < 0) continue;
+            int right = gpt__tok_lookup(tok, s + k, len - k);
+            if (right < 0) continue;
+            count++;
+            if (insert) {
+                size_t i = (size_t)gpt__tok_hash_pair(left, right) & tok->pair_mask;
+                while (tok->pairs[i].left >= 0) i = (i + 1) & tok->pair_mask;
+                tok->pairs[i].left = left;
+                tok->pairs[i].right = right;
+                tok->pairs[i].id = id;
+            }
+        }
+    }
+    return count;
+}
+
+/* Builds the pairs table: count the entries, size the table, enter them. A pair of tokens
+   concatenates to one byte string, so no pair can be entered twice. */
+static int gpt__tok_build_pairs(gpt_tokenizer *tok) {
+    size_t size = gpt__tok_table_size(gpt__tok_each_split(tok, 0));
+    tok->pairs = (gpt__tok_pair *)gpt__malloc(size * sizeof(gpt__tok_pair), tok->alloc_ctx,
+                                              "tokenizer: pairs table");
+    if (!tok->pairs) return GPT_ERR_NOMEM;
+    for (size_t i = 0; i < size; i++) tok->pairs[i].left = -1;
+    tok->pair_mask = size - 1;
+    gpt__tok_each_split(tok, 1);
+    return GPT_OK;
+}
+
+/* The check of encoder.json against the merges (gpt_tok_load's optional second file). It
+   reads JSON, so it lives with the JSON parser in the appendix >>checkpoint; the story only
+   needs to know that it returns GPT_OK or an error that names the first wrong entry. */
+static int gpt__tok_check_json(const gpt_tokenizer *tok, const char *path,
+                               const char *merges_path, const unsigned char *s, size_t n);
+
+/* ---- Loading ------------------------------------------------------------------------------ */
+GPT_DEF void gpt_tok_free(gpt_tokenizer *tok) {
+    if (!tok) return;
+    void *ctx = tok->alloc_ctx;
+    if (tok->token_start) GPT_FREE(tok->token_start, ctx);
+    if (tok->bytes) GPT_FREE(tok->bytes, ctx);
+    if (tok->strings) GPT_FREE(tok->strings, ctx);
+    if (tok->pairs) GPT_FREE(tok->pairs, ctx);
+    GPT_FREE(tok, ctx);
+}
+
+/* Builds a tokenizer from the bytes of vocab.bpe, merges[0..n_merges), and checks it against
+   those of encoder.json, json[0..n_json) (skipped when json is NULL). merges_what and
+   json_what name them in errors (the files' paths). The bytes are only read. The files
+   themselves are read in >>checkpoint, with all of gpt.h's file code (gpt_tok_load). */
+static int gpt__tok_build(gpt_tokenizer **out, const unsigned char *merges, size_t n_merges,
+                          const char *merges_what, const unsigned char *json, size_t n_json,
+                          const char *json_what, void *alloc_ctx) {
+    *out = NULL;
+    gpt_tokenizer *tok = (gpt_tokenizer *)gpt__malloc(sizeof *tok, alloc_ctx, "tokenizer");
+    if (!tok) return GPT_ERR_NOMEM;
+    memset(tok, 0, sizeof *tok);
+    tok->alloc_ctx = alloc_ctx;
+    int rc = gpt__tok_parse_merges(tok, merges_what, merges, n_merges);
+    if (rc == GPT_OK) rc = gpt__tok_build_pairs(tok);
+    if (rc == GPT_OK && json) rc = gpt__tok_check_json(tok, json_what, merges_what, json, n_json);
+    if (rc != GPT_OK) { gpt_tok_free(tok); return rc; }
+    *out = tok;
+    return GPT_OK;
+}
+
+GPT_DEF int gpt_tok_load_memory(gpt_tokenizer **out, const void *merges, size_t n_merges,
+                                const void *encoder_json, size_t n_json, void *alloc_ctx) {
+    if (!out || !merges)
+        return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_memory: out and merges must not be NULL");
+    return gpt__tok_build(out, (const unsigned char *)merges, n_merges, "<memory: vocab.bpe>",
+                          (const unsigned char *)encoder_json, n_json,
+                          "<memory: encoder.json>", alloc_ctx);
+}
+
+GPT_DEF int gpt_tok_vocab_size(const gpt_tokenizer *tok) {
+    return tok->vocab_size;
+}
+
+GPT_DEF const char *gpt_tok_token_bytes(const gpt_tokenizer *tok, int id, size_t *len) {
+    if (id < 0 || id >= tok->vocab_size) { *len = 0; return NULL; }
+    *len = tok->token_start[id + 1] - tok->token_start[id];
+    return (const char *)(tok->bytes + tok->token_start[id]);
+}
+
+/* ---- 5. BPE inside one pre-token -----------------------------------------------------------
+   The plain loop (tiktoken's byte_pair_merge) keeps the parts in an array and, for every
+   merge, scans all adjacent pairs for the smallest id: O(n^2) for n bytes. Harmless for a
+   6-letter word, hopeless for 100 KB of letters without a space (a base64 blob, a DNA
+   string) or 4 KB of Chinese. So here:
+     - the parts are a linked list over byte positions: the part that starts at byte i has
+       id part[i] and ends where the next part starts, next[i]; prev[i] goes back. A merge
+       unlinks one part in O(1).
+     - every adjacent pair whose concatenation is a token is a candidate merge, written
+       down as the number key = (merged id << 32) | left, where left is where the left part
+       starts. The candidates wait in a heap (the one of >>inference, "A heap") that hands
+       out the smallest key first: the smallest id, and among equal ids the leftmost,
+       exactly tiktoken's choice. O(log n) a merge.
+     - a merge changes the parts around it, so candidates go stale. Instead of finding and
+       removing them, each is checked when it comes out: it is still good when the two
+       parts that now start at left cover exactly the bytes of its token, i.e. end where
+       the token would. Boundaries only ever disappear, so two parts with the same start
+       and end as when the candidate was made are the same two parts ("lazy deletion").
+   Each merge adds at most 2 candidates, so there are less than 3n: O(n log n) in all.
+   Most pre-tokens are whole tokens (" the", " and") and skip all of this with one lookup in
+   the strings table. Note that this shortcut is part of tiktoken's definition, not only a
+   speed-up: the merge loop can stop at parts that are not the whole token even when the
+   whole pre-token is one.
+
+   Shapes: pre-token s (n bytes) -> ids (at most n). */
+/* The heap's order on candidates a and b, numbers into the array of keys given as ctx: the
+   smaller key first. Two candidates never have the same key (a merge is offered once, when
+   its parts become neighbours), but the smaller number breaks a tie anyway, so that the
+   order is strict as the heap asks. */
+static int gpt__tok_merge_first(const void *ctx, int a, int b) {
+    const uint64_t *key = (const uint64_t *)ctx;
+    return key[a] < key[b] || (key[a] == key[b] && a < b);
+}
+
+/* Scratch memory of one encode call: small arrays inside the struct for pre-tokens of up
+   to 64 bytes (nearly all), one allocation, grown as needed, for longer ones. */
+#define GPT__TOK_SMALL 64
+typedef struct gpt__tok_scratch {
+    int32_t *part;         /* (cap) id of the part that starts at byte i */
+    int32_t *next;         /* (cap) start of the next part; -1 once merged into its left */
+    int32_t *prev;         /* (cap) start of the previous part; -1 for the first */
+    uint64_t *key;         /* (3*cap) key of candidate merge c: (merged id << 32) | left */
+    int *heap;             /* (3*cap) the candidates' numbers c, as the heap's items */
+    size_t cap;            /* longest pre-token the arrays can take */
+    void *memory;          /* the allocation, or NULL while the small arrays serve */
+    void *ctx;             /* alloc_ctx */
+    int32_t small_part[GPT__TOK_SMALL], small_next[GPT__TOK_SMALL], small_prev[GPT__TOK_SMALL];
+    uint64_t small_key[3 * GPT__TOK_SMALL];
+    int small_heap[3 * GPT__TOK_SMALL];
+} gpt__tok_scratch;
+
+static void gpt__tok_scratch_init(gpt__tok_scratch *w, void *ctx) {
+    w->part = w->small_part;
+    w->next = w->small_next;
+    w->prev = w->small_prev;
+    w->key = w->small_key;
+    w->heap = w->small_heap;
+    w->cap = GPT__TOK_SMALL;
+    w->memory = NULL;
+    w->ctx = ctx;
+}
+
+/* Makes room for a pre-token of n bytes (at least doubling, so growing costs O(total)). */
+static int gpt__tok_scratch_reserve(gpt__tok_scratch *w, size_t n) {
+    if (n <= w->cap) return GPT_OK;
+    if (n >= 0x7FFFFFFF / 3)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_encode: a word of %lu bytes without a break "
+                         "is too long (the limit is about 700 MB)", (unsigned long)n);
+    size_t cap = n > 2 * w->cap ? n : 2 * w->cap;
+    int ok = 1;
+    size_t bytes = gpt__mul(cap, 3 * sizeof(uint64_t) + 3 * sizeof(int) + 3 * sizeof(int32_t),
+                            &ok);
+    void *memory = ok ? gpt__malloc(bytes, w->ctx, "gpt_tok_encode: scratch") : NULL;
+    if (!ok) return gpt__fail(GPT_ERR_NOMEM, "gpt_tok_encode: scratch for a word of %lu bytes "
+                              "overflows size_t", (unsigned long)n);
+    if (!memory) return GPT_ERR_NOMEM;
+    if (w->memory) GPT_FREE(w->memory, w->ctx);
+    w->memory = memory;
+    w->key = (uint64_t *)memory;                        /* 8-byte aligned things first */
+    w->heap = (int *)(w->key + 3 * cap);
+    w->part = (int32_t *)(w->heap + 3 * cap);
+    w->next = w->part + cap;
+    w->prev = w->next + cap;
+    w->cap = cap;
+    return GPT_OK;
+}
+
+/* Makes the parts that start at left and right a candidate, if their concatenation is a
+   token: candidate number *n_made, pushed on the heap heap[0..*n_heap). */
+static void gpt__tok_offer(const gpt_tokenizer *tok, gpt__tok_scratch *w, int *n_made,
+                           size_t *n_heap, int32_t left, int32_t right) {
+    int id = gpt__tok_pair_lookup(tok, w->part[left], w->part[right]);
+    if (id >= 0) {
+        w->key[*n_made] = ((uint64_t)id << 32) | (uint32_t)left;
+        gpt__heap_push(w->heap, n_heap, (*n_made)++, gpt__tok_merge_first, w->key);
+    }
+}
+
+/* Where encode writes: ids[0..cap), but it counts on past the end (to report the size). */
+typedef struct gpt__tok_out {
+    int *ids;        /* (cap) */
+    size_t cap;
+    size_t count;    /* ids produced so far, written or not */
+} gpt__tok_out;
+
+static void gpt__tok_emit(gpt__tok_out *out, int id) {
+    if (out->count < out->cap) out->ids[out->count] = id;
+    out->count++;
+}
+
+/* Merges the bytes s[0..n) of one pre-token, 2 <= n <= w->cap, and emits the ids. */
+static void gpt__tok_bpe(const gpt_tokenizer *tok, const unsigned char *s, int32_t n,
+                         gpt__tok_scratch *w, gpt__tok_out *out) {
+    GPT_ASSERT(n >= 2 && (size_t)n <= w->cap);
+    for (int32_t i = 0; i < n; i++) {          /* start: every byte is a part of its own */
+        w->part[i] = tok->byte_id[s[i]];
+        w->next[i] = i + 1;
+        w->prev[i] = i - 1;
+    }
+    int n_made = 0;            /* candidates made: key[0..n_made) */
+    size_t n_heap = 0;         /* those still waiting: heap[0..n_heap) */
+    for (int32_t i = 0; i + 1 < n; i++) gpt__tok_offer(tok, w, &n_made, &n_heap, i, i + 1);
+    while (n_heap > 0) {
+        uint64_t key = w->key[gpt__heap_pop(w->heap, &n_heap, gpt__tok_merge_first, w->key)];
+        int32_t id = (int32_t)(key >> 32), left = (int32_t)(key & 0xFFFFFFFFu);
+        int32_t right = w->next[left];         /* -1: left was merged into its left */
+        if (right < 0 || right == n) continue;                      /* stale: no two parts */
+        int32_t end = w->next[right];
+        if ((uint32_t)(end - left) != tok->token_start[id + 1] - tok->token_start[id])
+            continue;                                                /* stale: other parts */
+        w->part[left] = id;                    /* left absorbs right: [left, end) */
+        w->next[left] = end;
+        w->next[right] = -1;
+        if (end < n) w->prev[end] = left;
+        if (w->prev[left] >= 0) gpt__tok_offer(tok, w, &n_made, &n_heap, w->prev[left], left);
+        if (end < n) gpt__tok_offer(tok, w, &n_made, &n_heap, left, end);
+    }
+    for (int32_t i = 0; i < n; i = w->next[i]) gpt__tok_emit(out, w->part[i]);
+}
+
+/* Emits the ids of one pre-token s[0..n), n >= 1. */
+static int gpt__tok_encode_piece(const gpt_tokenizer *tok, const unsigned char *s, size_t n,
+                                 gpt__tok_scratch *w, gpt__tok_out *out) {
+    if (n == 1) { gpt__tok_emit(out, tok->byte_id[s[0]]); return GPT_OK; }
+    int id = n <= (size_t)tok->max_token_bytes ? gpt__tok_lookup(tok, s, n) : -1;
+    if (id >= 0) {
+        gpt__tok_emit(out, id);                /* the whole pre-token is a token */
+        return GPT_OK;
+    }
+    int rc = gpt__tok_scratch_reserve(w, n);
+    if (rc != GPT_OK) return rc;
+    gpt__tok_bpe(tok, s, (int32_t)n, w, out);
+    return GPT_OK;
+}
+
+/* ---- 6. Encode, decode, stream ------------------------------------------------------------
+   encode = pre-tokenize, then BPE each pre-token. With allow_special the text is first cut
+   at every "<|endoftext|>", which becomes the id eot, and the pieces between are encoded as
+   if they were separate texts (so "a <|endoftext|>" ends its first piece with " ", as in
+   tiktoken). decode = concatenate the tokens' bytes. */
+
+/* Emits the ids of s[0..n), pre-token by pre-token. */
+static int gpt__tok_encode_ordinary(const gpt_tokenizer *tok, const unsigned char *s, size_t n,
+                                    gpt__tok_scratch *w, gpt__tok_out *out) {
+    int rc = GPT_OK;
+    for (size_t i = 0; i < n && rc == GPT_OK; ) {
+        size_t end = gpt__tok_pretoken_end(s, n, i);
+        rc = gpt__tok_encode_piece(tok, s + i, end - i, w, out);
+        i = end;
+    }
+    return rc;
+}
+
+/* Where the first "<|endoftext|>" starts in s[0..n), or n when there is none. */
+static size_t gpt__tok_find_eot(const gpt_tokenizer *tok, const unsigned char *s, size_t n) {
+    const unsigned char *eot = tok->bytes + tok->token_start[tok->eot];
+    size_t len = tok->token_start[tok->eot + 1] - tok->token_start[tok->eot];
+    for (size_t i = 0; i + len <= n; ) {
+        const unsigned char *p = (const unsigned char *)memchr(s + i, eot[0], n - len + 1 - i);
+        if (!p) break;
+        if (memcmp(p, eot, len) == 0) return (size_t)(p - s);
+        i = (size_t)(p - s) + 1;
+    }
+    return n;
+}
+
+GPT_DEF int gpt_tok_encode(const gpt_tokenizer *tok, const char *text, size_t len,
+                           int allow_special, int *ids, size_t cap, size_t *n_out) {
+    if (!tok || !n_out || (!text && len) || (!ids && cap))
+        return gpt__fail(GPT_ERR_ARG, "gpt_tok_encode: NULL tokenizer, text, ids or n_out");
+    const unsigned char *s = (const unsigned char *)text;
+    size_t eot_len = tok->token_start[tok->eot + 1] - tok->token_start[tok->eot], pos = 0;
+    gpt__tok_scratch w;
+    gpt__tok_scratch_init(&w, tok->alloc_ctx);
+    gpt__tok_out out = {ids, cap, 0};
+    int rc = GPT_OK;
+    while (pos < len && rc == GPT_OK) {
+        size_t stop = allow_special ? pos + gpt__tok_find_eot(tok, s + pos, len - pos) : len;
+        rc = gpt__tok_encode_ordinary(tok, s + pos, stop - pos, &w, &out);
+        pos = stop;
+        if (stop < len) { gpt__tok_emit(&out, tok->eot); pos += eot_len; }
+    }
+    if (w.memory) GPT_FREE(w.memory, w.ctx);
+    if (rc != GPT_OK) return rc;
+    *n_out = out.count;
+    if (out.count > cap)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_encode: the text has %lu tokens, room for %lu",
+                         (unsigned long)out.count, (unsigned long)cap);
+    return GPT_OK;
+}
+
+GPT_DEF int gpt_tok_decode(const gpt_tokenizer *tok, const int *ids, size_t n,
+                           char *out, size_t cap, size_t *len_out) {
+    if (!tok || !len_out || (!ids && n) || (!out && cap))
+        return gpt__fail(GPT_ERR_ARG, "gpt_tok_decode: NULL tokenizer, ids, out or len_out");
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= tok->vocab_size)
+            return gpt__fail(GPT_ERR_RANGE, "gpt_tok_decode: id %d at position %lu is outside "
+                             "[0, %d)", ids[i], (unsigned long)i, tok->vocab_size);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t start = tok->token_start[ids[i]], bytes = tok->token_start[ids[i] + 1] - start;
+        if (len < cap) memcpy(out + len, tok->bytes + start, bytes < cap - len ? bytes
+                                                                                 : cap - len);
+        len += bytes;
+    }
+    *len_out = len;
+    if (len > cap)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_decode: the text has %lu bytes, room for %lu",
+                         (unsigned long)len, (unsigned long)cap);
+    return GPT_OK;
+}
+
+/* The streaming decoder appends the token's bytes to the kept-back ones and walks them
+   character by character with the UTF-8 decoder of section 1: a complete character goes
+   out, an invalid byte goes out as it is, and a valid start that the end cuts short (at most
+   3 bytes) is kept back for the next push. */
+GPT_DEF void gpt_tok_stream_init(gpt_tok_stream *stream) {
+    stream->n_pending = 0;
+}
+
+GPT_DEF int gpt_tok_stream_push(gpt_tok_stream *stream, const gpt_tokenizer *tok, int id,
+                                char *out, size_t cap, size_t *len_out) {
+    if (id < 0 || id >= tok->vocab_size)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_stream_push: id %d is outside [0, %d)", id,
+                         tok->vocab_size);
+    size_t start = tok->token_start[id], n = tok->token_start[id + 1] - start;
+    GPT_ASSERT(n <= GPT_TOK_MAX_TOKEN_BYTES);         /* the loader checks every token */
+    unsigned char buf[3 + GPT_TOK_MAX_TOKEN_BYTES];   /* kept-back bytes + the token */
+    memcpy(buf, stream->pending, (size_t)stream->n_pending);
+    memcpy(buf + stream->n_pending, tok->bytes + start, n);
+    n += (size_t)stream->n_pending;
+    size_t done = 0;
+    while (done < n) {
+        uint32_t cp = 0;
+        int len = gpt__utf8_decode(buf + done, n - done, &cp);
+        if (len < 0) break;                            /* unfinished: keep it back */
+        done += len > 0 ? (size_t)len : 1;             /* a character, or an invalid byte */
+    }
+    *len_out = done;
+    if (done > cap)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_stream_push: %lu bytes, room for %lu",
+                         (unsigned long)done, (unsigned long)cap);
+    memcpy(out, buf, done);
+    stream->n_pending = (int)(n - done);
+    memcpy(stream->pending, buf + done, n - done);
+    return GPT_OK;
+}
+
+GPT_DEF int gpt_tok_stream_flush(gpt_tok_stream *stream, char *out, size_t cap,
+                                 size_t *len_out) {
+    size_t n = (size_t)stream->n_pending;
+    *len_out = n;
+    if (n > cap)
+        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_stream_flush: %lu bytes, room for %lu",
+                         (unsigned long)n, (unsigned long)cap);
+    memcpy(out, stream->pending, n);
+    stream->n_pending = 0;
+    return GPT_OK;
+}
+
+/* ========================================================================================== */
+/*                 APPENDICES: files, Unicode tables, small weights, speed                    */
+/*   The story ends with the tokenizer. What follows serves it (reading and writing files,    */
+/*   the generated tables) or makes it faster (>>small, >>speed); a reader may skip it all.   */
+/* ========================================================================================== */
 
 /* ------------------------------------------------------------------------------------------
    >>checkpoint   Files: JSON, safetensors, the Hugging Face GPT-2 layout, vocabularies.
@@ -2733,10 +3881,6 @@ static void gpt__json_put(gpt__jp *jp, char c) {
     if (jp->chars) jp->chars[jp->n_chars] = c;
     jp->n_chars++;
 }
-
-/* The UTF-8 decoder of >>tokenizer (section 1): the length 1..4 of the character at s, 0 or
-   -1 when it is not valid UTF-8 (overlong forms, surrogates, code points past U+10FFFF). */
-static int gpt__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* Reads the 4 hex digits after "\u" (the cursor is on the 'u'). */
 static int gpt__json_hex4(gpt__jp *jp, uint32_t *out) {
@@ -4606,13 +5750,77 @@ GPT_DEF int gpt_save(const gpt_model *m, const char *path, const gpt_save_option
 }
 #endif   /* GPT_NO_STDIO */
 
+/* ---- Checking encoder.json ---------------------------------------------------------------
+   encoder.json is one JSON object from token strings to ids, read with the strict JSON parser
+   above (gpt__json_parse: every escape, surrogate pairs, no duplicate keys). Each
+   key spells its token's bytes in GPT-2's byte alphabet, and its value must be the id the
+   merges give that token. The keys are distinct, so when there are exactly as many as
+   tokens, every token has its entry. */
+
+/* The bytes that key (a decoded JSON string) spells in GPT-2's byte alphabet, into
+   out[0..*len): 1, or 0 when a character spells no byte or the token is too long. */
+static int gpt__tok_unalphabet(const gpt__tok_alphabet *a, const gpt__json *key,
+                               unsigned char *out, size_t *len) {
+    const unsigned char *s = (const unsigned char *)key->str;
+    *len = 0;
+    for (size_t i = 0; i < key->count; ) {
+        uint32_t cp = 0;
+        int n = gpt__utf8_decode(s + i, key->count - i, &cp);   /* valid: the parser checked */
+        if (n <= 0 || cp >= 324 || a->byte_of[cp] < 0 || *len == GPT_TOK_MAX_TOKEN_BYTES)
+            return 0;
+        out[(*len)++] = (unsigned char)a->byte_of[cp];
+        i += (size_t)n;
+    }
+    return 1;
+}
+
+/* Reads encoder.json (s[0..n), read from `path`) and checks that it gives every token of
+   the merges the id the merges give it, and has no other entry. */
+static int gpt__tok_check_json(const gpt_tokenizer *tok, const char *path,
+                               const char *merges_path, const unsigned char *s, size_t n) {
+    gpt__json_doc doc;
+    int rc = gpt__json_parse(&doc, (const char *)s, n, path, tok->alloc_ctx);
+    if (rc != GPT_OK) return rc;
+    gpt__tok_alphabet a;
+    gpt__tok_alphabet_init(&a);
+    const gpt__json *root = doc.nodes, *key = root + 1;
+    if (root->type != GPT__JSON_OBJECT)
+        rc = gpt__fail(GPT_ERR_FORMAT, "%s: expected a JSON object (token: id)", path);
+    size_t eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1;
+    for (size_t i = 0; rc == GPT_OK && i < root->count; i++, key += 1 + key[1].skip) {
+        unsigned char bytes[GPT_TOK_MAX_TOKEN_BYTES];
+        size_t len;
+        uint64_t id = 0;
+        int want = -1;
+        if (!gpt__tok_unalphabet(&a, key, bytes, &len))
+            rc = gpt__fail(GPT_ERR_FORMAT, "%s: key \"%.60s\": a character of it spells no "
+                           "byte in GPT-2's byte alphabet, or it is too long", path, key->str);
+        else if (!gpt__json_uint(key + 1, 999999999, &id))
+            rc = gpt__fail(GPT_ERR_FORMAT, "%s: token \"%.60s\": its id is not a plain "
+                           "non-negative integer below 10^9", path, key->str);
+        else {
+            want = gpt__tok_lookup(tok, bytes, len);
+            if (want < 0 && len == eot_len && memcmp(bytes, GPT__TOK_EOT_TEXT, eot_len) == 0)
+                want = tok->eot;
+            if (want < 0)
+                rc = gpt__fail(GPT_ERR_FORMAT, "%s: token \"%.60s\" is not a token of %s", path,
+                               key->str, merges_path);
+            else if (id != (uint64_t)want)
+                rc = gpt__fail(GPT_ERR_FORMAT, "%s: token \"%.60s\" has id %lu, but %s gives "
+                               "it id %d", path, key->str, (unsigned long)id, merges_path, want);
+        }
+    }
+    if (rc == GPT_OK && root->count != (size_t)tok->vocab_size)
+        rc = gpt__fail(GPT_ERR_FORMAT, "%s: %lu entries, but %s makes %d tokens", path,
+                       (unsigned long)root->count, merges_path, tok->vocab_size);
+    gpt__json_free(&doc);
+    return rc;
+}
+
 /* ---- Vocabulary files ------------------------------------------------------------------------
    The file side of >>tokenizer: read vocab.bpe and encoder.json whole (each at most
    GPT__TOK_MAX_FILE bytes), then gpt__tok_build of >>tokenizer parses them, as it parses
    the bytes given to gpt_tok_load_memory. */
-static int gpt__tok_build(gpt_tokenizer **out, const unsigned char *merges, size_t n_merges,
-                          const char *merges_what, const unsigned char *json, size_t n_json,
-                          const char *json_what, void *alloc_ctx);
 
 #ifndef GPT_NO_STDIO
 #define GPT__TOK_MAX_FILE (16u << 20)   /* 16 MB, see the limits in >>tokenizer */
@@ -4702,108 +5910,7 @@ GPT_DEF int gpt_tok_load_first(gpt_tokenizer **out, const char *const *dirs, int
 #endif   /* GPT_NO_STDIO */
 
 /* ------------------------------------------------------------------------------------------
-   >>tokenizer   GPT-2 byte-level BPE: text bytes <-> token ids.
-
-   Idea: the model only sees integers, so text must become ids and ids text again. GPT-2
-   works on BYTES, not characters: the 256 byte values are the first 256 tokens, so every
-   byte string can be encoded and nothing is ever "unknown". Training the tokenizer (done
-   once, by OpenAI) repeatedly took the most frequent adjacent pair of tokens and made it a
-   new token; vocab.bpe lists those 50000 merges in the order they were made. Encoding
-   replays them: first the text is cut into "pre-tokens" (words, numbers, runs of
-   punctuation, runs of spaces), then inside each pre-token adjacent tokens are merged, the
-   pair with the earliest merge first, until no adjacent pair is a token. Pre-tokens never
-   merge with each other, so " the" is a token but "the cat" never becomes one.
-   The steps, in the order this section teaches them:
-     1. UTF-8: the pre-tokenizer thinks in Unicode characters (letters, numbers, spaces).
-     2. character classes: \p{L}, \p{N} and White_Space, from Unicode tables.
-     3. the pre-tokenizer: GPT-2's regular expression, written out as a hand-made scanner.
-     4. the vocabulary: reading vocab.bpe (and checking encoder.json) into hash tables.
-     5. BPE merging inside one pre-token, with a min-heap: O(n log n) for n bytes.
-     6. encode, decode, and a streaming decoder for text generated token by token.
-
-   Math (the merge loop for one pre-token, as tiktoken does it):
-     parts = its bytes, each a one-byte token
-     repeat:  among adjacent parts (a, b) whose concatenation ab is a token, take the one
-              with the smallest id (ids were handed out in merge order, so the smallest id
-              is the earliest merge; ties: the leftmost), replace a, b by ab
-     until no adjacent concatenation is a token.  The ids of the parts are the output.
-
-   Reference: tiktoken.get_encoding("gpt2").encode_ordinary(text) (Python or Node), and
-   OpenAI's gpt-2 src/encoder.py. tiktoken asks "is a+b a token?", where encoder.py asks "is
-   (a, b) a merge rule?". A token can often be cut into two tokens in several ways (" the" =
-   " t"+"he" = " th"+"e") and only one of them is its merge rule, so in principle the two
-   could merge differently. We follow tiktoken and look up every cut of every token; on
-   GPT-2's vocabulary we know of no input where the two disagree.
-
-   Shapes: text (len bytes) -> ids (n), n <= len; ids (n) -> bytes (sum of token lengths).
-   ------------------------------------------------------------------------------------------ */
-
-/* ---- 1. UTF-8 ------------------------------------------------------------------------------
-   A code point U+0000..U+10FFFF is stored in 1 to 4 bytes:
-       U+0000..U+007F     0xxxxxxx
-       U+0080..U+07FF     110xxxxx 10xxxxxx
-       U+0800..U+FFFF     1110xxxx 10xxxxxx 10xxxxxx
-       U+10000..U+10FFFF  11110xxx 10xxxxxx 10xxxxxx 10xxxxxx
-   Not every byte string is valid. A sequence is valid only in its shortest form (C0 80 for
-   U+0000 is an "overlong" spelling and invalid), never encodes a UTF-16 surrogate
-   (U+D800..U+DFFF) and stops at U+10FFFF. All three rules come down to the range the SECOND
-   byte may take after each lead byte (the Unicode standard's table 3-7):
-       lead C2..DF: 80..BF     lead E0: A0..BF   lead ED: 80..9F   other E1..EF: 80..BF
-       lead F0: 90..BF         lead F4: 80..8F   F1..F3: 80..BF
-   and every later byte is 80..BF. Bytes 80..C1 and F5..FF never start a character.
-
-   Invalid bytes are text too (the tokenizer takes any bytes). Our rule: a byte that does not
-   start a valid sequence is one character on its own, of class "other" (section 2). Since
-   the pre-tokenizer only cuts the text into byte ranges, decoding gives back every byte
-   whatever the rule is; tiktoken's input is always valid UTF-8, so the rule never changes a
-   result that tiktoken could be compared on. */
-
-/* Decodes the character at s[0..n), n >= 1. Returns its length 1..4 and sets *cp (when cp
-   is not NULL); 0 when s[0] does not start a valid sequence; -1 when the n bytes are a valid
-   start that the end of the buffer cuts short (the streaming decoder waits for more bytes
-   then). The one UTF-8 decoder of the file: the JSON parser of >>checkpoint uses it too. */
-static int gpt__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-    if (s[0] < 0x80) { if (cp) *cp = s[0]; return 1; }
-    if (s[0] < 0xC2) return 0;                        /* continuation byte, or overlong */
-    size_t len;                                       /* the lead byte says the length */
-    uint32_t c;                                       /* the code point, 6 bits a byte */
-    unsigned lo = 0x80, hi = 0xBF;                    /* allowed range of the second byte */
-    if (s[0] < 0xE0) { len = 2; c = s[0] & 0x1Fu; }
-    else if (s[0] < 0xF0) {
-        len = 3; c = s[0] & 0x0Fu;
-        if (s[0] == 0xE0) lo = 0xA0;                  /* below: overlong */
-        if (s[0] == 0xED) hi = 0x9F;                  /* above: surrogates */
-    } else if (s[0] < 0xF5) {
-        len = 4; c = s[0] & 0x07u;
-        if (s[0] == 0xF0) lo = 0x90;                  /* below: overlong */
-        if (s[0] == 0xF4) hi = 0x8F;                  /* above: beyond U+10FFFF */
-    } else return 0;
-    for (size_t k = 1; k < len; k++) {
-        if (k >= n) return -1;
-        if (s[k] < lo || s[k] > hi) return 0;
-        c = (c << 6) | (s[k] & 0x3Fu);
-        lo = 0x80; hi = 0xBF;
-    }
-    if (cp) *cp = c;
-    return (int)len;
-}
-
-/* ---- 2. Character classes ------------------------------------------------------------------
-   The pre-tokenizer sorts every character into one of four classes:
-       LETTER  \p{L}: the Unicode general categories Lu Ll Lt Lm Lo (a, Z, e-acute, Greek,
-               Cyrillic, CJK ideographs, ...). Combining accents (\p{M}) are NOT letters.
-       NUMBER  \p{N}: Nd Nl No (0-9, other scripts' digits, Roman numerals, fractions).
-       SPACE   \s: the Unicode property White_Space (tab, newline, space, no-break space,
-               U+3000 ideographic space, ...), which is what \s means in tiktoken's regex
-               engine.
-       OTHER   everything else: punctuation, symbols, marks, controls, invalid bytes.
-   The three sets do not overlap. The tables below list each set as sorted, disjoint,
-   inclusive ranges {first, last} of code points (generated from the Unicode 16.0 data by
-   tools/gen_unicode_tables.js); a binary search over them answers "is cp in the set?". */
-enum { GPT__TOK_LETTER, GPT__TOK_NUMBER, GPT__TOK_SPACE, GPT__TOK_OTHER };
-
-/* ------------------------------------------------------------------------------------------
-   Unicode tables for the tokenizer's pre-split (see >>tokenizer).
+   >>unicode   Unicode tables for the tokenizer's pre-split (an appendix to >>tokenizer).
 
    GPT-2's split regex asks three questions about each code point: is it a letter (\p{L}),
    a number (\p{N}), or white space (\s, which the regex engine behind tiktoken reads as the
@@ -5013,1104 +6120,6 @@ static int gpt__tok_class_from_tables(uint32_t cp) {
     return GPT__TOK_OTHER;
 }
 
-static int gpt__tok_class(uint32_t cp) {
-    if (cp < 0x80) {
-        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) return GPT__TOK_LETTER;
-        if (cp >= '0' && cp <= '9') return GPT__TOK_NUMBER;
-        if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D)) return GPT__TOK_SPACE;  /* \t\n\v\f\r */
-        return GPT__TOK_OTHER;
-    }
-    return gpt__tok_class_from_tables(cp);
-}
-
-/* The character at s[0..n), n >= 1: returns its length in bytes and sets *cls. A byte that
-   does not start a valid UTF-8 sequence is a one-byte OTHER character (section 1). */
-static size_t gpt__tok_char(const unsigned char *s, size_t n, int *cls) {
-    if (s[0] < 0x80) { *cls = gpt__tok_class(s[0]); return 1; }   /* ASCII shortcut */
-    uint32_t cp = 0;
-    int len = gpt__utf8_decode(s, n, &cp);
-    if (len <= 0) { *cls = GPT__TOK_OTHER; return 1; }
-    *cls = gpt__tok_class(cp);
-    return (size_t)len;
-}
-
-/* ---- 3. The pre-tokenizer ------------------------------------------------------------------
-   GPT-2 cuts text into pre-tokens with this regular expression, used as "find every match,
-   left to right" (re.findall in encoder.py, the same pattern in tiktoken):
-
-       's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-
-   The regex engine tries the alternatives in order at the current position and takes the
-   first that matches; `+` is greedy. Every character is a letter, number, space or other,
-   so some alternative always matches, and the matches tile the text with no gaps. Written
-   out as a scanner, the rules at position i are:
-
-   A. Contractions: an ASCII apostrophe (U+0027) followed by s, t, m, d (2 bytes) or re, ve,
-      ll (3 bytes), lower case only: "it's" -> "it" "'s". "'S" is no contraction; its
-      apostrophe is punctuation (rule B), so "IT'S" -> "IT" "'" "S".
-   B. ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: an optional SPACE U+0020 (only that
-      character: not a tab, not a no-break space) then the longest run of characters of one
-      class, LETTER, NUMBER or OTHER. So " world" is one pre-token, "x2" is "x" "2", and
-      "?!..." is one run. The run is greedy, so "x.'s" -> "x" ".'" "s": at the "." the
-      punctuation run swallows the apostrophe before a contraction could be tried.
-   C. `\s+(?!\S)`: a run of whitespace, not followed by a non-space. The run is taken whole
-      when it ends the text. Otherwise it is followed by a non-space, so the engine backs
-      off: one character shorter, the next character is whitespace and the look-ahead holds.
-      The run thus gives back its LAST character (one character, which can be several bytes,
-      e.g. U+3000), and when that is a space rule B glues it to the next word:
-          "a   b"  ->  "a" "  " " b"        (not "a" "   " "b")
-      Backing off needs a run of two or more characters: a single one fails here and falls
-      to rule D.
-   D. `\s+`: whitespace that C refused, i.e. one whitespace character before a non-space:
-      "a\nb" -> "a" "\n" "b", and "a \tb" -> "a" " " "\t" "b".
-   ------------------------------------------------------------------------------------------ */
-
-/* End of the run of characters of class `cls` that starts at s[i] (exclusive). */
-static size_t gpt__tok_run_end(const unsigned char *s, size_t n, size_t i, int cls) {
-    while (i < n) {
-        int c;
-        size_t len = gpt__tok_char(s + i, n - i, &c);
-        if (c != cls) break;
-        i += len;
-    }
-    return i;
-}
-
-/* Rule A: the length of the contraction at s[i..n), or 0 when there is none. */
-static size_t gpt__tok_contraction(const unsigned char *s, size_t n, size_t i) {
-    if (s[i] != '\'' || i + 1 >= n) return 0;
-    switch (s[i + 1]) {
-    case 's': case 't': case 'm': case 'd': return 2;
-    case 'r': case 'v': return i + 2 < n && s[i + 2] == 'e' ? 3 : 0;
-    case 'l':           return i + 2 < n && s[i + 2] == 'l' ? 3 : 0;
-    default:            return 0;
-    }
-}
-
-/* The end (exclusive) of the pre-token that starts at s[i], i < n. */
-static size_t gpt__tok_pretoken_end(const unsigned char *s, size_t n, size_t i) {
-    size_t len = gpt__tok_contraction(s, n, i);
-    if (len != 0) return i + len;                                             /* rule A */
-    int cls;
-    len = gpt__tok_char(s + i, n - i, &cls);
-    if (s[i] == ' ' && i + 1 < n) {                 /* rule B's optional space */
-        int next;
-        size_t next_len = gpt__tok_char(s + i + 1, n - i - 1, &next);
-        if (next != GPT__TOK_SPACE) return gpt__tok_run_end(s, n, i + 1 + next_len, next);
-    }
-    if (cls != GPT__TOK_SPACE) return gpt__tok_run_end(s, n, i + len, cls);  /* rule B */
-    size_t last = i, end = i + len;                 /* rules C and D: a whitespace run */
-    while (end < n) {                               /* s[last..end) is its last character */
-        len = gpt__tok_char(s + end, n - end, &cls);
-        if (cls != GPT__TOK_SPACE) break;
-        last = end;
-        end += len;
-    }
-    if (end == n || last == i) return end;         /* C: ends the text; D: one character */
-    return last;                                    /* C: give back the last character */
-}
-
-/* ---- 4. The vocabulary -------------------------------------------------------------------
-   vocab.bpe (Hugging Face: merges.txt) starts with a "#version" line, then one merge rule a
-   line: two tokens separated by one space. Rule r (counting from 0) makes token 256+r, the
-   bytes of its left token followed by those of its right token. encoder.json (Hugging Face:
-   vocab.json) is a JSON object from token to id, {"!": 0, ..., "<|endoftext|>": 50256}; it
-   follows from vocab.bpe, so we only check that it agrees.
-
-   Both files spell bytes as printable characters, so that a token never contains a space or
-   a newline of its own. OpenAI's bytes_to_unicode() maps the 188 printable bytes ('!'..'~',
-   0xA1..0xAC, 0xAE..0xFF) to the characters with the same code, and the other 68 bytes
-   (controls, space, 0x7F..0xA0, 0xAD), in increasing order, to U+0100..U+0143. The space
-   0x20 is the 33rd of those, so it is written U+0120 (a G with a dot above), and the first
-   rule of vocab.bpe, "<U+0120> t", makes " t". The same order, printable bytes first, gives
-   the ids of the 256 single-byte tokens: '!' is id 0, 0xFF is id 187, byte 0x00 is id 188.
-
-   Two hash tables, built at load time, make encoding fast:
-     strings: bytes -> id, every token except <|endoftext|> (so that text never produces it
-              by accident). Open addressing, FNV-1a hash.
-     pairs:   (left id, right id) -> id of the token whose bytes are left's then right's.
-              Every way of cutting every token in two tokens is an entry (108299 for GPT-2,
-              50000 of them merge rules; the section opener says why all of them).
-   Limits that keep a hostile file harmless: files up to 16 MB, tokens up to 256 bytes (GPT-2's
-   longest is 128), so building the pair table costs at most 256 steps per file byte. */
-#define GPT__TOK_EOT_TEXT "<|endoftext|>"
-
-/* One entry of the pairs table: the token `id` whose bytes are those of `left` then `right`.
-   An empty slot has left = -1. */
-typedef struct gpt__tok_pair {
-    int32_t left, right, id;
-} gpt__tok_pair;
-
-/* The tokenizer (declared in the public part as an opaque type: callers never see inside). */
-struct gpt_tokenizer {
-    int vocab_size;            /* V: 256 + n_merges + 1 (50257 for GPT-2) */
-    int n_merges;              /* merge rules read from vocab.bpe (50000) */
-    int eot;                   /* id of <|endoftext|>, the last id (50256) */
-    int byte_id[256];          /* byte_id[b]: id of the token made of the single byte b */
-    uint32_t *token_start;     /* (V+1) token i is bytes[token_start[i] .. token_start[i+1]) */
-    unsigned char *bytes;      /* (token_start[V]) every token's bytes, back to back */
-    int max_token_bytes;       /* length of the longest token (128 for GPT-2) */
-    gpt__tok_pair *pairs;      /* (pair_mask+1) hash table: (left, right) -> merged id */
-    size_t pair_mask;          /* table size - 1, the size is a power of two */
-    int32_t *strings;          /* (string_mask+1) hash table of byte strings: id, or -1 */
-    size_t string_mask;
-    void *alloc_ctx;           /* given to GPT_MALLOC / GPT_FREE */
-};
-
-/* OpenAI's bytes_to_unicode() both ways. byte_of[c] is -1 for a character c that spells no
-   byte (only c < 324 can spell one). */
-typedef struct gpt__tok_alphabet {
-    uint32_t char_of[256];   /* (256) the character that spells byte b */
-    int byte_of[324];        /* (324) the byte that character c spells, or -1 */
-    int order[256];          /* (256) order[id] = the byte of single-byte token id */
-} gpt__tok_alphabet;
-
-static void gpt__tok_alphabet_init(gpt__tok_alphabet *a) {
-    for (int c = 0; c < 324; c++) a->byte_of[c] = -1;
-    int n_printable = 0, n_other = 0;
-    for (int b = 0; b < 256; b++) {
-        int printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-        if (printable) { a->char_of[b] = (uint32_t)b; a->order[n_printable++] = b; }
-        else a->char_of[b] = 256u + (uint32_t)n_other++;
-        a->byte_of[a->char_of[b]] = b;
-    }
-    n_other = 0;   /* the unprintable bytes get the ids after the 188 printable ones */
-    for (int b = 0; b < 256; b++)
-        if (a->char_of[b] >= 256) a->order[n_printable + n_other++] = b;
-}
-
-/* 64-bit FNV-1a hash of n bytes. */
-static uint64_t gpt__tok_hash_bytes(const unsigned char *s, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ull;
-    return h;
-}
-
-/* Hash of a pair of ids: the finalizer of MurmurHash3, so that the low bits (the slot)
-   depend on all the bits of both ids. */
-static uint64_t gpt__tok_hash_pair(int32_t left, int32_t right) {
-    uint64_t x = ((uint64_t)(uint32_t)left << 32) | (uint32_t)right;
-    x ^= x >> 33; x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
-/* The slot of the strings table that holds s[0..n), or the empty slot where it would go.
-   The table is never full (at most half), so the probe ends. */
-static size_t gpt__tok_string_slot(const gpt_tokenizer *tok, const unsigned char *s, size_t n) {
-    size_t i = (size_t)gpt__tok_hash_bytes(s, n) & tok->string_mask;
-    for (;; i = (i + 1) & tok->string_mask) {
-        int32_t id = tok->strings[i];
-        if (id < 0) return i;
-        if (tok->token_start[id + 1] - tok->token_start[id] == n &&
-            memcmp(tok->bytes + tok->token_start[id], s, n) == 0) return i;
-    }
-}
-
-/* The id of the token with bytes s[0..n), or -1 (<|endoftext|> is never found). */
-static int gpt__tok_lookup(const gpt_tokenizer *tok, const unsigned char *s, size_t n) {
-    return tok->strings[gpt__tok_string_slot(tok, s, n)];
-}
-
-/* The id of the token left+right (bytes of left, then of right), or -1. */
-static int gpt__tok_pair_lookup(const gpt_tokenizer *tok, int32_t left, int32_t right) {
-    size_t i = (size_t)gpt__tok_hash_pair(left, right) & tok->pair_mask;
-    for (;; i = (i + 1) & tok->pair_mask) {
-        const gpt__tok_pair *p = &tok->pairs[i];
-        if (p->left < 0) return -1;
-        if (p->left == left && p->right == right) return p->id;
-    }
-}
-
-/* The smallest power of two >= 2*n (a hash table at most half full), at least 16. */
-static size_t gpt__tok_table_size(size_t n) {
-    size_t size = 16;
-    while (size < 2 * n) size *= 2;
-    return size;
-}
-
-/* Parses merge rule `line` (n bytes, no newline) of `path`, which is line number line_no,
-   into the next token, id tok->vocab_size: decodes its characters into bytes at the end of
-   tok->bytes, checks that both halves are earlier tokens and the whole is a new one, and
-   enters it in the strings table. */
-static int gpt__tok_add_merge(gpt_tokenizer *tok, const gpt__tok_alphabet *a, const char *path,
-                              unsigned long line_no, const unsigned char *line, size_t n) {
-    int id = tok->vocab_size;
-    unsigned char *dst = tok->bytes + tok->token_start[id];   /* the new token's bytes */
-    size_t len = 0, left_len = 0, i = 0;
-    int bad_space = 0;
-    while (i < n) {
-        if (line[i] == ' ') {                         /* the separator: exactly one */
-            bad_space |= left_len != 0 || len == 0;
-            left_len = len;
-            i++;
-            continue;
-        }
-        uint32_t cp = 0;
-        int k = gpt__utf8_decode(line + i, n - i, &cp);
-        if (k <= 0) return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: invalid UTF-8", path,
-                                     line_no);
-        if (cp >= 324 || a->byte_of[cp] < 0)
-            return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: character U+%04lX spells no byte "
-                             "in GPT-2's byte alphabet", path, line_no, (unsigned long)cp);
-        if (len == GPT_TOK_MAX_TOKEN_BYTES)
-            return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: token longer than %d bytes", path,
-                             line_no, GPT_TOK_MAX_TOKEN_BYTES);
-        dst[len++] = (unsigned char)a->byte_of[cp];
-        i += (size_t)k;
-    }
-    if (bad_space || left_len == 0 || left_len == len)
-        return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\": expected two tokens "
-                         "separated by one space", path, line_no, (int)(n < 60 ? n : 60), line);
-    int left = gpt__tok_lookup(tok, dst, left_len);
-    int right = gpt__tok_lookup(tok, dst + left_len, len - left_len);
-    if (left < 0 || right < 0)
-        return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\": the %s token is not made by "
-                         "an earlier line", path, line_no, (int)(n < 60 ? n : 60), line,
-                         left < 0 ? "left" : "right");
-    size_t slot = gpt__tok_string_slot(tok, dst, len);
-    if (tok->strings[slot] >= 0)
-        return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: \"%.*s\" makes token %d again", path,
-                         line_no, (int)(n < 60 ? n : 60), line, (int)tok->strings[slot]);
-    tok->strings[slot] = id;
-    tok->token_start[id + 1] = tok->token_start[id] + (uint32_t)len;
-    if ((int)len > tok->max_token_bytes) tok->max_token_bytes = (int)len;
-    tok->vocab_size = id + 1;
-    return GPT_OK;
-}
-
-/* Allocates the token arrays and the strings table for at most max_ids tokens of at most
-   max_bytes bytes in all, and enters the 256 single-byte tokens in bytes_to_unicode order. */
-static int gpt__tok_alloc_tokens(gpt_tokenizer *tok, const gpt__tok_alphabet *a,
-                                 size_t max_ids, size_t max_bytes) {
-    size_t table = gpt__tok_table_size(max_ids);
-    tok->token_start = (uint32_t *)gpt__malloc((max_ids + 1) * sizeof(uint32_t),
-                                               tok->alloc_ctx, "tokenizer: token offsets");
-    tok->bytes = (unsigned char *)gpt__malloc(max_bytes, tok->alloc_ctx, "tokenizer: bytes");
-    tok->strings = (int32_t *)gpt__malloc(table * sizeof(int32_t), tok->alloc_ctx,
-                                          "tokenizer: strings table");
-    if (!tok->token_start || !tok->bytes || !tok->strings) return GPT_ERR_NOMEM;
-    for (size_t i = 0; i < table; i++) tok->strings[i] = -1;
-    tok->string_mask = table - 1;
-    tok->token_start[0] = 0;
-    for (int id = 0; id < 256; id++) {
-        int b = a->order[id];
-        tok->bytes[id] = (unsigned char)b;
-        tok->token_start[id + 1] = (uint32_t)id + 1;
-        tok->byte_id[b] = id;
-        tok->strings[gpt__tok_string_slot(tok, tok->bytes + id, 1)] = id;
-    }
-    tok->vocab_size = 256;
-    tok->max_token_bytes = 1;
-    return GPT_OK;
-}
-
-/* Reads vocab.bpe (s[0..n), read from `path`): the header line, then one merge rule a line
-   (a final newline is optional; "\r\n" line ends are accepted), then adds <|endoftext|>. */
-static int gpt__tok_parse_merges(gpt_tokenizer *tok, const char *path, const unsigned char *s,
-                                 size_t n) {
-    if (n == 0) return gpt__fail(GPT_ERR_FORMAT, "%s: empty file", path);
-    if (n < 8 || memcmp(s, "#version", 8) != 0)
-        return gpt__fail(GPT_ERR_FORMAT, "%s: line 1: expected the \"#version\" header of "
-                         "vocab.bpe / merges.txt", path);
-    size_t lines = 1, eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1;
-    for (size_t i = 0; i < n; i++) lines += s[i] == '\n';
-    gpt__tok_alphabet a;
-    gpt__tok_alphabet_init(&a);
-    /* Each rule spells its token's bytes with at least as many file bytes, so n bounds the
-       bytes of all merged tokens. */
-    int rc = gpt__tok_alloc_tokens(tok, &a, 256 + lines + 1, 256 + n + eot_len);
-    if (rc != GPT_OK) return rc;
-    const unsigned char *nl = (const unsigned char *)memchr(s, '\n', n);
-    size_t pos = nl ? (size_t)(nl - s) + 1 : n;               /* past the header */
-    unsigned long line_no = 1;
-    while (pos < n) {
-        nl = (const unsigned char *)memchr(s + pos, '\n', n - pos);
-        size_t end = nl ? (size_t)(nl - s) : n, len = end - pos;
-        line_no++;
-        if (len > 0 && s[end - 1] == '\r') len--;
-        if (len == 0) return gpt__fail(GPT_ERR_FORMAT, "%s: line %lu: empty line", path,
-                                       line_no);
-        rc = gpt__tok_add_merge(tok, &a, path, line_no, s + pos, len);
-        if (rc != GPT_OK) return rc;
-        pos = end + 1;
-    }
-    tok->n_merges = tok->vocab_size - 256;
-    tok->eot = tok->vocab_size++;
-    memcpy(tok->bytes + tok->token_start[tok->eot], GPT__TOK_EOT_TEXT, eot_len);
-    tok->token_start[tok->eot + 1] = tok->token_start[tok->eot] + (uint32_t)eot_len;
-    if ((int)eot_len > tok->max_token_bytes) tok->max_token_bytes = (int)eot_len;
-    return GPT_OK;
-}
-
-/* Walks every way of cutting every merged token in two tokens, left + right, and counts them
-   (insert = 0) or enters them in the pairs table (insert = 1). Single bytes have no cut and
-   <|endoftext|> is no merge. */
-static size_t gpt__tok_each_split(gpt_tokenizer *tok, int insert) {
-    size_t count = 0;
-    for (int id = 256; id < tok->eot; id++) {
-        const unsigned char *s = tok->bytes + tok->token_start[id];
-        size_t len = tok->token_start[id + 1] - tok->token_start[id];
-        for (size_t k = 1; k < len; k++) {
-            int left = gpt__tok_lookup(tok, s, k);
-            if (left < 0) continue;
-            int right = gpt__tok_lookup(tok, s + k, len - k);
-            if (right < 0) continue;
-            count++;
-            if (insert) {
-                size_t i = (size_t)gpt__tok_hash_pair(left, right) & tok->pair_mask;
-                while (tok->pairs[i].left >= 0) i = (i + 1) & tok->pair_mask;
-                tok->pairs[i].left = left;
-                tok->pairs[i].right = right;
-                tok->pairs[i].id = id;
-            }
-        }
-    }
-    return count;
-}
-
-/* Builds the pairs table: count the entries, size the table, enter them. A pair of tokens
-   concatenates to one byte string, so no pair can be entered twice. */
-static int gpt__tok_build_pairs(gpt_tokenizer *tok) {
-    size_t size = gpt__tok_table_size(gpt__tok_each_split(tok, 0));
-    tok->pairs = (gpt__tok_pair *)gpt__malloc(size * sizeof(gpt__tok_pair), tok->alloc_ctx,
-                                              "tokenizer: pairs table");
-    if (!tok->pairs) return GPT_ERR_NOMEM;
-    for (size_t i = 0; i < size; i++) tok->pairs[i].left = -1;
-    tok->pair_mask = size - 1;
-    gpt__tok_each_split(tok, 1);
-    return GPT_OK;
-}
-
-/* ---- Checking encoder.json ---------------------------------------------------------------
-   encoder.json is one JSON object from token strings to ids, read with the strict JSON parser
-   of >>checkpoint (gpt__json_parse: every escape, surrogate pairs, no duplicate keys). Each
-   key spells its token's bytes in GPT-2's byte alphabet, and its value must be the id the
-   merges give that token. The keys are distinct, so when there are exactly as many as
-   tokens, every token has its entry. */
-
-/* The bytes that key (a decoded JSON string) spells in GPT-2's byte alphabet, into
-   out[0..*len): 1, or 0 when a character spells no byte or the token is too long. */
-static int gpt__tok_unalphabet(const gpt__tok_alphabet *a, const gpt__json *key,
-                               unsigned char *out, size_t *len) {
-    const unsigned char *s = (const unsigned char *)key->str;
-    *len = 0;
-    for (size_t i = 0; i < key->count; ) {
-        uint32_t cp = 0;
-        int n = gpt__utf8_decode(s + i, key->count - i, &cp);   /* valid: the parser checked */
-        if (n <= 0 || cp >= 324 || a->byte_of[cp] < 0 || *len == GPT_TOK_MAX_TOKEN_BYTES)
-            return 0;
-        out[(*len)++] = (unsigned char)a->byte_of[cp];
-        i += (size_t)n;
-    }
-    return 1;
-}
-
-/* Reads encoder.json (s[0..n), read from `path`) and checks that it gives every token of
-   the merges the id the merges give it, and has no other entry. */
-static int gpt__tok_check_json(const gpt_tokenizer *tok, const char *path,
-                               const char *merges_path, const unsigned char *s, size_t n) {
-    gpt__json_doc doc;
-    int rc = gpt__json_parse(&doc, (const char *)s, n, path, tok->alloc_ctx);
-    if (rc != GPT_OK) return rc;
-    gpt__tok_alphabet a;
-    gpt__tok_alphabet_init(&a);
-    const gpt__json *root = doc.nodes, *key = root + 1;
-    if (root->type != GPT__JSON_OBJECT)
-        rc = gpt__fail(GPT_ERR_FORMAT, "%s: expected a JSON object (token: id)", path);
-    size_t eot_len = sizeof(GPT__TOK_EOT_TEXT) - 1;
-    for (size_t i = 0; rc == GPT_OK && i < root->count; i++, key += 1 + key[1].skip) {
-        unsigned char bytes[GPT_TOK_MAX_TOKEN_BYTES];
-        size_t len;
-        uint64_t id = 0;
-        int want = -1;
-        if (!gpt__tok_unalphabet(&a, key, bytes, &len))
-            rc = gpt__fail(GPT_ERR_FORMAT, "%s: key \"%.60s\": a character of it spells no "
-                           "byte in GPT-2's byte alphabet, or it is too long", path, key->str);
-        else if (!gpt__json_uint(key + 1, 999999999, &id))
-            rc = gpt__fail(GPT_ERR_FORMAT, "%s: token \"%.60s\": its id is not a plain "
-                           "non-negative integer below 10^9", path, key->str);
-        else {
-            want = gpt__tok_lookup(tok, bytes, len);
-            if (want < 0 && len == eot_len && memcmp(bytes, GPT__TOK_EOT_TEXT, eot_len) == 0)
-                want = tok->eot;
-            if (want < 0)
-                rc = gpt__fail(GPT_ERR_FORMAT, "%s: token \"%.60s\" is not a token of %s", path,
-                               key->str, merges_path);
-            else if (id != (uint64_t)want)
-                rc = gpt__fail(GPT_ERR_FORMAT, "%s: token \"%.60s\" has id %lu, but %s gives "
-                               "it id %d", path, key->str, (unsigned long)id, merges_path, want);
-        }
-    }
-    if (rc == GPT_OK && root->count != (size_t)tok->vocab_size)
-        rc = gpt__fail(GPT_ERR_FORMAT, "%s: %lu entries, but %s makes %d tokens", path,
-                       (unsigned long)root->count, merges_path, tok->vocab_size);
-    gpt__json_free(&doc);
-    return rc;
-}
-
-/* ---- Loading ------------------------------------------------------------------------------ */
-GPT_DEF void gpt_tok_free(gpt_tokenizer *tok) {
-    if (!tok) return;
-    void *ctx = tok->alloc_ctx;
-    if (tok->token_start) GPT_FREE(tok->token_start, ctx);
-    if (tok->bytes) GPT_FREE(tok->bytes, ctx);
-    if (tok->strings) GPT_FREE(tok->strings, ctx);
-    if (tok->pairs) GPT_FREE(tok->pairs, ctx);
-    GPT_FREE(tok, ctx);
-}
-
-/* Builds a tokenizer from the bytes of vocab.bpe, merges[0..n_merges), and checks it against
-   those of encoder.json, json[0..n_json) (skipped when json is NULL). merges_what and
-   json_what name them in errors (the files' paths). The bytes are only read. The files
-   themselves are read in >>checkpoint, with all of gpt.h's file code (gpt_tok_load). */
-static int gpt__tok_build(gpt_tokenizer **out, const unsigned char *merges, size_t n_merges,
-                          const char *merges_what, const unsigned char *json, size_t n_json,
-                          const char *json_what, void *alloc_ctx) {
-    *out = NULL;
-    gpt_tokenizer *tok = (gpt_tokenizer *)gpt__malloc(sizeof *tok, alloc_ctx, "tokenizer");
-    if (!tok) return GPT_ERR_NOMEM;
-    memset(tok, 0, sizeof *tok);
-    tok->alloc_ctx = alloc_ctx;
-    int rc = gpt__tok_parse_merges(tok, merges_what, merges, n_merges);
-    if (rc == GPT_OK) rc = gpt__tok_build_pairs(tok);
-    if (rc == GPT_OK && json) rc = gpt__tok_check_json(tok, json_what, merges_what, json, n_json);
-    if (rc != GPT_OK) { gpt_tok_free(tok); return rc; }
-    *out = tok;
-    return GPT_OK;
-}
-
-GPT_DEF int gpt_tok_load_memory(gpt_tokenizer **out, const void *merges, size_t n_merges,
-                                const void *encoder_json, size_t n_json, void *alloc_ctx) {
-    if (!out || !merges)
-        return gpt__fail(GPT_ERR_ARG, "gpt_tok_load_memory: out and merges must not be NULL");
-    return gpt__tok_build(out, (const unsigned char *)merges, n_merges, "<memory: vocab.bpe>",
-                          (const unsigned char *)encoder_json, n_json,
-                          "<memory: encoder.json>", alloc_ctx);
-}
-
-GPT_DEF int gpt_tok_vocab_size(const gpt_tokenizer *tok) {
-    return tok->vocab_size;
-}
-
-GPT_DEF const char *gpt_tok_token_bytes(const gpt_tokenizer *tok, int id, size_t *len) {
-    if (id < 0 || id >= tok->vocab_size) { *len = 0; return NULL; }
-    *len = tok->token_start[id + 1] - tok->token_start[id];
-    return (const char *)(tok->bytes + tok->token_start[id]);
-}
-
-/* ---- 5. BPE inside one pre-token -----------------------------------------------------------
-   The plain loop (tiktoken's byte_pair_merge) keeps the parts in an array and, for every
-   merge, scans all adjacent pairs for the smallest id: O(n^2) for n bytes. Harmless for a
-   6-letter word, hopeless for 100 KB of letters without a space (a base64 blob, a DNA
-   string) or 4 KB of Chinese. So here:
-     - the parts are a linked list over byte positions: the part that starts at byte i has
-       id part[i] and ends where the next part starts, next[i]; prev[i] goes back. A merge
-       unlinks one part in O(1).
-     - every adjacent pair whose concatenation is a token is a candidate merge, written
-       down as the number key = (merged id << 32) | left, where left is where the left part
-       starts. The candidates wait in a heap (the one of >>inference, "A heap") that hands
-       out the smallest key first: the smallest id, and among equal ids the leftmost,
-       exactly tiktoken's choice. O(log n) a merge.
-     - a merge changes the parts around it, so candidates go stale. Instead of finding and
-       removing them, each is checked when it comes out: it is still good when the two
-       parts that now start at left cover exactly the bytes of its token, i.e. end where
-       the token would. Boundaries only ever disappear, so two parts with the same start
-       and end as when the candidate was made are the same two parts ("lazy deletion").
-   Each merge adds at most 2 candidates, so there are less than 3n: O(n log n) in all.
-   Most pre-tokens are whole tokens (" the", " and") and skip all of this with one lookup in
-   the strings table. Note that this shortcut is part of tiktoken's definition, not only a
-   speed-up: the merge loop can stop at parts that are not the whole token even when the
-   whole pre-token is one.
-
-   Shapes: pre-token s (n bytes) -> ids (at most n). */
-/* The heap ("A heap" in >>inference, where sampling first needs one), declared here so that
-   this chapter does not depend on where it stands in the file (a C function may be declared
-   before the code that defines it). */
-static void gpt__heap_push(int *items, size_t *n, int item,
-                           int (*first)(const void *ctx, int a, int b), const void *ctx);
-static int gpt__heap_pop(int *items, size_t *n, int (*first)(const void *ctx, int a, int b),
-                         const void *ctx);
-
-/* The heap's order on candidates a and b, numbers into the array of keys given as ctx: the
-   smaller key first. Two candidates never have the same key (a merge is offered once, when
-   its parts become neighbours), but the smaller number breaks a tie anyway, so that the
-   order is strict as the heap asks. */
-static int gpt__tok_merge_first(const void *ctx, int a, int b) {
-    const uint64_t *key = (const uint64_t *)ctx;
-    return key[a] < key[b] || (key[a] == key[b] && a < b);
-}
-
-/* Scratch memory of one encode call: small arrays inside the struct for pre-tokens of up
-   to 64 bytes (nearly all), one allocation, grown as needed, for longer ones. */
-#define GPT__TOK_SMALL 64
-typedef struct gpt__tok_scratch {
-    int32_t *part;         /* (cap) id of the part that starts at byte i */
-    int32_t *next;         /* (cap) start of the next part; -1 once merged into its left */
-    int32_t *prev;         /* (cap) start of the previous part; -1 for the first */
-    uint64_t *key;         /* (3*cap) key of candidate merge c: (merged id << 32) | left */
-    int *heap;             /* (3*cap) the candidates' numbers c, as the heap's items */
-    size_t cap;            /* longest pre-token the arrays can take */
-    void *memory;          /* the allocation, or NULL while the small arrays serve */
-    void *ctx;             /* alloc_ctx */
-    int32_t small_part[GPT__TOK_SMALL], small_next[GPT__TOK_SMALL], small_prev[GPT__TOK_SMALL];
-    uint64_t small_key[3 * GPT__TOK_SMALL];
-    int small_heap[3 * GPT__TOK_SMALL];
-} gpt__tok_scratch;
-
-static void gpt__tok_scratch_init(gpt__tok_scratch *w, void *ctx) {
-    w->part = w->small_part;
-    w->next = w->small_next;
-    w->prev = w->small_prev;
-    w->key = w->small_key;
-    w->heap = w->small_heap;
-    w->cap = GPT__TOK_SMALL;
-    w->memory = NULL;
-    w->ctx = ctx;
-}
-
-/* Makes room for a pre-token of n bytes (at least doubling, so growing costs O(total)). */
-static int gpt__tok_scratch_reserve(gpt__tok_scratch *w, size_t n) {
-    if (n <= w->cap) return GPT_OK;
-    if (n >= 0x7FFFFFFF / 3)
-        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_encode: a word of %lu bytes without a break "
-                         "is too long (the limit is about 700 MB)", (unsigned long)n);
-    size_t cap = n > 2 * w->cap ? n : 2 * w->cap;
-    int ok = 1;
-    size_t bytes = gpt__mul(cap, 3 * sizeof(uint64_t) + 3 * sizeof(int) + 3 * sizeof(int32_t),
-                            &ok);
-    void *memory = ok ? gpt__malloc(bytes, w->ctx, "gpt_tok_encode: scratch") : NULL;
-    if (!ok) return gpt__fail(GPT_ERR_NOMEM, "gpt_tok_encode: scratch for a word of %lu bytes "
-                              "overflows size_t", (unsigned long)n);
-    if (!memory) return GPT_ERR_NOMEM;
-    if (w->memory) GPT_FREE(w->memory, w->ctx);
-    w->memory = memory;
-    w->key = (uint64_t *)memory;                        /* 8-byte aligned things first */
-    w->heap = (int *)(w->key + 3 * cap);
-    w->part = (int32_t *)(w->heap + 3 * cap);
-    w->next = w->part + cap;
-    w->prev = w->next + cap;
-    w->cap = cap;
-    return GPT_OK;
-}
-
-/* Makes the parts that start at left and right a candidate, if their concatenation is a
-   token: candidate number *n_made, pushed on the heap heap[0..*n_heap). */
-static void gpt__tok_offer(const gpt_tokenizer *tok, gpt__tok_scratch *w, int *n_made,
-                           size_t *n_heap, int32_t left, int32_t right) {
-    int id = gpt__tok_pair_lookup(tok, w->part[left], w->part[right]);
-    if (id >= 0) {
-        w->key[*n_made] = ((uint64_t)id << 32) | (uint32_t)left;
-        gpt__heap_push(w->heap, n_heap, (*n_made)++, gpt__tok_merge_first, w->key);
-    }
-}
-
-/* Where encode writes: ids[0..cap), but it counts on past the end (to report the size). */
-typedef struct gpt__tok_out {
-    int *ids;        /* (cap) */
-    size_t cap;
-    size_t count;    /* ids produced so far, written or not */
-} gpt__tok_out;
-
-static void gpt__tok_emit(gpt__tok_out *out, int id) {
-    if (out->count < out->cap) out->ids[out->count] = id;
-    out->count++;
-}
-
-/* Merges the bytes s[0..n) of one pre-token, 2 <= n <= w->cap, and emits the ids. */
-static void gpt__tok_bpe(const gpt_tokenizer *tok, const unsigned char *s, int32_t n,
-                         gpt__tok_scratch *w, gpt__tok_out *out) {
-    GPT_ASSERT(n >= 2 && (size_t)n <= w->cap);
-    for (int32_t i = 0; i < n; i++) {          /* start: every byte is a part of its own */
-        w->part[i] = tok->byte_id[s[i]];
-        w->next[i] = i + 1;
-        w->prev[i] = i - 1;
-    }
-    int n_made = 0;            /* candidates made: key[0..n_made) */
-    size_t n_heap = 0;         /* those still waiting: heap[0..n_heap) */
-    for (int32_t i = 0; i + 1 < n; i++) gpt__tok_offer(tok, w, &n_made, &n_heap, i, i + 1);
-    while (n_heap > 0) {
-        uint64_t key = w->key[gpt__heap_pop(w->heap, &n_heap, gpt__tok_merge_first, w->key)];
-        int32_t id = (int32_t)(key >> 32), left = (int32_t)(key & 0xFFFFFFFFu);
-        int32_t right = w->next[left];         /* -1: left was merged into its left */
-        if (right < 0 || right == n) continue;                      /* stale: no two parts */
-        int32_t end = w->next[right];
-        if ((uint32_t)(end - left) != tok->token_start[id + 1] - tok->token_start[id])
-            continue;                                                /* stale: other parts */
-        w->part[left] = id;                    /* left absorbs right: [left, end) */
-        w->next[left] = end;
-        w->next[right] = -1;
-        if (end < n) w->prev[end] = left;
-        if (w->prev[left] >= 0) gpt__tok_offer(tok, w, &n_made, &n_heap, w->prev[left], left);
-        if (end < n) gpt__tok_offer(tok, w, &n_made, &n_heap, left, end);
-    }
-    for (int32_t i = 0; i < n; i = w->next[i]) gpt__tok_emit(out, w->part[i]);
-}
-
-/* Emits the ids of one pre-token s[0..n), n >= 1. */
-static int gpt__tok_encode_piece(const gpt_tokenizer *tok, const unsigned char *s, size_t n,
-                                 gpt__tok_scratch *w, gpt__tok_out *out) {
-    if (n == 1) { gpt__tok_emit(out, tok->byte_id[s[0]]); return GPT_OK; }
-    int id = n <= (size_t)tok->max_token_bytes ? gpt__tok_lookup(tok, s, n) : -1;
-    if (id >= 0) {
-        gpt__tok_emit(out, id);                /* the whole pre-token is a token */
-        return GPT_OK;
-    }
-    int rc = gpt__tok_scratch_reserve(w, n);
-    if (rc != GPT_OK) return rc;
-    gpt__tok_bpe(tok, s, (int32_t)n, w, out);
-    return GPT_OK;
-}
-
-/* ---- 6. Encode, decode, stream ------------------------------------------------------------
-   encode = pre-tokenize, then BPE each pre-token. With allow_special the text is first cut
-   at every "<|endoftext|>", which becomes the id eot, and the pieces between are encoded as
-   if they were separate texts (so "a <|endoftext|>" ends its first piece with " ", as in
-   tiktoken). decode = concatenate the tokens' bytes. */
-
-/* Emits the ids of s[0..n), pre-token by pre-token. */
-static int gpt__tok_encode_ordinary(const gpt_tokenizer *tok, const unsigned char *s, size_t n,
-                                    gpt__tok_scratch *w, gpt__tok_out *out) {
-    int rc = GPT_OK;
-    for (size_t i = 0; i < n && rc == GPT_OK; ) {
-        size_t end = gpt__tok_pretoken_end(s, n, i);
-        rc = gpt__tok_encode_piece(tok, s + i, end - i, w, out);
-        i = end;
-    }
-    return rc;
-}
-
-/* Where the first "<|endoftext|>" starts in s[0..n), or n when there is none. */
-static size_t gpt__tok_find_eot(const gpt_tokenizer *tok, const unsigned char *s, size_t n) {
-    const unsigned char *eot = tok->bytes + tok->token_start[tok->eot];
-    size_t len = tok->token_start[tok->eot + 1] - tok->token_start[tok->eot];
-    for (size_t i = 0; i + len <= n; ) {
-        const unsigned char *p = (const unsigned char *)memchr(s + i, eot[0], n - len + 1 - i);
-        if (!p) break;
-        if (memcmp(p, eot, len) == 0) return (size_t)(p - s);
-        i = (size_t)(p - s) + 1;
-    }
-    return n;
-}
-
-GPT_DEF int gpt_tok_encode(const gpt_tokenizer *tok, const char *text, size_t len,
-                           int allow_special, int *ids, size_t cap, size_t *n_out) {
-    if (!tok || !n_out || (!text && len) || (!ids && cap))
-        return gpt__fail(GPT_ERR_ARG, "gpt_tok_encode: NULL tokenizer, text, ids or n_out");
-    const unsigned char *s = (const unsigned char *)text;
-    size_t eot_len = tok->token_start[tok->eot + 1] - tok->token_start[tok->eot], pos = 0;
-    gpt__tok_scratch w;
-    gpt__tok_scratch_init(&w, tok->alloc_ctx);
-    gpt__tok_out out = {ids, cap, 0};
-    int rc = GPT_OK;
-    while (pos < len && rc == GPT_OK) {
-        size_t stop = allow_special ? pos + gpt__tok_find_eot(tok, s + pos, len - pos) : len;
-        rc = gpt__tok_encode_ordinary(tok, s + pos, stop - pos, &w, &out);
-        pos = stop;
-        if (stop < len) { gpt__tok_emit(&out, tok->eot); pos += eot_len; }
-    }
-    if (w.memory) GPT_FREE(w.memory, w.ctx);
-    if (rc != GPT_OK) return rc;
-    *n_out = out.count;
-    if (out.count > cap)
-        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_encode: the text has %lu tokens, room for %lu",
-                         (unsigned long)out.count, (unsigned long)cap);
-    return GPT_OK;
-}
-
-GPT_DEF int gpt_tok_decode(const gpt_tokenizer *tok, const int *ids, size_t n,
-                           char *out, size_t cap, size_t *len_out) {
-    if (!tok || !len_out || (!ids && n) || (!out && cap))
-        return gpt__fail(GPT_ERR_ARG, "gpt_tok_decode: NULL tokenizer, ids, out or len_out");
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= tok->vocab_size)
-            return gpt__fail(GPT_ERR_RANGE, "gpt_tok_decode: id %d at position %lu is outside "
-                             "[0, %d)", ids[i], (unsigned long)i, tok->vocab_size);
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t start = tok->token_start[ids[i]], bytes = tok->token_start[ids[i] + 1] - start;
-        if (len < cap) memcpy(out + len, tok->bytes + start, bytes < cap - len ? bytes
-                                                                                 : cap - len);
-        len += bytes;
-    }
-    *len_out = len;
-    if (len > cap)
-        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_decode: the text has %lu bytes, room for %lu",
-                         (unsigned long)len, (unsigned long)cap);
-    return GPT_OK;
-}
-
-/* The streaming decoder appends the token's bytes to the kept-back ones and walks them
-   character by character with the UTF-8 decoder of section 1: a complete character goes
-   out, an invalid byte goes out as it is, and a valid start that the end cuts short (at most
-   3 bytes) is kept back for the next push. */
-GPT_DEF void gpt_tok_stream_init(gpt_tok_stream *stream) {
-    stream->n_pending = 0;
-}
-
-GPT_DEF int gpt_tok_stream_push(gpt_tok_stream *stream, const gpt_tokenizer *tok, int id,
-                                char *out, size_t cap, size_t *len_out) {
-    if (id < 0 || id >= tok->vocab_size)
-        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_stream_push: id %d is outside [0, %d)", id,
-                         tok->vocab_size);
-    size_t start = tok->token_start[id], n = tok->token_start[id + 1] - start;
-    GPT_ASSERT(n <= GPT_TOK_MAX_TOKEN_BYTES);         /* the loader checks every token */
-    unsigned char buf[3 + GPT_TOK_MAX_TOKEN_BYTES];   /* kept-back bytes + the token */
-    memcpy(buf, stream->pending, (size_t)stream->n_pending);
-    memcpy(buf + stream->n_pending, tok->bytes + start, n);
-    n += (size_t)stream->n_pending;
-    size_t done = 0;
-    while (done < n) {
-        uint32_t cp = 0;
-        int len = gpt__utf8_decode(buf + done, n - done, &cp);
-        if (len < 0) break;                            /* unfinished: keep it back */
-        done += len > 0 ? (size_t)len : 1;             /* a character, or an invalid byte */
-    }
-    *len_out = done;
-    if (done > cap)
-        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_stream_push: %lu bytes, room for %lu",
-                         (unsigned long)done, (unsigned long)cap);
-    memcpy(out, buf, done);
-    stream->n_pending = (int)(n - done);
-    memcpy(stream->pending, buf + done, n - done);
-    return GPT_OK;
-}
-
-GPT_DEF int gpt_tok_stream_flush(gpt_tok_stream *stream, char *out, size_t cap,
-                                 size_t *len_out) {
-    size_t n = (size_t)stream->n_pending;
-    *len_out = n;
-    if (n > cap)
-        return gpt__fail(GPT_ERR_RANGE, "gpt_tok_stream_flush: %lu bytes, room for %lu",
-                         (unsigned long)n, (unsigned long)cap);
-    memcpy(out, stream->pending, n);
-    stream->n_pending = 0;
-    return GPT_OK;
-}
-
-/* ------------------------------------------------------------------------------------------
-   >>inference   The KV cache, the one-token forward, and sampling.
-
-   Idea: generating text is a loop: run the model, pick the next token, append it, run again.
-   Running the full forward over the whole sequence each time would redo all the work for
-   the earlier positions. But in a causal model nothing about position t2 ever changes once
-   it is computed: its key and value in every layer are fixed. So keep them (the "KV cache")
-   and, for each new token, compute only that one position: its query attends over the
-   cached keys and values of all positions before it, plus its own.
-   Math:     for the new position p, in every layer l:
-               q_p, k_p, v_p = c_attn(ln_1(x_p));  K[l][p] = k_p;  V[l][p] = v_p
-               y_p = sum_{t2 <= p} softmax_t2(q_p . K[l][t2] / sqrt(HS)) V[l][t2]
-             the rest of the block is per position, exactly as in the full forward.
-   PyTorch:  model(idx[:, -1:], past_key_values=past, use_cache=True) in Hugging Face.
-   Shapes:   token, pos -> logits (V); cache K, V (L, maxT, C) filled up to pos.
-   Cost:     every weight is read once per token, so sampling speed is set by memory
-             bandwidth: about 500 MB per token for the 124M model in fp32 (>>small, after
-             sampling, keeps the weights in fewer bytes).
-   Context:  positions stop at block_size (wpe has no row beyond it). The sample program
-             slides the window when it gets there: it keeps the last half of the tokens and
-             runs them again from position 0, then carries on.
-   ------------------------------------------------------------------------------------------ */
-/* The rows of the parameter table (>>model), by name, for the one-token forward. */
-enum { GPT__WTE, GPT__WPE, GPT__LN_1_W, GPT__LN_1_B, GPT__C_ATTN_W, GPT__C_ATTN_B,
-       GPT__ATTN_PROJ_W, GPT__ATTN_PROJ_B, GPT__LN_2_W, GPT__LN_2_B, GPT__C_FC_W, GPT__C_FC_B,
-       GPT__MLP_PROJ_W, GPT__MLP_PROJ_B, GPT__LN_F_W, GPT__LN_F_B };
-
-/* Layer l's copy of fp32 parameter p. */
-static const float *gpt__param_at(const gpt_model *m, int p, int l) {
-    return m->tensors[p].data + (size_t)l * m->tensors[p].size;
-}
-
-/* The small-weight matrix-vector product and one row of a small tensor back in fp32, for
-   models created with BF16 or Q8 weights: see >>small, right after sampling. */
-static void gpt__small_matvec(float *out, const float *x, const gpt_small *s, int weights,
-                              size_t first_row, const float *bias, int C, int OC);
-static void gpt__small_row(float *out, const gpt_small *s, int weights, size_t row, int cols);
-
-/* out (OC) = W x + bias for layer l of matmul weight p, W (OC,C) as the model keeps it. */
-static void gpt__token_matmul(const gpt_model *m, float *out, const float *x, int p, int l,
-                              const float *bias) {
-    const gpt_tensor *t = &m->tensors[p];
-    if (t->data) gpt__matmul_forward(out, NULL, x, gpt__param_at(m, p, l), bias, 1, t->cols,
-                                     t->rows);
-    else gpt__small_matvec(out, x, &m->small[p], m->options.weights, (size_t)l * t->rows, bias,
-                           t->cols, t->rows);
-}
-
-GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) {
-    int C = m->config.n_embd, NH = m->config.n_head, HS = C / NH, L = m->config.n_layer;
-    int V = m->config.vocab_size, maxT = m->config.block_size;
-    gpt_kv *kv = &m->kv;
-    float scale = 1.0f / sqrtf((float)HS);
-    float mean, rstd;   /* the layernorms' statistics, which one token does not keep */
-    if (!kv->k) return gpt__fail(GPT_ERR_ARG, "model was created without a KV cache");
-    if (token < 0 || token >= V)
-        return gpt__fail(GPT_ERR_RANGE, "token %d is outside [0, %d)", token, V);
-    if (pos < 0 || pos >= maxT)
-        return gpt__fail(GPT_ERR_RANGE, "position %d is outside [0, block_size %d)", pos, maxT);
-    size_t at = (size_t)pos * C;   /* [pos,0] of a (maxT,C) tensor: wpe, one layer's K or V */
-    if (m->params.wte) {
-        gpt__encoder_forward(kv->x, &token, m->params.wte, m->params.wpe + at, 1, 1, C);
-    } else {   /* a small wte: its row back in fp32, then the position */
-        gpt__small_row(kv->x, &m->small[GPT__WTE], m->options.weights, (size_t)token, C);
-        for (int i = 0; i < C; i++) kv->x[i] += m->params.wpe[at + i];
-    }
-    size_t layer = (size_t)maxT * C;   /* one layer's part of the cache, (maxT,C) */
-    for (int l = 0; l < L; l++) {
-        float *K = kv->k + l * layer, *Vc = kv->v + l * layer;
-        /* attention: this position's q, k, v; k and v go into the cache */
-        gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, gpt__param_at(m, GPT__LN_1_W, l),
-                               gpt__param_at(m, GPT__LN_1_B, l), 1, C);
-        gpt__token_matmul(m, kv->qkv, kv->xb, GPT__C_ATTN_W, l,
-                          gpt__param_at(m, GPT__C_ATTN_B, l));
-        memcpy(K + at, kv->qkv + C, C * sizeof(float));
-        memcpy(Vc + at, kv->qkv + 2 * C, C * sizeof(float));
-        /* heads are independent, each with its own row of att: in parallel once the
-           context is long enough to be worth waking the threads */
-        GPT_OMP(parallel for schedule(static) if ((size_t)(pos + 1) * C >= 16384))
-        for (int h = 0; h < NH; h++)
-            gpt__attend(kv->atty + h * HS, kv->att + (size_t)h * maxT, kv->qkv + h * HS,
-                        K + h * HS, Vc + h * HS, (size_t)C, pos + 1, HS, scale);
-        gpt__token_matmul(m, kv->xb, kv->atty, GPT__ATTN_PROJ_W, l,
-                          gpt__param_at(m, GPT__ATTN_PROJ_B, l));
-        gpt__residual_forward(kv->x, kv->x, kv->xb, (size_t)C);
-        /* MLP */
-        gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, gpt__param_at(m, GPT__LN_2_W, l),
-                               gpt__param_at(m, GPT__LN_2_B, l), 1, C);
-        gpt__token_matmul(m, kv->fch, kv->xb, GPT__C_FC_W, l, gpt__param_at(m, GPT__C_FC_B, l));
-        gpt__gelu_forward(kv->fch, kv->fch, (size_t)4 * C);
-        gpt__token_matmul(m, kv->xb, kv->fch, GPT__MLP_PROJ_W, l,
-                          gpt__param_at(m, GPT__MLP_PROJ_B, l));
-        gpt__residual_forward(kv->x, kv->x, kv->xb, (size_t)C);
-    }
-    gpt__layernorm_forward(kv->xb, &mean, &rstd, kv->x, m->params.ln_f_w, m->params.ln_f_b, 1, C);
-    gpt__token_matmul(m, kv->logits, kv->xb, GPT__WTE, 0, NULL);   /* the tied head */
-    if (logits) *logits = kv->logits;
-    return GPT_OK;
-}
-
-/* ---- Scoring a text ----------------------------------------------------------------------
-   The loss of the model on a text it did not see is the usual way to compare two models (or
-   one model in two weight formats) on that text. It is the training loss without the
-   training: -log p(token | the tokens before it), averaged. Windows of block_size tokens
-   that do not overlap keep every token's context inside one window; exp(loss) is the
-   perplexity, the number of equally likely tokens the model is, on average, choosing among. */
-GPT_DEF int gpt_score(gpt_model *m, const int *tokens, size_t n, double *loss) {
-    int V = m->config.vocab_size, maxT = m->config.block_size;
-    if (!m->kv.k) return gpt__fail(GPT_ERR_ARG, "gpt_score needs a model with kv_cache");
-    if (n < 2) return gpt__fail(GPT_ERR_ARG, "gpt_score needs at least 2 tokens (got %lu)",
-                                (unsigned long)n);
-    for (size_t i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= V)
-            return gpt__fail(GPT_ERR_RANGE, "token %d at index %lu is outside [0, %d)",
-                             tokens[i], (unsigned long)i, V);
-    double sum = 0.0;
-    for (size_t s = 0; s + 1 < n; s += (size_t)maxT) {   /* window: inputs s.., targets s+1.. */
-        for (int pos = 0; pos < maxT && s + (size_t)pos + 1 < n; pos++) {
-            const int *in = tokens + s + (size_t)pos;   /* in[0] goes in, in[1] should come out */
-            int rc = gpt_forward_token(m, in[0], pos, NULL);
-            if (rc != GPT_OK) return rc;
-            const float *lg = m->kv.logits;
-            /* -log softmax(logits)[target] = log sum exp(logit - max) - (logit[target] - max) */
-            float maxv = lg[0];
-            for (int v = 1; v < V; v++) if (lg[v] > maxv) maxv = lg[v];
-            double z = 0.0;
-            for (int v = 0; v < V; v++) z += exp((double)lg[v] - maxv);
-            sum += log(z) - ((double)lg[in[1]] - maxv);
-        }
-    }
-    *loss = sum / (double)(n - 1);
-    return GPT_OK;
-}
-
-/* ---- Sampling ---------------------------------------------------------------------------------
-   Idea:     the logits say how much the model likes each token. Temperature sharpens (< 1) or
-             flattens (> 1) the distribution; top-k and top-p cut its long tail of unlikely
-             tokens, which is where incoherent text comes from; then draw one token.
-   Math:     p_v = softmax(logits / temperature)_v
-             top-k: keep the k largest p_v and renormalise.  top-p (after top-k, on what it
-             kept): keep the largest p_v in decreasing order until their sum reaches top_p
-             (at least one).  Renormalise and draw.
-             (The code never divides by the softmax's sum: it keeps the exp() values and
-             draws a point in [0, their sum) instead of [0, 1), which is the same.)
-   PyTorch:  the order of Hugging Face's generate(): temperature, then top-k
-             (TopKLogitsWarper), then top-p (TopPLogitsWarper) on the renormalised rest,
-             then torch.multinomial(F.softmax(logits, -1), 1).
-   How:      likelihood order is logit order (exp is increasing), ties to the lower id, so
-             results are exact functions of the seed and top_k = 1 is greedy. With top-k,
-             one pass over the V logits keeps the k best in a heap whose root is the worst
-             of them: a token enters only if it beats that root, which soon is rare, so the
-             pass costs about one comparison per token and exp() runs k times, not V times
-             (GPT-2 124M, V = 50257: from 1.2 ms to about 0.1 ms per token, measured).
-             With top-p alone, a heap over all V ids (built in O(V), each pop O(log V))
-             hands out tokens best first, so only as many get sorted as are kept. */
-
-GPT_DEF gpt_sampler gpt_sampler_defaults(void) {
-    gpt_sampler s;
-    s.temperature = 1.0f;
-    s.top_k = 50;
-    s.top_p = 1.0f;
-    s.greedy = 0;
-    return s;
-}
-
-/* Draws one of ids[0..n) (ids NULL: the ids 0..n-1), id with probability p[id] / mass, where
-   mass is the sum of those p: walk the running sum until it passes a uniform point in
-   [0, mass). Should rounding leave the point beyond the end, the last id with p > 0 wins, so
-   a token of probability 0 is never drawn. */
-static int gpt__draw(const float *p, const int *ids, int n, double mass, gpt_rng *rng) {
-    double u = (double)gpt_rng_uniform(rng) * mass;
-    int last = ids ? ids[0] : 0;
-    for (int i = 0; i < n; i++) {
-        int id = ids ? ids[i] : i;
-        if (p[id] > 0.0f) last = id;
-        u -= p[id];
-        if (u < 0.0) return id;
-    }
-    return last;
-}
-
-/* ---- A heap ----------------------------------------------------------------------------------
-   Idea:  keep a changing set of items so that the one that must come out first is always at
-          hand: adding an item or taking out the first costs O(log n), not the O(n) of a
-          search. Sampling keeps the k most likely tokens in one, or hands out tokens most
-          likely first (below); the tokenizer's BPE finds its next merge with the same code
-          (>>tokenizer).
-   How:   items[0..n) is a binary tree stored level by level: the children of position i
-          are 2i+1 and 2i+2, its parent is (i-1)/2. The rule: no item comes before its
-          parent, so items[0] comes before all the others.
-            push: put the item at the end; while it comes before its parent, move the parent
-                  down into its place and go up ("sift up").
-            pop:  take items[0]; move the last item to the root; while a child comes before
-                  it, move the child that comes first up into its place and go down ("sift
-                  down").
-          Each walks one path between the root and a leaf: O(log n). Making a heap of n
-          items at once (sift down every parent, from the last to the root) is O(n).
-   Order: the items are ints (token ids; numbers of candidate merges) and the caller's
-          first(ctx, a, b) says whether item a must come out before item b. It must be a
-          strict total order: of two different items exactly one comes first. Ties in what
-          is compared (two tokens with the same logit) are broken inside first() by the
-          caller's rule (the lower id), never left to the heap: then the order in which items
-          come out is fixed by first() alone, however the heap arranges them inside.
-   ------------------------------------------------------------------------------------------ */
-typedef int (*gpt__heap_first)(const void *ctx, int a, int b);   /* must a come out before b? */
-
-/* Moves items[i] down to where it belongs in the heap items[0..n) (the subtrees below i
-   follow the rule). */
-static void gpt__heap_sift_down(int *items, size_t n, size_t i, gpt__heap_first first,
-                                const void *ctx) {
-    int item = items[i];
-    for (size_t c = 2 * i + 1; c < n; c = 2 * i + 1) {   /* c: the child that comes first */
-        if (c + 1 < n && first(ctx, items[c + 1], items[c])) c++;
-        if (!first(ctx, items[c], item)) break;
-        items[i] = items[c];
-        i = c;
-    }
-    items[i] = item;
-}
-
-/* Makes items[0..n) a heap: every parent sifted down, the last one first. */
-static void gpt__heap_make(int *items, size_t n, gpt__heap_first first, const void *ctx) {
-    for (size_t i = n / 2; i-- > 0; ) gpt__heap_sift_down(items, n, i, first, ctx);
-}
-
-/* Adds item to the heap items[0..*n) (room for one more is the caller's). */
-static void gpt__heap_push(int *items, size_t *n, int item, gpt__heap_first first,
-                           const void *ctx) {
-    size_t i = (*n)++;
-    for (; i > 0 && first(ctx, item, items[(i - 1) / 2]); i = (i - 1) / 2)
-        items[i] = items[(i - 1) / 2];
-    items[i] = item;
-}
-
-/* Takes the first item out of the heap items[0..*n), *n > 0. The place it frees, items[*n]
-   after the pop, is the caller's: putting each popped item there sorts the array, the last
-   one out at the front (heap sort). */
-static int gpt__heap_pop(int *items, size_t *n, gpt__heap_first first, const void *ctx) {
-    int top = items[0];
-    items[0] = items[--*n];
-    gpt__heap_sift_down(items, *n, 0, first, ctx);
-    return top;
-}
-
-/* The orders of sampling, on the logits given as ctx. Is token a more likely than token b
-   (a larger logit, or the same and a lower id)? And its mirror: is a less likely? */
-static int gpt__before(const void *ctx, int a, int b) {
-    const float *logits = (const float *)ctx;
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-}
-
-static int gpt__after(const void *ctx, int a, int b) {
-    return gpt__before(ctx, b, a);
-}
-
-/* The k most likely ids into ids[0..k), most likely first (k < V). The heap holds the best
-   k seen so far with the LEAST likely of them first, at ids[0]: a new token that beats it
-   takes its place and sifts down. */
-static void gpt__top_k(int *ids, int k, const float *logits, int V) {
-    for (int v = 0; v < k; v++) ids[v] = v;
-    gpt__heap_make(ids, (size_t)k, gpt__after, logits);
-    float worst = logits[ids[0]];
-    for (int v = k; v < V; v++)
-        if (logits[v] > worst) {   /* beats the worst kept (a tie does not: v is the higher id) */
-            ids[0] = v;
-            gpt__heap_sift_down(ids, (size_t)k, 0, gpt__after, logits);
-            worst = logits[ids[0]];
-        }
-    for (size_t n = (size_t)k; n > 1; ) {   /* heap sort: the least likely left to the back */
-        int last = gpt__heap_pop(ids, &n, gpt__after, logits);
-        ids[n] = last;
-    }
-}
-
-GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, gpt_rng *rng,
-                       int *token) {
-    int V = m->config.vocab_size, *ids = m->kv.order;
-    float *p = m->kv.probs;
-    if (!p) return gpt__fail(GPT_ERR_ARG, "sampling needs a model that computes logits: "
-                             "created with max_batch > 0 or kv_cache");
-    if (!s->greedy && (!(s->temperature > 0.0f) || s->top_k < 0 ||
-                       !(s->top_p > 0.0f && s->top_p <= 1.0f)))
-        return gpt__fail(GPT_ERR_ARG, "sampler: need temperature > 0, top_k >= 0, 0 < top_p "
-                         "<= 1 (got %g, %d, %g)", s->temperature, s->top_k, s->top_p);
-    float maxv = -FLT_MAX;
-    for (int v = 0; v < V; v++) if (logits[v] > maxv) maxv = logits[v];
-    if (s->greedy) {   /* the first id with the largest logit */
-        int v = 0;
-        while (v < V - 1 && logits[v] != maxv) v++;
-        *token = v;
-        return GPT_OK;
-    }
-    /* p[v] = exp((logit - max) / temperature): the softmax before dividing by its sum, which
-       the draw does implicitly (a point in [0, mass) instead of [0, 1)) */
-    double sum = 0.0, mass = 0.0;   /* the mass of all the p computed, and of those kept */
-    int kept;                       /* how many of the most likely tokens the draw sees */
-    if (s->top_k > 0 && s->top_k < V) {
-        /* top-k: the k best in order, exp() only for them; sum is the mass top-p sees */
-        gpt__top_k(ids, s->top_k, logits, V);
-        for (int n = 0; n < s->top_k; n++)
-            sum += (p[ids[n]] = expf((logits[ids[n]] - maxv) / s->temperature));
-        for (kept = 0; kept < s->top_k && (kept == 0 || mass < s->top_p * sum); kept++)
-            mass += p[ids[kept]];
-        *token = gpt__draw(p, ids, kept, mass, rng);
-        return GPT_OK;
-    }
-    for (int v = 0; v < V; v++) sum += (p[v] = expf((logits[v] - maxv) / s->temperature));
-    if (s->top_p >= 1.0f) {   /* nothing is cut: draw from all V */
-        *token = gpt__draw(p, NULL, V, sum, rng);
-        return GPT_OK;
-    }
-    /* top-p alone: pop the most likely tokens into ids[V-1], ids[V-2], ... until the cut */
-    for (int id = 0; id < V; id++) ids[id] = id;
-    gpt__heap_make(ids, (size_t)V, gpt__before, logits);
-    size_t n_heap = (size_t)V;
-    for (kept = 0; n_heap > 0 && (kept == 0 || mass < s->top_p * sum); kept++) {
-        int top = gpt__heap_pop(ids, &n_heap, gpt__before, logits);
-        ids[n_heap] = top;
-        mass += p[top];
-    }
-    *token = gpt__draw(p, ids + V - kept, kept, mass, rng);   /* among ids[V-kept .. V) */
-    return GPT_OK;
-}
 
 /* ------------------------------------------------------------------------------------------
    >>small   Sampling past the memory wall: bf16 and 8-bit weights.

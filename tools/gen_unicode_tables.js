@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Rewrites, inside gpt.h, the three Unicode tables that the GPT-2 tokenizer needs to split
 // text the way OpenAI's regex does (\p{L}, \p{N} and \s): the block from the comment that
-// opens "Unicode tables for the tokenizer's pre-split" to the end of gpt__unicode_space.
+// opens ">>unicode   Unicode tables for the tokenizer's pre-split" to the end of
+// gpt__unicode_space.
 //
 // Usage, from the repository root: cd tools && npm ci && cd .. && node tools/gen_unicode_tables.js
 //
@@ -71,7 +72,7 @@ function formatTable(name, comment, ranges) {
 
 const HEADER = `
 /* ------------------------------------------------------------------------------------------
-   Unicode tables for the tokenizer's pre-split (see >>tokenizer).
+   >>unicode   Unicode tables for the tokenizer's pre-split (an appendix to >>tokenizer).
 
    GPT-2's split regex asks three questions about each code point: is it a letter (\\p{L}),
    a number (\\p{N}), or white space (\\s, which the regex engine behind tiktoken reads as the
@@ -194,7 +195,7 @@ async function main() {
         }
     }
     const header = fs.readFileSync(OUT, 'utf8');
-    const mark = header.indexOf("   Unicode tables for the tokenizer's pre-split");
+    const mark = header.indexOf("   >>unicode   Unicode tables for the tokenizer's pre-split");
     const start = header.lastIndexOf('/* ', mark);
     const last = header.indexOf('gpt__unicode_space[][2] = {', mark);
     const end = header.indexOf('\n};\n', last) + 4;
