@@ -2685,9 +2685,11 @@ GPT_DEF int gpt_sample(gpt_model *m, const float *logits, const gpt_sampler *s, 
    merge with each other, so " the" is a token but "the cat" never becomes one.
    The steps, in the order this section teaches them:
      1. UTF-8: the pre-tokenizer thinks in Unicode characters (letters, numbers, spaces).
-     2. character classes: \p{L}, \p{N} and White_Space, from Unicode tables.
+     2. character classes: \p{L}, \p{N} and White_Space, from Unicode tables (the long,
+        generated tables wait in the appendix >>unicode).
      3. the pre-tokenizer: GPT-2's regular expression, written out as a hand-made scanner.
-     4. the vocabulary: reading vocab.bpe (and checking encoder.json) into hash tables.
+     4. the vocabulary: the bytes of vocab.bpe parsed into hash tables (reading the files,
+        and checking encoder.json, which is JSON, are in the appendix >>checkpoint).
      5. BPE merging inside one pre-token, with a min-heap: O(n log n) for n bytes.
      6. encode, decode, and a streaming decoder for text generated token by token.
 
