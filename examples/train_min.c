@@ -81,7 +81,7 @@ int main(void) {
         TRY(gpt_sample(m, logits, &sampler, &rng, &token));
         ids[pos] = token;
     }
-    char out[SAMPLE * 128];   /* a GPT-2 token has at most 128 bytes */
+    char out[SAMPLE * GPT_TOK_MAX_TOKEN_BYTES];   /* room for the longest tokens */
     size_t out_len;
     TRY(gpt_tok_decode(tok, ids, SAMPLE, out, sizeof out, &out_len));
     printf("saved train_min.safetensors; a sample:\n%.*s\n", (int)out_len, out);
