@@ -6333,12 +6333,13 @@ GPT_DEF size_t gpt_weight_bytes(const gpt_model *m) {
 
    Idea: the matmuls of >>kernels are 90% of the arithmetic of a training step, and the plain
    loops run them at a few percent of what the processor can do. This chapter computes the
-   same products, C (M,N) += A (M,K) @ B (K,N), with the same additions in the same order,
-   at close to the machine's peak. Nothing in it changes a result: it only decides which
-   numbers sit in registers and caches when they are needed. A reader can skip it.
+   same products, out (M,N) += left (M,K) @ right (K,N), with the same additions in the same
+   order, at close to the machine's peak. Nothing in it changes a result: it only decides
+   which numbers sit in registers and caches when they are needed. A reader can skip it.
+   (M, N and K are the product's own sizes here; N is not B*T.)
 
-   All three products of a linear layer have that form, with A and B read through strides
-   (gpt__operand) so that no transpose is ever written out:
+   All three products of a linear layer have that form, with both operands read through
+   strides (gpt__operand) so that no transpose is ever written out:
        forward   out (N,OC)     = inp (N,C)      @ weight^T (C,OC)   [+ bias]
        dinp      dinp (N,C)    += dout (N,OC)    @ weight (OC,C)
        dweight   dweight (OC,C) += dout^T (OC,N) @ inp (N,C)
@@ -6347,34 +6348,43 @@ GPT_DEF size_t gpt_weight_bytes(const gpt_model *m) {
    1. The register tile. A core can start two vector multiply-adds per cycle (8 floats each
       with AVX2, 16 with AVX-512) but only two or three loads from its L1 cache. A plain dot
       product loads two numbers per multiply-add, so it cannot keep up. Instead, keep a block
-      of MR x NR outputs of C in registers (the "tile": 6 rows by two vectors, 12 registers)
-      and run k: at each k, load NR numbers of row k of B (two vector loads) and MR numbers
-      of column k of A (one broadcast each), and do MR x 2 vector multiply-adds. Each vector
-      loaded from B now feeds 6 multiply-adds, each number from A 2 vectors' worth. 6 rows
-      is what fits: 12 accumulators, 2 vectors of B and a broadcast use 15 of the 16 vector
-      registers of AVX2 (AVX-512 has 32, but a taller tile measured no faster).
+      of MR x NR outputs in registers (the "tile": 6 rows by two vectors, 12 registers) and
+      run k: at each k, load NR numbers of row k of the right operand (two vector loads) and
+      MR numbers of column k of the left one (one broadcast each), and do MR x 2 vector
+      multiply-adds. Each vector loaded from the right now feeds 6 multiply-adds, each number
+      from the left 2 vectors' worth. 6 rows is what fits: 12 accumulators, 2 right vectors
+      and a broadcast use 15 of the 16 vector registers of AVX2 (AVX-512 has 32, but a
+      taller tile measured no faster).
       Why this vectorizes without -ffast-math: the SIMD lanes hold different outputs (the NR
       columns), never parts of one sum, so every output is still the chain
-      c + a0*b0 + a1*b1 + ... in the order k = 0, 1, 2, ..., as in the plain loop. The
+      out + l0*r0 + l1*r1 + ... in the order k = 0, 1, 2, ..., as in the plain loop. The
       compiler has no reordering to ask permission for.
-   2. Packing. The tile wants, for each k, MR values of A and NR values of B next to each
-      other in memory. In the real matrices they are rows or columns apart (dout^T takes
-      one float every OC floats). So before the tiles run, a block of A is copied into
-      "panels" of MR rows laid out k by k, and a block of B into panels of NR columns
-      laid out k by k, with zeros past the matrix's edge so that the edge tiles run the
-      same code. Each copied number is then used by many tiles from fast, contiguous memory.
-   3. Blocking for the caches. K is cut into blocks of GPT__KC = 256. One A panel
-      (6 x 256 floats = 6 KB) stays in the L1 cache while it meets every B panel of the
-      block, and the B block (256 x GPT__NC = 256 x 512 floats = 512 KB) stays in the L2
-      cache while every A panel meets it. Between K blocks the partial sums wait in C itself;
-      reloading them and adding the next block keeps the order k = 0, 1, 2, ...
+   2. Packing. The tile wants, for each k, NR values of the right operand next to each other,
+      and MR values of the left one close together. In the real matrices they may be rows
+      or columns apart (weight^T takes one float every C floats, dout^T one every OC). So
+      before the tiles run, a block of the right operand is copied into "panels" of NR
+      columns laid out k by k (zeros past the matrix's edge, so that the edge tiles run the
+      same code); each copied number is then used by every tile of a column of tiles, from
+      fast, contiguous memory. The left operand is copied the same way into panels of MR
+      rows when its columns are contiguous (dout^T). When its rows are (inp, dout, lnf: most
+      products), the tile reads its MR rows where they are, k after k: MR streams, which the
+      processor's prefetchers follow, and which the L1 cache keeps while the panel meets
+      every right panel of the block. (Copying them first, as before, cost 10-16% of the
+      small preset's head products; GPT-2 124M's products got 6% faster without it.)
+   3. Blocking for the caches. K is cut into blocks of GPT__KC = 256. One left panel
+      (6 x 256 floats = 6 KB) stays in the L1 cache while it meets every right panel of the
+      block, and the right block (256 x GPT__NC = 256 x 512 floats = 512 KB) stays in the L2
+      cache while every left panel meets it. Between K blocks the partial sums wait in the
+      output itself; reloading them and adding the next block keeps the order k = 0, 1, 2...
    4. Threads. The output is cut into blocks of up to GPT__MC rows by up to GPT__NC
       columns ("jobs"), as many as the threads or a multiple of them. A thread takes the
-      next job, packs its own copies of A and B into its own area of the packing memory, and
-      computes every output of that block over all of K. (More, smaller jobs would balance
-      better when another program slows one core, but cost packing; measured, they were
-      slower on a quiet machine, and a trainer on a busy one does better with one thread:
-      see ./train.)
+      next job, packs its own copies into its own area of the packing memory, and computes
+      every output of that block over all of K. When all of K fits one block, a thread
+      whose next job has the same columns keeps the right block it packed (the small
+      preset's head: lnf, packed once per thread instead of once per job). (More, smaller
+      jobs would balance better when another program slows one core, but cost packing;
+      measured, they were slower on a quiet machine, and a trainer on a busy one does
+      better with one thread: see ./train.)
       Each output is therefore computed by one thread in one order, and the result is
       bit-identical whatever the number of threads.
 
@@ -6394,6 +6404,8 @@ GPT_DEF size_t gpt_weight_bytes(const gpt_model *m) {
    the 234 GFLOP/s that an FMA probe reaches, and 0.89-0.98x OpenBLAS's sgemm on the same
    products (which uses hand-written AVX-512 kernels). A GPT-2 124M training step at B=4,
    T=32 went from 1520 ms with the earlier 4 x 24 tile on unpacked matrices to 687 ms.
+   (Those runs predate the left operand read in place and the 8 x 8 transposes below; on
+   one core, measured by CPU time, those took the same 15 products from 94 to 100 GFLOP/s.)
    ------------------------------------------------------------------------------------------ */
 #if defined(__AVX512F__)
 #define GPT__VW 16   /* floats in one SIMD register: 512 bits */
@@ -6404,11 +6416,11 @@ GPT_DEF size_t gpt_weight_bytes(const gpt_model *m) {
 #endif
 #define GPT__MR 6              /* rows of the register tile */
 #define GPT__NR (2 * GPT__VW)  /* columns of the register tile: two vectors */
-#define GPT__KC 256            /* K block: an A panel of MR x KC floats stays in L1 */
+#define GPT__KC 256            /* K block: a left panel of MR x KC floats stays in L1 */
 #define GPT__MC (86 * GPT__MR) /* rows of a job: 516 */
-#define GPT__NC 512            /* columns of a job: a KC x NC block of B stays in L2 */
+#define GPT__NC 512            /* columns of a job: a KC x NC right block stays in L2 */
 
-/* The packing memory of one thread: a packed A block and a packed B block. */
+/* The packing memory of one thread: a packed left block and a packed right block. */
 static size_t gpt__pack_floats(void) {
     return (size_t)GPT__MC * GPT__KC + (size_t)GPT__KC * GPT__NC;
 }
@@ -6426,11 +6438,11 @@ typedef struct gpt__operand {
 } gpt__operand;
 
 /* The tile: out (MR,NR), rows ldo floats apart, += left (MR,kc) @ right (kc,NR). The right
-   panel is packed (row k holds its NR values of column... row k). The left panel is read
-   through two strides, left[r*lr + k*lk]: packed (lr = 1, lk = MR: row k of the panel holds
-   the MR values of column k), or straight from a matrix whose rows are contiguous (lr = the
-   row stride, lk = 1). The sums start from out, or from the row `init` (the bias, or zeros)
-   on the first K block of a product that writes instead of adds. */
+   panel is packed: its row k is NR consecutive floats. The left panel is read through two
+   strides, left[r*lr + k*lk]: packed (lr = 1, lk = MR: the panel holds, k after k, the MR
+   values of column k) or in place (lr = the matrix's row stride, lk = 1). The sums start
+   from out, or from the row `init` (the bias, or zeros) on the first K block of a product
+   that writes instead of adds. */
 #if defined(__GNUC__) && !defined(GPT_NO_VECTOR_EXTENSIONS)
 typedef float gpt__vec __attribute__((vector_size(GPT__VW * sizeof(float))));
 
@@ -6444,13 +6456,13 @@ static void gpt__tile(int kc, const float *left, size_t lr, size_t lk, const flo
         memcpy(&acc[r][1], row + GPT__VW, sizeof(gpt__vec));
     }
     for (int k = 0; k < kc; k++) {
-        gpt__vec r0, r1;   /* row k of the right panel: two vectors */
-        memcpy(&r0, right + (size_t)k * GPT__NR, sizeof r0);
-        memcpy(&r1, right + (size_t)k * GPT__NR + GPT__VW, sizeof r1);
+        gpt__vec right0, right1;   /* row k of the right panel: two vectors */
+        memcpy(&right0, right + (size_t)k * GPT__NR, sizeof right0);
+        memcpy(&right1, right + (size_t)k * GPT__NR + GPT__VW, sizeof right1);
         for (int r = 0; r < GPT__MR; r++) {
             float l_rk = left[r * lr + k * lk];   /* a float times a vector: broadcast */
-            acc[r][0] += l_rk * r0;
-            acc[r][1] += l_rk * r1;
+            acc[r][0] += l_rk * right0;
+            acc[r][1] += l_rk * right1;
         }
     }
     for (int r = 0; r < GPT__MR; r++) {
@@ -6474,31 +6486,32 @@ static void gpt__tile(int kc, const float *left, size_t lr, size_t lk, const flo
 }
 #endif
 
-/* Packs rows i0 .. i0+mc of A (zeros from row M on), columns k0 .. k0+kc, into panels of MR
-   rows: panel p holds, for each k, the MR values A[i0 + p*MR + r, k0 + k]. Two ways to read
-   A, by its contiguous direction:
-   - rows contiguous (inp, dout): each panel k by k, its MR rows read side by side (MR
-     streams, which the processor's prefetchers follow);
-   - columns contiguous (dout^T, whose column k is row k of dout): GPT__PACK_A_K rows of
-     dout at a time, each read along its length, each panel receiving GPT__PACK_A_K x MR
+/* Packs rows i0 .. i0+mc of the left operand (zeros from row M on), columns k0 .. k0+kc,
+   into panels of MR rows: panel p holds, for each k, the MR values left[i0 + p*MR + r,
+   k0 + k]. Two ways to read it, by its contiguous direction:
+   - rows contiguous: each panel k by k, its MR rows read side by side (only for the last,
+     short panel of a product whose other panels the tile reads in place);
+   - columns contiguous (dout^T, whose column k is row k of dout): GPT__PACK_ROWS_K rows of
+     dout at a time, each read along its length, each panel receiving GPT__PACK_ROWS_K x MR
      consecutive floats. Going panel by panel through all kc rows instead reads MR floats
-     from each of kc rows of dout that are OC floats apart; when
-     OC floats are a multiple of 4 KB (3072 of them are 12 KB), all those reads fall into
-     the same few sets of the L1 cache and evict one another (measured: 32% of peak for the
-     d-weight product of mlp.c_fc, against 75-85% this way). */
-#define GPT__PACK_A_K 8
+     from each of kc rows of dout that are OC floats apart; when OC floats are a multiple
+     of 4 KB (3072 of them are 12 KB), all those reads fall into the same few sets of the L1
+     cache and evict one another (measured: 32% of peak for the d-weight product of
+     mlp.c_fc, against 75-85% this way). */
+#define GPT__PACK_ROWS_K 8
 
-static void gpt__pack_a(float *dst, gpt__operand A, int i0, int mc, int M, int k0, int kc) {
-    if (A.rs == 1) {
+static void gpt__pack_rows(float *dst, gpt__operand left, int i0, int mc, int M, int k0,
+                           int kc) {
+    if (left.rs == 1) {
         int rows = M - i0 < mc ? M - i0 : mc;   /* real rows; the rest of the panels: 0 */
-        for (int k = 0; k < kc; k += GPT__PACK_A_K) {
-            int kn = kc - k < GPT__PACK_A_K ? kc - k : GPT__PACK_A_K;
-            const float *s = A.p + (size_t)i0 + (size_t)(k0 + k) * A.cs;
+        for (int k = 0; k < kc; k += GPT__PACK_ROWS_K) {
+            int kn = kc - k < GPT__PACK_ROWS_K ? kc - k : GPT__PACK_ROWS_K;
+            const float *s = left.p + (size_t)i0 + (size_t)(k0 + k) * left.cs;
             for (int ip = 0; ip < mc; ip += GPT__MR) {
                 float *d = dst + (size_t)ip * kc + (size_t)k * GPT__MR;
                 for (int kk = 0; kk < kn; kk++)
                     for (int r = 0; r < GPT__MR; r++)
-                        d[kk * GPT__MR + r] = ip + r < rows ? s[kk * A.cs + ip + r] : 0.0f;
+                        d[kk * GPT__MR + r] = ip + r < rows ? s[kk * left.cs + ip + r] : 0.0f;
             }
         }
         return;
@@ -6506,39 +6519,46 @@ static void gpt__pack_a(float *dst, gpt__operand A, int i0, int mc, int M, int k
     for (int ip = 0; ip < mc; ip += GPT__MR) {
         float *d = dst + (size_t)ip * kc;
         int h = M - (i0 + ip) < GPT__MR ? M - (i0 + ip) : GPT__MR;   /* real rows */
-        const float *s = A.p + (size_t)(i0 + ip) * A.rs + (size_t)k0 * A.cs;
+        const float *s = left.p + (size_t)(i0 + ip) * left.rs + (size_t)k0 * left.cs;
         for (int r = h; r < GPT__MR; r++)
             for (int k = 0; k < kc; k++) d[k * GPT__MR + r] = 0.0f;
         for (int k = 0; k < kc; k++)
-            for (int r = 0; r < h; r++) d[k * GPT__MR + r] = s[r * A.rs + k * A.cs];
+            for (int r = 0; r < h; r++) d[k * GPT__MR + r] = s[r * left.rs + k * left.cs];
     }
 }
 
-/* Packs columns j0 .. j0+nc of B (zeros from column N on), rows k0 .. k0+kc, into panels of
-   NR columns: panel p holds, for each k, the NR values B[k0 + k, j0 + p*NR + j]. When B's
-   rows are contiguous (dinp, dweight) that is a copy of NR neighbours per k. When its
-   columns are (the forward reads weight^T: column j is weight row j), the copy is a
-   transpose, done 8 values of k at a time so that each weight row is read a cache line
-   at a time while the 8 packed rows it fills stay in L1. */
-#define GPT__PACK_K 8
-
-/* dst (8,8), rows ld_dst apart, = the transpose of src (8,8), rows ld_src apart. */
+/* Packs columns j0 .. j0+nc of the right operand (zeros from column N on), rows k0 .. k0+kc,
+   into panels of NR columns: panel p holds, for each k, the NR values right[k0 + k,
+   j0 + p*NR + j]. When its rows are contiguous (dinp, dweight) that is a copy of NR
+   neighbours per k. When its columns are (the forward reads weight^T: column j is weight
+   row j), the copy is a transpose, done in squares of 8 x 8: eight weight rows are read 8
+   floats (32 bytes) each, and written as 8 packed rows of 8. In registers, the square is
+   turned by three rounds of "perfect shuffles": round after round, new row 2i interleaves
+   the first halves of rows i and i+4 (a0 b0 a1 b1 a2 b2 a3 b3) and row 2i+1 their second
+   halves; after three rounds, row t holds element t of every row (try it with 2 x 2 and
+   one round). __builtin_shufflevector (clang, and gcc from version 12) picks lanes of two
+   vectors by constant indices, and the compiler turns each into one or two shuffle
+   instructions. Scalar stores of one float at a time, as before, took 25% of the small
+   preset's head forward (6.4 million floats); the squares took that product from 20.6 to
+   18.1 ms on one core. */
 #if defined(__GNUC__) && !defined(GPT_NO_VECTOR_EXTENSIONS) && \
     (defined(__clang__) || __GNUC__ >= 12)
 typedef float gpt__vec8 __attribute__((vector_size(8 * sizeof(float))));
-#define GPT__SHUF __builtin_shufflevector
 
+/* dst (8,8), rows ld_dst floats apart, = the transpose of src (8,8), rows ld_src apart. */
 static void gpt__transpose8(float *dst, size_t ld_dst, const float *src, size_t ld_src) {
-    gpt__vec8 r[8], n[8];
-    for (int i = 0; i < 8; i++) memcpy(&r[i], src + i * ld_src, sizeof r[i]);
-    for (int round = 0; round < 3; round++) {   /* three perfect shuffles make a transpose */
+    gpt__vec8 row[8];
+    for (int i = 0; i < 8; i++) memcpy(&row[i], src + i * ld_src, sizeof row[i]);
+    for (int round = 0; round < 3; round++) {
+        gpt__vec8 next[8];
         for (int i = 0; i < 4; i++) {
-            n[2 * i] = GPT__SHUF(r[i], r[i + 4], 0, 8, 1, 9, 2, 10, 3, 11);
-            n[2 * i + 1] = GPT__SHUF(r[i], r[i + 4], 4, 12, 5, 13, 6, 14, 7, 15);
+            next[2 * i] = __builtin_shufflevector(row[i], row[i + 4], 0, 8, 1, 9, 2, 10, 3, 11);
+            next[2 * i + 1] = __builtin_shufflevector(row[i], row[i + 4], 4, 12, 5, 13, 6, 14,
+                                                      7, 15);
         }
-        memcpy(r, n, sizeof r);
+        memcpy(row, next, sizeof row);
     }
-    for (int i = 0; i < 8; i++) memcpy(dst + i * ld_dst, &r[i], sizeof r[i]);
+    for (int i = 0; i < 8; i++) memcpy(dst + i * ld_dst, &row[i], sizeof row[i]);
 }
 #else
 static void gpt__transpose8(float *dst, size_t ld_dst, const float *src, size_t ld_src) {
@@ -6547,92 +6567,85 @@ static void gpt__transpose8(float *dst, size_t ld_dst, const float *src, size_t 
 }
 #endif
 
-static void gpt__pack_b(float *dst, gpt__operand B, int j0, int nc, int N, int k0, int kc) {
+static void gpt__pack_cols(float *dst, gpt__operand right, int j0, int nc, int N, int k0,
+                           int kc) {
     for (int jp = 0; jp < nc; jp += GPT__NR) {
         float *d = dst + (size_t)jp * kc;
         int w = N - (j0 + jp) < GPT__NR ? N - (j0 + jp) : GPT__NR;   /* real columns */
-        const float *s = B.p + (size_t)k0 * B.rs + (size_t)(j0 + jp) * B.cs;
-        if (B.cs == 1 && w == GPT__NR) {   /* (a loop of fixed length: vector copies) */
+        const float *s = right.p + (size_t)k0 * right.rs + (size_t)(j0 + jp) * right.cs;
+        if (right.cs == 1 && w == GPT__NR) {   /* (a loop of fixed length: vector copies) */
             for (int k = 0; k < kc; k++)
-                for (int j = 0; j < GPT__NR; j++) d[k * GPT__NR + j] = s[k * B.rs + j];
-        } else if (B.cs == 1) {
+                for (int j = 0; j < GPT__NR; j++) d[k * GPT__NR + j] = s[k * right.rs + j];
+        } else if (right.cs == 1) {
             for (int k = 0; k < kc; k++)
                 for (int j = 0; j < GPT__NR; j++)
-                    d[k * GPT__NR + j] = j < w ? s[k * B.rs + j] : 0.0f;
+                    d[k * GPT__NR + j] = j < w ? s[k * right.rs + j] : 0.0f;
         } else {
             int k = 0;
-            if (B.rs == 1 && w == GPT__NR)
-                for (; k + GPT__PACK_K <= kc; k += GPT__PACK_K)
-                    for (int j = 0; j < GPT__NR; j += GPT__PACK_K)
-                        gpt__transpose8(d + (size_t)k * GPT__NR + j, GPT__NR, s + j * B.cs + k,
-                                        B.cs);
+            if (right.rs == 1 && w == GPT__NR)   /* squares of 8 x 8, then the rest */
+                for (; k + 8 <= kc; k += 8)
+                    for (int j = 0; j < GPT__NR; j += 8)
+                        gpt__transpose8(d + (size_t)k * GPT__NR + j, GPT__NR,
+                                        s + j * right.cs + k, right.cs);
             for (; k < kc; k++)
                 for (int j = 0; j < GPT__NR; j++)
-                    d[k * GPT__NR + j] = j < w ? s[j * B.cs + k * B.rs] : 0.0f;
+                    d[k * GPT__NR + j] = j < w ? s[j * right.cs + k * right.rs] : 0.0f;
         }
     }
 }
 
 static int gpt__ceil_div(int a, int b) { return (a + b - 1) / b; }
 
-/* What one thread's packing area holds: the right block packed for columns `col0` on, of the
-   product `right` (NULL: nothing reusable). */
-typedef struct gpt__packed {
-    const float *right;
-    int col0, cols;
-} gpt__packed;
-
 /* One block of a product: rows i0 .. i0+m_len (m_len <= GPT__MC) and columns j0 .. j0+n_len
-   (n_len <= GPT__NC) of out = init + A @ B (accumulate 0: init is the row `bias`, or zeros) or
-   out += A @ B (accumulate 1), over all of K >= 1, with the packing area `pa` of one thread. */
-static void gpt__gemm_block(float *c, size_t ldc, gpt__operand A, gpt__operand B, int i0,
-                            int m_len, int j0, int n_len, int M, int N, int K,
-                            const float *bias, int accumulate, float *pa, gpt__packed *have) {
-    float *pb = pa + (size_t)GPT__MC * GPT__KC;
+   (n_len <= GPT__NC) of out = init + left @ right (accumulate 0: init is the row `bias`, or
+   zeros) or out += left @ right (accumulate 1), over all of K >= 1, with the packing area
+   `area` of one thread. *packed_at (NULL: none) says from which column the right block in
+   `area` was packed (-1: none); when all of K is one block and it is j0, it is used again. */
+static void gpt__gemm_block(float *out, size_t ldo, gpt__operand left, gpt__operand right,
+                            int i0, int m_len, int j0, int n_len, int M, int N, int K,
+                            const float *bias, int accumulate, float *area, int *packed_at) {
+    float *left_block = area, *right_block = area + (size_t)GPT__MC * GPT__KC;
     float zeros[GPT__NR] = {0};
-    int direct = A.cs == 1;   /* A's rows are contiguous: the tile reads them where they are */
-    int ncp = gpt__ceil_div(n_len, GPT__NR) * GPT__NR;
+    int in_place = left.cs == 1;   /* left's rows are contiguous: the tile reads them there */
     for (int k0 = 0; k0 < K; k0 += GPT__KC) {
         int kc = K - k0 < GPT__KC ? K - k0 : GPT__KC;
-        if (!direct) gpt__pack_a(pa, A, i0, gpt__ceil_div(m_len, GPT__MR) * GPT__MR, M, k0, kc);
-        if (!(have && K <= GPT__KC && have->right == B.p && have->col0 == j0 &&
-              have->cols == ncp)) {
-            gpt__pack_b(pb, B, j0, ncp, N, k0, kc);
-            if (have) {
-                have->right = K <= GPT__KC ? B.p : NULL;
-                have->col0 = j0;
-                have->cols = ncp;
-            }
+        if (!in_place)
+            gpt__pack_rows(left_block, left, i0, gpt__ceil_div(m_len, GPT__MR) * GPT__MR, M,
+                           k0, kc);
+        if (!packed_at || K > GPT__KC || *packed_at != j0) {
+            gpt__pack_cols(right_block, right, j0, gpt__ceil_div(n_len, GPT__NR) * GPT__NR, N,
+                           k0, kc);
+            if (packed_at) *packed_at = K > GPT__KC ? -1 : j0;
         }
-        for (int ip = 0; ip < m_len; ip += GPT__MR) {   /* an A panel, kept in L1 ... */
+        for (int ip = 0; ip < m_len; ip += GPT__MR) {   /* a left panel, kept in L1 ... */
             int h = m_len - ip < GPT__MR ? m_len - ip : GPT__MR;
-            const float *a = pa + (size_t)ip * kc;
+            const float *lp = left_block + (size_t)ip * kc;   /* packed: strides 1 and MR */
             size_t lr = 1, lk = GPT__MR;
-            if (direct && h == GPT__MR) {
-                a = A.p + (size_t)(i0 + ip) * A.rs + k0;
-                lr = A.rs;
+            if (in_place && h == GPT__MR) {
+                lp = left.p + (size_t)(i0 + ip) * left.rs + k0;
+                lr = left.rs;
                 lk = 1;
-            } else if (direct) {   /* the last rows: packed, with zeros below */
-                gpt__pack_a(pa, A, i0 + ip, GPT__MR, M, k0, kc);
-                a = pa;
+            } else if (in_place) {   /* the last, short panel: packed, with zeros below */
+                gpt__pack_rows(left_block, left, i0 + ip, GPT__MR, M, k0, kc);
+                lp = left_block;
             }
-            for (int jp = 0; jp < n_len; jp += GPT__NR) {   /* ... meets every B panel */
+            for (int jp = 0; jp < n_len; jp += GPT__NR) {   /* ... meets every right panel */
                 int w = n_len - jp < GPT__NR ? n_len - jp : GPT__NR;
-                float *cc = c + (size_t)(i0 + ip) * ldc + j0 + jp;
-                const float *b = pb + (size_t)jp * kc;
-                const float *init = NULL;   /* NULL: the sums continue from C */
+                float *o = out + (size_t)(i0 + ip) * ldo + j0 + jp;
+                const float *rp = right_block + (size_t)jp * kc;
+                const float *init = NULL;   /* NULL: the sums continue from out */
                 if (k0 == 0 && !accumulate) init = bias ? bias + j0 + jp : zeros;
                 if (h == GPT__MR && w == GPT__NR) {
-                    gpt__tile(kc, a, lr, lk, b, cc, ldc, init);
+                    gpt__tile(kc, lp, lr, lk, rp, o, ldo, init);
                 } else {   /* at an edge: the tile runs on a full-size copy */
                     float t[GPT__MR * GPT__NR];
                     for (int r = 0; r < GPT__MR; r++)
                         for (int j = 0; j < GPT__NR; j++)
                             t[r * GPT__NR + j] = r >= h || j >= w ? 0.0f
-                                                 : init ? init[j] : cc[r * ldc + j];
-                    gpt__tile(kc, a, lr, lk, b, t, GPT__NR, NULL);
+                                                 : init ? init[j] : o[r * ldo + j];
+                    gpt__tile(kc, lp, lr, lk, rp, t, GPT__NR, NULL);
                     for (int r = 0; r < h; r++)
-                        for (int j = 0; j < w; j++) cc[r * ldc + j] = t[r * GPT__NR + j];
+                        for (int j = 0; j < w; j++) o[r * ldo + j] = t[r * GPT__NR + j];
                 }
             }
         }
@@ -6641,53 +6654,54 @@ static void gpt__gemm_block(float *c, size_t ldc, gpt__operand A, gpt__operand B
 
 /* The whole product on the calling thread, block after block (for small products that a
    caller already runs in parallel, such as one attention head). */
-static void gpt__gemm_serial(float *c, size_t ldc, gpt__operand A, gpt__operand B, int M, int N,
-                             int K, const float *bias, int accumulate, float *pa) {
+static void gpt__gemm_serial(float *out, size_t ldo, gpt__operand left, gpt__operand right,
+                             int M, int N, int K, const float *bias, int accumulate,
+                             float *area) {
     for (int i0 = 0; i0 < M; i0 += GPT__MC)
         for (int j0 = 0; j0 < N; j0 += GPT__NC)
-            gpt__gemm_block(c, ldc, A, B, i0, M - i0 < GPT__MC ? M - i0 : GPT__MC, j0,
-                            N - j0 < GPT__NC ? N - j0 : GPT__NC, M, N, K, bias, accumulate, pa,
-                            NULL);
+            gpt__gemm_block(out, ldo, left, right, i0, M - i0 < GPT__MC ? M - i0 : GPT__MC,
+                            j0, N - j0 < GPT__NC ? N - j0 : GPT__NC, M, N, K, bias,
+                            accumulate, area, NULL);
 }
 
-/* The whole product on all threads: C (M,N), rows ldc floats apart, = init + A (M,K) @ B (K,N)
-   or += A @ B, as gpt__gemm_block. Jobs are blocks of C of equal size. */
-static void gpt__gemm(float *c, size_t ldc, gpt__operand A, gpt__operand B, int M, int N, int K,
-                      const float *bias, int accumulate, const gpt__pack *pk) {
+/* The whole product on all threads: out (M,N), rows ldo floats apart, = init + left (M,K) @
+   right (K,N) or += left @ right, as gpt__gemm_block. Jobs are blocks of out of equal size. */
+static void gpt__gemm(float *out, size_t ldo, gpt__operand left, gpt__operand right, int M,
+                      int N, int K, const float *bias, int accumulate, const gpt__pack *pk) {
     int threads = gpt__pack_threads(pk);
-    int mb = gpt__ceil_div(M, GPT__MC), nb = gpt__ceil_div(N, GPT__NC), mc, nc;
     /* Jobs: the blocks that the caches allow, rounded up to a multiple of the threads. Each
-       job packs its own rows of A and columns of B, so cutting N into nb parts packs all of
-       A nb times, and cutting M into mb parts packs B mb times: of the cuts that give the
-       jobs, take the one that packs the fewest numbers, nb*M + mb*N (at K = 50257, the
-       d-input product of a small model's output head went from 86 to 110 GFLOP/s). */
-    {
-        int jobs = gpt__ceil_div(mb * nb, threads) * threads, m_max = gpt__ceil_div(M, GPT__MR);
-        int n_min = nb, n_max = gpt__ceil_div(N, GPT__NR);
-        double best = -1.0;
-        for (int m = mb; m <= jobs && m <= m_max; m++) {
-            int n = gpt__ceil_div(jobs, m);
-            n = n < n_min ? n_min : n > n_max ? n_max : n;
-            if (best < 0.0 || (double)n * M + (double)m * N < best) {
-                best = (double)n * M + (double)m * N;
-                mb = m;
-                nb = n;
-            }
+       job reads its own rows of left and packs its own columns of right, so cutting N into
+       nb parts reads all of left nb times, and cutting M into mb parts packs right mb
+       times: of the cuts that give the jobs, take the one that moves the fewest numbers,
+       nb*M + mb*N (at K = 50257, the d-input product of a small model's output head went
+       from 86 to 110 GFLOP/s). */
+    int mb = gpt__ceil_div(M, GPT__MC), nb = gpt__ceil_div(N, GPT__NC);
+    int jobs = gpt__ceil_div(mb * nb, threads) * threads, m_max = gpt__ceil_div(M, GPT__MR);
+    int n_min = nb, n_max = gpt__ceil_div(N, GPT__NR);
+    double best = -1.0;
+    for (int m = mb; m <= jobs && m <= m_max; m++) {
+        int n = gpt__ceil_div(jobs, m);
+        n = n < n_min ? n_min : n > n_max ? n_max : n;
+        if (best < 0.0 || (double)n * M + (double)m * N < best) {
+            best = (double)n * M + (double)m * N;
+            mb = m;
+            nb = n;
         }
     }
-    mc = gpt__ceil_div(gpt__ceil_div(M, mb), GPT__MR) * GPT__MR;   /* whole tiles per job */
-    nc = gpt__ceil_div(gpt__ceil_div(N, nb), GPT__NR) * GPT__NR;
+    int mc = gpt__ceil_div(gpt__ceil_div(M, mb), GPT__MR) * GPT__MR;   /* whole tiles a job */
+    int nc = gpt__ceil_div(gpt__ceil_div(N, nb), GPT__NR) * GPT__NR;
     mb = gpt__ceil_div(M, mc);
     nb = gpt__ceil_div(N, nc);
     GPT_OMP(parallel num_threads(threads) if ((double)M * N * K >= 1e6))
-    {
-        gpt__packed have = {NULL, 0, 0};
-        float *pa = pk->mem + (size_t)gpt__thread_id() * gpt__pack_floats();
+    {   /* (threads only pay off on real work) */
+        float *area = pk->mem + (size_t)gpt__thread_id() * gpt__pack_floats();
+        int packed_at = -1;   /* this thread's own: declared inside the parallel region */
         GPT_OMP(for schedule(dynamic, 1))
         for (int job = 0; job < mb * nb; job++) {
             int i0 = (job / nb) * mc, j0 = (job % nb) * nc;
-            gpt__gemm_block(c, ldc, A, B, i0, M - i0 < mc ? M - i0 : mc, j0,
-                            N - j0 < nc ? N - j0 : nc, M, N, K, bias, accumulate, pa, &have);
+            gpt__gemm_block(out, ldo, left, right, i0, M - i0 < mc ? M - i0 : mc, j0,
+                            N - j0 < nc ? N - j0 : nc, M, N, K, bias, accumulate, area,
+                            &packed_at);
         }
     }
 }
@@ -6695,22 +6709,20 @@ static void gpt__gemm(float *c, size_t ldc, gpt__operand A, gpt__operand B, int 
 /* The three products of a linear layer (shapes in >>kernels' matmul opener). */
 static void gpt__gemm_forward(float *out, const gpt__pack *pk, const float *inp,
                               const float *weight, const float *bias, int N, int C, int OC) {
-    gpt__operand A, B;
-    A.p = inp;    A.rs = (size_t)C; A.cs = 1;   /* inp (N,C) */
-    B.p = weight; B.rs = 1; B.cs = (size_t)C;   /* weight^T (C,OC): column o is weight row o */
-    gpt__gemm(out, (size_t)OC, A, B, N, OC, C, bias, 0, pk);
+    gpt__operand in = {inp, (size_t)C, 1};         /* inp (N,C) */
+    gpt__operand weight_t = {weight, 1, (size_t)C};   /* weight^T (C,OC): column o is row o */
+    gpt__gemm(out, (size_t)OC, in, weight_t, N, OC, C, bias, 0, pk);
 }
 
 static void gpt__gemm_backward(float *dinp, float *dweight, const gpt__pack *pk,
                                const float *dout, const float *inp, const float *weight, int N,
                                int C, int OC) {
-    gpt__operand A, B;
-    A.p = dout;   A.rs = (size_t)OC; A.cs = 1;  /* dout (N,OC) */
-    B.p = weight; B.rs = (size_t)C; B.cs = 1;   /* weight (OC,C) */
-    gpt__gemm(dinp, (size_t)C, A, B, N, C, OC, NULL, 1, pk);
-    A.rs = 1; A.cs = (size_t)OC;                /* dout^T (OC,N) */
-    B.p = inp;    B.rs = (size_t)C; B.cs = 1;   /* inp (N,C) */
-    gpt__gemm(dweight, (size_t)C, A, B, OC, C, N, NULL, 1, pk);
+    gpt__operand d = {dout, (size_t)OC, 1};        /* dout (N,OC) */
+    gpt__operand w = {weight, (size_t)C, 1};       /* weight (OC,C) */
+    gpt__operand d_t = {dout, 1, (size_t)OC};      /* dout^T (OC,N) */
+    gpt__operand in = {inp, (size_t)C, 1};         /* inp (N,C) */
+    gpt__gemm(dinp, (size_t)C, d, w, N, C, OC, NULL, 1, pk);
+    gpt__gemm(dweight, (size_t)C, d_t, in, OC, C, N, NULL, 1, pk);
 }
 
 /* ---- Attention through the matrix product -------------------------------------------------
@@ -6737,13 +6749,13 @@ static void gpt__gemm_backward(float *dinp, float *dweight, const gpt__pack *pk,
 
 static void gpt__attention_forward_fast(float *out, float *att, const float *qkv, int B, int T,
                                         int C, int NH, const gpt__pack *pk) {
-    int HS = C / NH, job;
+    int HS = C / NH;
     size_t C3 = 3 * (size_t)C;
     float scale = 1.0f / sqrtf((float)HS);
     GPT_OMP(parallel for schedule(dynamic, 1) num_threads(gpt__pack_threads(pk)))
-    for (job = 0; job < B * NH; job++) {
+    for (int job = 0; job < B * NH; job++) {
         int b = job / NH, h = job % NH;
-        float *pa = pk->mem + (size_t)gpt__thread_id() * gpt__pack_floats();
+        float *area = pk->mem + (size_t)gpt__thread_id() * gpt__pack_floats();
         const float *q = qkv + (size_t)b * T * C3 + (size_t)h * HS;   /* [b,0,h*HS] */
         float *a = att + (size_t)job * T * T;                          /* [b,h,0,0] */
         float *y = out + (size_t)b * T * C + (size_t)h * HS;           /* [b,0,h*HS] */
@@ -6752,22 +6764,21 @@ static void gpt__attention_forward_fast(float *out, float *att, const float *qkv
             gpt__operand Q = {NULL, 0, 1}, Kt = {NULL, 1, 0}, P = {NULL, 0, 1}, V = {NULL, 0, 1};
             Q.p = q + (size_t)t0 * C3;  Q.rs = C3;    /* rows t0.. of Q (T,HS) */
             Kt.p = q + C;               Kt.cs = C3;   /* K^T (HS,T): column t2 is key row t2 */
-            gpt__gemm_serial(a + (size_t)t0 * T, (size_t)T, Q, Kt, R, upto, HS, NULL, 0, pa);
+            gpt__gemm_serial(a + (size_t)t0 * T, (size_t)T, Q, Kt, R, upto, HS, NULL, 0, area);
             for (int t = t0; t < upto; t++) {   /* scale, causal softmax; as gpt__attend */
                 float *row = a + (size_t)t * T, maxv = -FLT_MAX;
-                double sum;
                 for (int t2 = 0; t2 <= t; t2++) {
                     row[t2] *= scale;
                     if (row[t2] > maxv) maxv = row[t2];
                 }
                 for (int t2 = 0; t2 <= t; t2++) row[t2] = GPT__EXP(row[t2] - maxv);
-                sum = gpt__sum(row, t + 1);
+                double sum = gpt__sum(row, t + 1);
                 for (int t2 = 0; t2 <= t; t2++) row[t2] = (float)(row[t2] / sum);
                 for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
             }
             P.p = a + (size_t)t0 * T;   P.rs = (size_t)T;   /* rows t0.. of att (T,T) */
             V.p = q + 2 * C;            V.rs = C3;          /* V (T,HS) */
-            gpt__gemm_serial(y + (size_t)t0 * C, (size_t)C, P, V, R, HS, upto, NULL, 0, pa);
+            gpt__gemm_serial(y + (size_t)t0 * C, (size_t)C, P, V, R, HS, upto, NULL, 0, area);
         }
     }
 }
@@ -6775,13 +6786,13 @@ static void gpt__attention_forward_fast(float *out, float *att, const float *qkv
 static void gpt__attention_backward_fast(float *dqkv, float *datt, const float *dout,
                                          const float *qkv, const float *att, int B, int T,
                                          int C, int NH, const gpt__pack *pk) {
-    int HS = C / NH, job;
+    int HS = C / NH;
     size_t C3 = 3 * (size_t)C;
     float scale = 1.0f / sqrtf((float)HS);
     GPT_OMP(parallel for schedule(dynamic, 1) num_threads(gpt__pack_threads(pk)))
-    for (job = 0; job < B * NH; job++) {
+    for (int job = 0; job < B * NH; job++) {
         int b = job / NH, h = job % NH;
-        float *pa = pk->mem + (size_t)gpt__thread_id() * gpt__pack_floats();
+        float *area = pk->mem + (size_t)gpt__thread_id() * gpt__pack_floats();
         size_t at = (size_t)b * T * C3 + (size_t)h * HS;   /* [b,0,h*HS] of qkv and dqkv */
         const float *a = att + (size_t)job * T * T;
         const float *dy = dout + (size_t)b * T * C + (size_t)h * HS;
@@ -6791,7 +6802,7 @@ static void gpt__attention_backward_fast(float *dqkv, float *datt, const float *
             int R = T - t0 < GPT__ATT_ROWS ? T - t0 : GPT__ATT_ROWS, upto = t0 + R;
             dY.p = dy + (size_t)t0 * C;   dY.rs = (size_t)C;
             Vt.p = qkv + at + 2 * C;      Vt.cs = C3;
-            gpt__gemm_serial(d + (size_t)t0 * T, (size_t)T, dY, Vt, R, upto, HS, NULL, 0, pa);
+            gpt__gemm_serial(d + (size_t)t0 * T, (size_t)T, dY, Vt, R, upto, HS, NULL, 0, area);
             for (int t = t0; t < upto; t++) {   /* through the softmax */
                 const float *a_t = a + (size_t)t * T;
                 float *d_t = d + (size_t)t * T;
@@ -6803,7 +6814,7 @@ static void gpt__attention_backward_fast(float *dqkv, float *datt, const float *
             }
             dS.p = d + (size_t)t0 * T;    dS.rs = (size_t)T;
             K.p = qkv + at + C;           K.rs = C3;
-            gpt__gemm_serial(dqkv + at + (size_t)t0 * C3, C3, dS, K, R, HS, upto, NULL, 1, pa);
+            gpt__gemm_serial(dqkv + at + (size_t)t0 * C3, C3, dS, K, R, HS, upto, NULL, 1, area);
         }
         for (int t0 = 0; t0 < T; t0 += GPT__ATT_ROWS) {   /* dV, dK: positions t0 .. t0+R */
             int R = T - t0 < GPT__ATT_ROWS ? T - t0 : GPT__ATT_ROWS;
@@ -6812,25 +6823,85 @@ static void gpt__attention_backward_fast(float *dqkv, float *datt, const float *
             At.p = a + (size_t)t0 * T + t0;    At.cs = (size_t)T;   /* att^T, rows t >= t0 */
             dYt.p = dy + (size_t)t0 * C;       dYt.rs = (size_t)C;
             gpt__gemm_serial(dqkv + at + 2 * C + (size_t)t0 * C3, C3, At, dYt, R, HS, T - t0,
-                             NULL, 1, pa);
+                             NULL, 1, area);
             dSt.p = d + (size_t)t0 * T + t0;   dSt.cs = (size_t)T;
             Q.p = qkv + at + (size_t)t0 * C3;  Q.rs = C3;
             gpt__gemm_serial(dqkv + at + C + (size_t)t0 * C3, C3, dSt, Q, R, HS, T - t0, NULL,
-                             1, pa);
+                             1, area);
         }
     }
 }
 
-/* ---- The softmax of the output head ---------------------------------------------------------
-   gpt__softmax_forward of >>kernels finds each row's largest logit with one comparison after
-   another: a chain in which each step waits for the one before (3 cycles each), which the
-   compiler may not split, since it does not know that the order of a max does not matter.
-   It does not: the largest of V numbers is the same number however they are compared (NaNs
-   are never taken, either way). So here GPT__MAX_LANES running maxima take every
-   GPT__MAX_LANES-th logit, and the largest of them is the row's: one SIMD comparison per 16
-   logits. Everything else is gpt__softmax_forward's arithmetic in its order, so the
-   results are the same bits (the tests check). At the small preset (128 rows of 50257) the
-   softmax went from 6.7 to 3.? ms on one core. */
+/* ---- exp and tanh that the compiler can vectorize ----------------------------------------
+   The softmaxes (>>kernels, and attention above) need exp of every logit and every attention
+   score, and GELU needs tanh of every value of a (B,T,4C) tensor. The C library's expf and
+   tanhf are accurate, but each is a call per value (tanhf about 18 ns here) that the
+   compiler cannot turn into SIMD code. These two are plain float arithmetic that it can.
+   exp(y), for y <= 0 (all the softmaxes need), in three steps:
+   1. y = n ln2 + r with n = round(y / ln2) and |r| <= ln2/2. The rounding adds and subtracts
+      1.5 * 2^23: floats that large have no fraction bits, so the sum is rounded to a whole
+      number, and the subtraction is exact (without -ffast-math the compiler keeps both).
+      ln2 is split into a part with few bits (exact in n * ln2_hi) and a small rest.
+   2. exp(r) by its Taylor series to r^7/5040: the next term is below 1e-8 of the result.
+   3. 2^n made directly from its bits: exponent field n + 127, zero mantissa.
+   y is first capped at -87 so that 2^n stays a normal float (exp(-87) is about 1.6e-38: in a
+   softmax, as good as the 0 that expf gives further out). The cap works on the bit pattern
+   of -y, because comparisons of floats inside a loop keep gcc from vectorizing it for AVX2
+   (they could trap on a NaN), while integer ones do not; positive floats are ordered as
+   their bits. A NaN becomes exp(-87) too; a NaN logit reaches the loss anyway (through the
+   target's logit: a NaN anywhere in the model spreads to every logit).
+   tanh(u) = (1 - e) / (1 + e) with e = exp(-2|u|) and the sign of u put back; |u| is capped
+   at 9 (tanh(9) rounds to 1 in float).
+   Measured against exp and tanh in double: exp within 9.7e-8 relative over [-87, 0] (expf:
+   6.0e-8), tanh within 9.1e-8 over [-20, 20] (tanhf: 1.0e-7); tanh costs 0.46 ns a value
+   with AVX-512, 0.66 with AVX2, 2.0 with SSE2, against tanhf's 18. The tanh error is
+   absolute: near 0, where tanh(u) is about u, the relative error grows (1.4%
+   at 1e-6), which GELU cannot see, since it only uses 1 + tanh and 1 - tanh^2. */
+static float gpt__exp_fast(float y) {
+    const int32_t cap = 0x42ae0000;   /* the bits of 87.0f */
+    float a = -y;
+    int32_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    bits = bits < cap ? bits : cap;
+    memcpy(&a, &bits, sizeof a);
+    y = -a;
+    float n = (y * 1.44269504f + 12582912.0f) - 12582912.0f;   /* round(y / ln2) */
+    float r = (y - n * 0.693359375f) - n * -2.12194440e-4f;    /* y - n ln2, ln2 in 2 parts */
+    float e = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
+              r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    float two_n;
+    bits = ((int32_t)n + 127) * (1 << 23);                      /* 2^n */
+    memcpy(&two_n, &bits, sizeof two_n);
+    return e * two_n;
+}
+
+static float gpt__tanh_fast(float u) {
+    const int32_t cap = 0x41100000;   /* the bits of 9.0f */
+    float a = fabsf(u);
+    int32_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    bits = bits < cap ? bits : cap;
+    memcpy(&a, &bits, sizeof a);
+    float e = gpt__exp_fast(-2.0f * a);
+    return copysignf((1.0f - e) / (1.0f + e), u);
+}
+
+/* ---- The softmax of the output head --------------------------------------------------------
+   The softmax of >>kernels runs over B*T rows of V = 50257 logits, and at the small preset
+   (C = 128) it is, after the head's three matrix products, the largest part of a step.
+   gpt__softmax_forward_fast computes the same numbers with two changes:
+   - The largest logit of a row: the plain loop compares one logit after another, a chain in
+     which each step waits for the one before, which the compiler may not split (it does not
+     know that the order of a max does not matter). It does not: the largest of V numbers
+     is the same number in any order, and a NaN is never taken either way. So gpt__max
+     keeps one running maximum per SIMD lane.
+   - d(loss)/d(logits), which gpt__crossentropy_backward would compute from probs in a pass
+     of its own, is written here, with the same two float operations, while the row of
+     probs is still in the cache (when given dlogits: a model that trains). gpt_backward
+     then starts from it. That saves reading 128 x 50257 probs (26 MB) from memory again.
+   Every number is the same bit for bit (the tests compare them). At the small preset
+   (128 rows), on one core: softmax and cross-entropy backward 8.3 ms, this 5.2 ms. */
+
 /* The largest of x[0..n-1], n >= 1 (never a NaN unless all are). With vector types it keeps
    one running maximum per SIMD lane: a vector comparison gives a mask of all-one or all-zero
    bits per lane, and the mask picks each lane's larger value bit by bit. */
@@ -6886,59 +6957,6 @@ static void gpt__softmax_forward_fast(float *probs, float *losses, float *dlogit
         }
         if (targets) losses[n] = (float)(log(sum) - ((double)l[targets[n]] - maxv));
     }
-}
-
-/* ---- exp and tanh that the compiler can vectorize ----------------------------------------
-   The softmaxes (>>kernels, and attention above) need exp of every logit and every attention
-   score, and GELU needs tanh of every value of a (B,T,4C) tensor. The C library's expf and
-   tanhf are accurate, but each is a call per value (tanhf about 18 ns here) that the
-   compiler cannot turn into SIMD code. These two are plain float arithmetic that it can.
-   exp(y), for y <= 0 (all the softmaxes need), in three steps:
-   1. y = n ln2 + r with n = round(y / ln2) and |r| <= ln2/2. The rounding adds and subtracts
-      1.5 * 2^23: floats that large have no fraction bits, so the sum is rounded to a whole
-      number, and the subtraction is exact (without -ffast-math the compiler keeps both).
-      ln2 is split into a part with few bits (exact in n * ln2_hi) and a small rest.
-   2. exp(r) by its Taylor series to r^7/5040: the next term is below 1e-8 of the result.
-   3. 2^n made directly from its bits: exponent field n + 127, zero mantissa.
-   y is first capped at -87 so that 2^n stays a normal float (exp(-87) is about 1.6e-38: in a
-   softmax, as good as the 0 that expf gives further out). The cap works on the bit pattern
-   of -y, because comparisons of floats inside a loop keep gcc from vectorizing it for AVX2
-   (they could trap on a NaN), while integer ones do not; positive floats are ordered as
-   their bits. A NaN becomes exp(-87) too; a NaN logit reaches the loss anyway (through the
-   target's logit: a NaN anywhere in the model spreads to every logit).
-   tanh(u) = (1 - e) / (1 + e) with e = exp(-2|u|) and the sign of u put back; |u| is capped
-   at 9 (tanh(9) rounds to 1 in float).
-   Measured against exp and tanh in double: exp within 9.7e-8 relative over [-87, 0] (expf:
-   6.0e-8), tanh within 9.1e-8 over [-20, 20] (tanhf: 1.0e-7); tanh costs 0.46 ns a value
-   with AVX-512, 0.66 with AVX2, 2.0 with SSE2, against tanhf's 18. The tanh error is
-   absolute: near 0, where tanh(u) is about u, the relative error grows (1.4%
-   at 1e-6), which GELU cannot see, since it only uses 1 + tanh and 1 - tanh^2. */
-static float gpt__exp_fast(float y) {
-    const int32_t cap = 0x42ae0000;   /* the bits of 87.0f */
-    float a = -y, n, r, e, two_n;
-    int32_t bits;
-    memcpy(&bits, &a, sizeof bits);
-    bits = bits < cap ? bits : cap;
-    memcpy(&a, &bits, sizeof a);
-    y = -a;
-    n = (y * 1.44269504f + 12582912.0f) - 12582912.0f;     /* round(y / ln2) */
-    r = (y - n * 0.693359375f) - n * -2.12194440e-4f;      /* y - n ln2, ln2 in two parts */
-    e = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
-        r * (1.0f / 720 + r * (1.0f / 5040)))))));
-    bits = ((int32_t)n + 127) * (1 << 23);                  /* 2^n */
-    memcpy(&two_n, &bits, sizeof two_n);
-    return e * two_n;
-}
-
-static float gpt__tanh_fast(float u) {
-    const int32_t cap = 0x41100000;   /* the bits of 9.0f */
-    float a = fabsf(u), e;
-    int32_t bits;
-    memcpy(&bits, &a, sizeof bits);
-    bits = bits < cap ? bits : cap;
-    memcpy(&a, &bits, sizeof a);
-    e = gpt__exp_fast(-2.0f * a);
-    return copysignf((1.0f - e) / (1.0f + e), u);
 }
 
 #endif /* GPT_IMPLEMENTATION_INCLUDED */
