@@ -109,14 +109,16 @@ static void test_matmul_fd(gpt_rng *rng, int ref) {
 
 /* The fast matmul computes the same numbers as the plain one, on awkward shapes: one row,
    fewer rows or columns than a register tile, leftovers in every direction, K longer than
-   one K block (GPT__KC), more rows and columns than one job (GPT__MC, GPT__NC). */
+   one K block (GPT__KC), more rows and columns than one job (GPT__MC, GPT__NC), and jobs
+   that share their columns with K in one block (a thread keeps the right block it packed:
+   the d-weight product of {40, 50, 1200}). */
 static void test_matmul_fast_vs_ref(gpt_rng *rng) {
     static const int shapes[][3] = {{1, 64, 50}, {4, 16, 4}, {5, 33, 7}, {9, 100, 13},
                                     {24, 64, 192}, {3, 7, 5}, {53, 257, 31}, {48, 24, 8},
                                     {100, 50, 97}, {1, 37, 51}, {1, 768, 2},
                                     {8, 50, 700}, {12, 1000, 30}, {4, 8, 9}, {2, 1, 3},
                                     {7, 513, 65}, {600, 40, 530}, {37, 600, 1100},
-                                    {530, 300, 33}};
+                                    {530, 300, 33}, {40, 50, 1200}};
     size_t s;
     gpt__pack pk = new_pack();
     for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -185,6 +187,46 @@ static void test_matmul_threads(gpt_rng *rng) {
     (void)rng;
     printf("note: built without OpenMP, the matmul thread check does not apply\n");
 #endif
+}
+
+/* The output head's softmax of >>speed: the same bits as the plain softmax followed by the
+   plain cross-entropy backward, for probs, losses and dlogits, on rows longer and shorter
+   than a SIMD vector, with a NaN, an infinity and a huge logit in some rows. And gpt__max
+   is the largest value, NaNs skipped, as the plain loop has it. */
+static void test_softmax_fast(gpt_rng *rng) {
+    static const int shapes[][2] = {{7, 1001}, {3, 11}, {2, 16}, {4, 50257}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int N = shapes[s][0], V = shapes[s][1], *tg = (int *)malloc(sizeof(int) * N);
+        size_t NV = (size_t)N * V;
+        float *logits = fvec(NV), *p1 = fvec(NV), *p2 = fvec(NV), *d1 = fvec(NV);
+        float *d2 = fvec(NV), *l1 = fvec(N), *l2 = fvec(N);
+        fill(logits, NV, rng, 4.0f);
+        for (int n = 0; n < N; n++) tg[n] = (int)(gpt_rng_u32(rng) % (uint32_t)V);
+        logits[V / 2] = NAN;                                /* row 0 */
+        if (N > 1) logits[V + V - 1] = INFINITY;            /* row 1, last */
+        if (N > 2) logits[2 * (size_t)V + 3] = 1e30f;       /* row 2 */
+        gpt__softmax_forward(p1, l1, logits, tg, N, V);
+        gpt__crossentropy_backward(d1, p1, tg, N, V);
+        gpt__softmax_forward_fast(p2, l2, d2, logits, tg, N, V);
+        CHECK(memcmp(p1, p2, sizeof(float) * NV) == 0 && memcmp(l1, l2, sizeof(float) * N) == 0,
+              "fast softmax: probs or losses differ from the plain ones, N=%d V=%d", N, V);
+        if (!GPT__PLAIN_KERNELS)   /* (with plain kernels, backward computes dlogits) */
+            CHECK(memcmp(d1, d2, sizeof(float) * NV) == 0,
+                  "fast softmax: dlogits differ from gpt__crossentropy_backward's, N=%d V=%d",
+                  N, V);
+        free(tg); free(logits); free(p1); free(p2); free(d1); free(d2); free(l1); free(l2);
+    }
+    {
+        float x[37];
+        for (int i = 0; i < 37; i++) x[i] = (float)(i % 7) - 100.0f;
+        x[5] = NAN;
+        x[20] = -3.5f;   /* the largest, inside the lanes */
+        CHECK(gpt__max(x, 37) == -3.5f, "gpt__max: %g, not -3.5", gpt__max(x, 37));
+        x[36] = 2.0f;    /* the largest, in the rest after the lanes */
+        CHECK(gpt__max(x, 37) == 2.0f, "gpt__max: %g, not 2", gpt__max(x, 37));
+        x[0] = NAN;
+        CHECK(gpt__max(x, 1) == -FLT_MAX, "gpt__max of a NaN alone: %g", gpt__max(x, 1));
+    }
 }
 
 /* attention: the plain version (one query at a time) at a short T, and the matrix-product
@@ -839,6 +881,7 @@ int main(void) {
         free(pk.mem);
     }
     test_tanh_fast();
+    test_softmax_fast(&rng);
     test_elementwise(&rng);
     test_model_fd(&rng);
     test_schedule();
