@@ -6846,10 +6846,12 @@ static void gpt__attention_backward_fast(float *dqkv, float *datt, const float *
    3. 2^n made directly from its bits: exponent field n + 127, zero mantissa.
    y is first capped at -87 so that 2^n stays a normal float (exp(-87) is about 1.6e-38: in a
    softmax, as good as the 0 that expf gives further out). The cap works on the bit pattern
-   of -y, because comparisons of floats inside a loop keep gcc from vectorizing it for AVX2
-   (they could trap on a NaN), while integer ones do not; positive floats are ordered as
-   their bits. A NaN becomes exp(-87) too; a NaN logit reaches the loss anyway (through the
-   target's logit: a NaN anywhere in the model spreads to every logit).
+   of |y| (= -y), because comparisons of floats inside a loop keep gcc from vectorizing it
+   for AVX2 (they could trap on a NaN), while integer ones do not; positive floats are
+   ordered as their bits. A NaN, of either sign, has the bits of a float above 87 once its
+   sign is cleared, so it becomes exp(-87) too (converting a NaN n to an integer below
+   would be undefined behaviour); a NaN logit reaches the loss anyway (through the target's
+   logit: a NaN anywhere in the model spreads to every logit).
    tanh(u) = (1 - e) / (1 + e) with e = exp(-2|u|) and the sign of u put back; |u| is capped
    at 9 (tanh(9) rounds to 1 in float).
    Measured against exp and tanh in double: exp within 9.7e-8 relative over [-87, 0] (expf:
@@ -6859,7 +6861,7 @@ static void gpt__attention_backward_fast(float *dqkv, float *datt, const float *
    at 1e-6), which GELU cannot see, since it only uses 1 + tanh and 1 - tanh^2. */
 static float gpt__exp_fast(float y) {
     const int32_t cap = 0x42ae0000;   /* the bits of 87.0f */
-    float a = -y;
+    float a = fabsf(y);               /* -y, for y <= 0; a NaN of either sign: a large one */
     int32_t bits;
     memcpy(&bits, &a, sizeof bits);
     bits = bits < cap ? bits : cap;
