@@ -144,7 +144,8 @@
        >>unicode      the Unicode tables of the tokenizer's pre-split (generated)
        >>small        bf16 and 8-bit weights: sampling past the memory wall
        >>speed        the fast matrix product (packing, blocking, a register tile), attention
-                      through it, and an exp and tanh the compiler can vectorize
+                      through it, the output head's softmax with its gradient in one pass,
+                      and an exp and tanh the compiler can vectorize
    Start at >>kernels if you know C and want the model; at >>tokenizer for text. >>small and
    >>speed compute what the plain kernels of the story say, in fewer bytes or faster.
 
