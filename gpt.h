@@ -6203,22 +6203,21 @@ static uint16_t gpt__f32_to_bf16(float x) {
 static void gpt__small_put(const gpt_small *s, int weights, size_t row, int cols, int c0,
                            const float *x, size_t stride, int n) {
     size_t at = row * (size_t)cols + (size_t)c0;
-    size_t groups = ((size_t)cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
-    float amax = 0.0f, d;
-    int k;
     if (weights == GPT_WEIGHTS_BF16) {
-        for (k = 0; k < n; k++) s->bf16[at + k] = gpt__f32_to_bf16(x[(size_t)k * stride]);
+        for (int k = 0; k < n; k++) s->bf16[at + k] = gpt__f32_to_bf16(x[(size_t)k * stride]);
         return;
     }
     GPT_ASSERT(c0 % GPT_Q8_GROUP == 0 && n == (cols - c0 < GPT_Q8_GROUP ? cols - c0
                                                                   : GPT_Q8_GROUP));
-    for (k = 0; k < n; k++) {
+    float amax = 0.0f;
+    for (int k = 0; k < n; k++) {
         float a = fabsf(x[(size_t)k * stride]);
-        if (!(a <= amax)) amax = a;   /* a NaN or infinity makes the scale one: the group's */
+        if (!(a <= amax)) amax = a;   /* a NaN or infinity becomes the scale: the group's */
     }                                 /* outputs then come out NaN, as in fp32 */
-    d = amax / 127.0f;
+    float d = amax / 127.0f;
+    size_t groups = ((size_t)cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
     s->scale[row * groups + (size_t)(c0 / GPT_Q8_GROUP)] = d;
-    for (k = 0; k < n; k++) {
+    for (int k = 0; k < n; k++) {
         float r = d > 0.0f && d <= FLT_MAX ? x[(size_t)k * stride] / d : 0.0f;   /* |r| <= 127 */
         r = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r;   /* (rounding in the division) */
         s->q[at + k] = (int8_t)roundf(r);
@@ -6228,30 +6227,69 @@ static void gpt__small_put(const gpt_small *s, int weights, size_t row, int cols
 /* Row `row` (counted over the stacked layers) of a small tensor, back in fp32. */
 static void gpt__small_row(float *out, const gpt_small *s, int weights, size_t row, int cols) {
     size_t at = row * (size_t)cols, groups = ((size_t)cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
-    int i;
-    for (i = 0; i < cols; i++)
+    for (int i = 0; i < cols; i++)
         out[i] = weights == GPT_WEIGHTS_BF16 ? gpt__bf16_to_f32(s->bf16[at + i])
                : (float)s->q[at + i] * s->scale[row * groups + (size_t)(i / GPT_Q8_GROUP)];
 }
 
+/* The activations of a Q8 product, quantized as the weights are: x (n) -> xq (n) and dx
+   (ceil(n/32)), a group of 32 at a time (the last may be shorter): dx = max|x| / 127 and
+   xq = x / dx rounded to the nearest integer (ties to even), in [-127, 127]. xq is kept in
+   int16: the form in which the processor multiplies it (see the fast product below). A group
+   of zeros gets dx = 0 and zeros; one with a NaN or an infinity gets that as dx and zeros,
+   so that its products come out NaN, as in fp32.
+   Written for the compiler's vectorizer (this runs once per product, on up to 4C numbers):
+   the largest |x| as the largest bit pattern with the sign cleared (positive floats are
+   ordered as their bits, and NaNs above infinity; a comparison of floats in a loop keeps
+   gcc from vectorizing it for AVX2, see gpt__exp_fast), x times 127/max instead of a
+   division, and the rounding by adding and subtracting 1.5 * 2^23 (as in gpt__exp_fast). */
+static void gpt__q8_quantize(int16_t *xq, float *dx, const float *x, int n) {
+    for (int c0 = 0; c0 < n; c0 += GPT_Q8_GROUP) {
+        int len = n - c0 < GPT_Q8_GROUP ? n - c0 : GPT_Q8_GROUP;
+        uint32_t top = 0;
+        for (int i = 0; i < len; i++) {
+            uint32_t u;
+            memcpy(&u, &x[c0 + i], sizeof u);
+            u &= 0x7FFFFFFFu;
+            top = u > top ? u : top;
+        }
+        float amax;
+        memcpy(&amax, &top, sizeof amax);
+        dx[c0 / GPT_Q8_GROUP] = amax / 127.0f;
+        if (!(amax <= FLT_MAX)) {   /* NaN or infinity (x * 0 would be NaN: no integer) */
+            for (int i = 0; i < len; i++) xq[c0 + i] = 0;
+            continue;
+        }
+        float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        for (int i = 0; i < len; i++) {
+            float r = x[c0 + i] * inv;                 /* within [-127, 127] but for rounding */
+            r = (r + 12582912.0f) - 12582912.0f;       /* the nearest integer, ties to even */
+            xq[c0 + i] = (int16_t)r;
+        }
+    }
+}
+
 /* The plain reference: out[o] = bias[o] + sum_i W[o][i] x[i] for W = rows first_row ..
-   first_row+OC-1 of s (layer l's matrix starts at row l*OC), one weight at a time. For Q8
-   each group's integer-weighted sum is scaled once, as the Math above writes it. */
+   first_row+OC-1 of s (layer l's matrix starts at row l*OC). BF16: one weight at a time.
+   Q8: as the Math above writes it, group by group: the group of x quantized (again for each
+   row: the fast version does it once), the integer sum of q xq, times both scales. */
 static void gpt__small_matvec_ref(float *out, const float *x, const gpt_small *s, int weights,
                                   size_t first_row, const float *bias, int C, int OC) {
     size_t groups = ((size_t)C + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
-    int o, i, c0;
-    for (o = 0; o < OC; o++) {
+    for (int o = 0; o < OC; o++) {
         size_t row = first_row + (size_t)o, at = row * (size_t)C;
         float sum = 0.0f;
         if (weights == GPT_WEIGHTS_BF16) {
-            for (i = 0; i < C; i++) sum += gpt__bf16_to_f32(s->bf16[at + i]) * x[i];
+            for (int i = 0; i < C; i++) sum += gpt__bf16_to_f32(s->bf16[at + i]) * x[i];
         } else {
-            for (c0 = 0; c0 < C; c0 += GPT_Q8_GROUP) {
-                float group = 0.0f;
-                for (i = c0; i < C && i < c0 + GPT_Q8_GROUP; i++)
-                    group += (float)s->q[at + i] * x[i];
-                sum += group * s->scale[row * groups + (size_t)(c0 / GPT_Q8_GROUP)];
+            for (int c0 = 0; c0 < C; c0 += GPT_Q8_GROUP) {
+                int len = C - c0 < GPT_Q8_GROUP ? C - c0 : GPT_Q8_GROUP;
+                int16_t xq[GPT_Q8_GROUP];
+                float dx;
+                int32_t p = 0;
+                gpt__q8_quantize(xq, &dx, x + c0, len);
+                for (int i = 0; i < len; i++) p += s->q[at + (size_t)(c0 + i)] * xq[i];
+                sum += (float)p * (s->scale[row * groups + (size_t)(c0 / GPT_Q8_GROUP)] * dx);
             }
         }
         out[o] = (bias ? bias[o] : 0.0f) + sum;
@@ -6259,67 +6297,92 @@ static void gpt__small_matvec_ref(float *out, const float *x, const gpt_small *s
 }
 
 /* ---- The fast small products ---------------------------------------------------------------
-   The plain loops are one chain of dependent additions per row, which the compiler may not
-   split into SIMD lanes (see "Dot products in lanes" in >>kernels). The fast versions keep
+   BF16. The plain loop is one chain of dependent additions per row, which the compiler may
+   not split into SIMD lanes (see "Dot products in lanes" in >>kernels). gpt__bf16_dot keeps
    GPT__SMALL_LANES independent partial sums, added at the end in a fixed order, so that the
-   compiler turns the inner loop into SIMD: load the small weights, widen them to floats
-   (bf16: shift left by 16 bits; int8: sign-extend and convert), multiply-add with the
-   activations. Q8 runs its 32 lanes over one group at a time and multiplies each product by
-   the group's scale on the way in (d * (q x) instead of d * sum(q x)): one multiply and one
-   multiply-add per weight, which measured faster than summing the group first (gcc 12 and
-   clang 14, AVX-512 here). They agree with the plain versions up to rounding
-   (tests/test_quant.c checks). */
-#define GPT__SMALL_LANES 32   /* one Q8 group */
+   inner loop becomes SIMD: load 16-bit weights, shift them left by 16 bits (that is the
+   float), multiply-add with the activations.
+   Q8. gpt__q8_dot is the plain loop itself, written so that the compiler finds the integer
+   dot product in it: the sum of 32 products q * xq of an 8-bit and a 16-bit integer into a
+   32-bit one. Integer addition has no rounding, so the compiler may add in any order, and
+   it does: with AVX2, two loads that widen 16 weights each to 16 bits (vpmovsxbw), two
+   vpmaddwd (16 products of 16-bit numbers, added in pairs into 8 32-bit lanes) and a few
+   additions across the lanes; with AVX512-VNNI, vpdpwssd does the multiply and the add in
+   one instruction. One conversion to float and one multiply-add per 32 weights remain.
+   (The 32 products fit: |q xq| <= 127 * 127 and 32 of them stay below 2^24, so the float of
+   the sum is exact too.) The products agree with the plain versions up to the order of the
+   float additions (tests/test_quant.c checks). */
+#define GPT__SMALL_LANES 32
+#define GPT__Q8_CHUNK 8192   /* activations quantized at a time: 16 KB of int16 on the stack */
 
 static float gpt__bf16_dot(const uint16_t *w, const float *x, int n) {
     float acc[GPT__SMALL_LANES] = {0}, sum = 0.0f;
-    int i, l, full = n - n % GPT__SMALL_LANES;
-    for (i = 0; i < full; i += GPT__SMALL_LANES)
-        for (l = 0; l < GPT__SMALL_LANES; l++) acc[l] += gpt__bf16_to_f32(w[i + l]) * x[i + l];
-    for (l = 0; l < GPT__SMALL_LANES; l++) sum += acc[l];
-    for (i = full; i < n; i++) sum += gpt__bf16_to_f32(w[i]) * x[i];
+    int full = n - n % GPT__SMALL_LANES;
+    for (int i = 0; i < full; i += GPT__SMALL_LANES)
+        for (int l = 0; l < GPT__SMALL_LANES; l++)
+            acc[l] += gpt__bf16_to_f32(w[i + l]) * x[i + l];
+    for (int l = 0; l < GPT__SMALL_LANES; l++) sum += acc[l];
+    for (int i = full; i < n; i++) sum += gpt__bf16_to_f32(w[i]) * x[i];
     return sum;
 }
 
-/* One row of Q8 weights q (n) with its scales d (ceil(n/32)) times x (n). */
-static float gpt__q8_dot(const int8_t *q, const float *d, const float *x, int n) {
-    float acc[GPT__SMALL_LANES] = {0}, sum = 0.0f, rest = 0.0f;
-    int g, i, l, full = n / GPT_Q8_GROUP;
-    for (g = 0; g < full; g++) {
+/* One row of Q8 weights q (n) with its scales d (ceil(n/32)) times the quantized
+   activations xq (n) with theirs, dx. */
+static float gpt__q8_dot(const int8_t *q, const float *d, const int16_t *xq, const float *dx,
+                         int n) {
+    float sum = 0.0f;
+    int full = n / GPT_Q8_GROUP;
+    for (int g = 0; g < full; g++) {
         const int8_t *qg = q + g * GPT_Q8_GROUP;
-        const float *xg = x + g * GPT_Q8_GROUP;
-        float dg = d[g];
-        for (l = 0; l < GPT__SMALL_LANES; l++) acc[l] += dg * ((float)qg[l] * xg[l]);
+        const int16_t *xg = xq + g * GPT_Q8_GROUP;
+        int32_t p = 0;
+        for (int i = 0; i < GPT_Q8_GROUP; i++) p += qg[i] * xg[i];
+        sum += (float)p * (d[g] * dx[g]);
     }
-    for (l = 0; l < GPT__SMALL_LANES; l++) sum += acc[l];
-    for (i = full * GPT_Q8_GROUP; i < n; i++) rest += (float)q[i] * x[i];   /* a short group */
-    return full * GPT_Q8_GROUP < n ? sum + rest * d[full] : sum;
+    if (full * GPT_Q8_GROUP < n) {   /* a short last group */
+        int32_t p = 0;
+        for (int i = full * GPT_Q8_GROUP; i < n; i++) p += q[i] * xq[i];
+        sum += (float)p * (d[full] * dx[full]);
+    }
+    return sum;
 }
 
 /* The product the one-token forward calls: out (OC) = W x + bias, W rows first_row ..
-   first_row+OC-1 of s; the rows are shared out among the threads (each writes its own). */
+   first_row+OC-1 of s; the rows are shared out among the threads (each writes its own). Q8
+   quantizes x once, GPT__Q8_CHUNK columns at a time (one chunk for every GPT-2 size up to
+   n_embd 2048), before the threads read it. */
 static void gpt__small_matvec(float *out, const float *x, const gpt_small *s, int weights,
                               size_t first_row, const float *bias, int C, int OC) {
     size_t groups = ((size_t)C + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
-    int o;
     if (GPT__PLAIN_KERNELS) {
         gpt__small_matvec_ref(out, x, s, weights, first_row, bias, C, OC);
         return;
     }
-    GPT_OMP(parallel for schedule(static) if ((size_t)C * OC >= 32768))
-    for (o = 0; o < OC; o++) {
-        size_t row = first_row + (size_t)o;
-        float y = weights == GPT_WEIGHTS_BF16
-                ? gpt__bf16_dot(s->bf16 + row * (size_t)C, x, C)
-                : gpt__q8_dot(s->q + row * (size_t)C, s->scale + row * groups, x, C);
-        out[o] = (bias ? bias[o] : 0.0f) + y;
+    if (weights == GPT_WEIGHTS_BF16) {
+        GPT_OMP(parallel for schedule(static) if ((size_t)C * OC >= 32768))
+        for (int o = 0; o < OC; o++)
+            out[o] = (bias ? bias[o] : 0.0f) +
+                     gpt__bf16_dot(s->bf16 + (first_row + (size_t)o) * C, x, C);
+        return;
+    }
+    for (int c0 = 0; c0 < C; c0 += GPT__Q8_CHUNK) {
+        int n = C - c0 < GPT__Q8_CHUNK ? C - c0 : GPT__Q8_CHUNK;
+        int16_t xq[GPT__Q8_CHUNK];
+        float dx[GPT__Q8_CHUNK / GPT_Q8_GROUP];
+        gpt__q8_quantize(xq, dx, x + c0, n);
+        GPT_OMP(parallel for schedule(static) if ((size_t)C * OC >= 32768))
+        for (int o = 0; o < OC; o++) {
+            size_t row = first_row + (size_t)o;
+            float y = gpt__q8_dot(s->q + row * C + c0, s->scale + row * groups + c0 / GPT_Q8_GROUP,
+                                  xq, dx, n);
+            out[o] = (c0 > 0 ? out[o] : bias ? bias[o] : 0.0f) + y;
+        }
     }
 }
 
 GPT_DEF size_t gpt_weight_bytes(const gpt_model *m) {
     size_t bytes = 0;
-    int i;
-    for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
         const gpt_tensor *t = &m->tensors[i];
         size_t n = t->size * (size_t)t->layers, rows = (size_t)t->rows * (size_t)t->layers;
         if (t->data) bytes += 4 * n;

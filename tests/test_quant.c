@@ -127,39 +127,94 @@ static void test_q8_groups(void) {
     free_small(&s);
 }
 
-/* ---- the products: fast = plain, and both close to fp32 ----------------------------------- */
-static void test_matvec(void) {
-    static const int shapes[][2] = {{37, 5}, {9, 32}, {33, 80}, {64, 768}, {7, 3072}};
+/* ---- q8 activations: quantized once per product, a scale per group of 32 ------------------ */
+static void test_q8_activations(void) {
+    enum { N = 32 * 5 + 7 };   /* five whole groups and a short one of 7 */
+    float x[N], dx[6];
+    int16_t xq[N];
     gpt_rng rng;
-    int w, k, o, i;
+    gpt_rng_seed(&rng, 8);
+    for (int i = 0; i < N; i++) x[i] = gpt_rng_normal(&rng) * (i < 64 ? 3.0f : 0.01f);
+    for (int i = 0; i < 32; i++) x[i] = (float)(i - 16) + 0.5f;   /* group 0: ties */
+    x[31] = 127.0f;                                               /* its max: dx = 1 */
+    for (int i = 64; i < 96; i++) x[i] = 0.0f;                    /* group 2: zeros */
+    x[100] = NAN;                                                 /* group 3: a NaN */
+    x[140] = -INFINITY;                                           /* group 4: infinity */
+    gpt__q8_quantize(xq, dx, x, N);
+    CHECK(dx[0] == 1.0f && xq[31] == 127 && xq[16] == 0 && xq[17] == 2 && xq[18] == 2 &&
+          xq[19] == 4 && xq[15] == 0 && xq[14] == -2 && xq[13] == -2 && xq[12] == -4,
+          "q8 activations: ties to even (x+0.5 -> %d %d %d %d)", xq[16], xq[17], xq[18], xq[19]);
+    int ok = 1, peak_ok = 1;
+    for (int g = 0; g < 6; g++) {
+        int n = g < 5 ? 32 : 7, hit = 0;
+        float amax = 0.0f;
+        if (g == 3 || g == 4) continue;
+        for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[g * 32 + i]));
+        ok = ok && dx[g] == amax / 127.0f;
+        for (int i = 0; i < n; i++) {
+            int q = xq[g * 32 + i];
+            ok = ok && q >= -127 && q <= 127 &&
+                 fabsf(q * dx[g] - x[g * 32 + i]) <= 0.5001f * dx[g];
+            hit |= q == 127 || q == -127;
+        }
+        peak_ok = peak_ok && (amax == 0.0f ? dx[g] == 0.0f : hit);
+    }
+    CHECK(ok, "q8 activations: dx absmax/127 and every value within half a step");
+    CHECK(peak_ok, "q8 activations: each group's largest is +-127, zeros have dx 0");
+    int zeros = 1;
+    for (int i = 96; i < 160; i++) zeros = zeros && xq[i] == 0;
+    CHECK(dx[3] != dx[3] && isinf(dx[4]) && zeros,
+          "q8 activations: a NaN or an infinity becomes the scale (%g %g), its group zeros",
+          dx[3], dx[4]);
+}
+
+/* ---- the products: fast = plain, and both close to fp32 ----------------------------------- */
+/* Shapes (OC, C): C below one group, one group, a short last group, GPT-2's 768 and 3072, a
+   short last group of one, and more columns than the fast Q8 product quantizes at a time
+   (two chunks of GPT__Q8_CHUNK, the second ending in a short group). */
+static void test_matvec(void) {
+    static const int shapes[][2] = {{37, 5}, {9, 32}, {33, 80}, {64, 768}, {7, 3072},
+                                    {50, 33}, {3, GPT__Q8_CHUNK + 80}};
+    enum { K = sizeof shapes / sizeof shapes[0] };
+    gpt_rng rng;
     gpt_rng_seed(&rng, 11);
-    for (w = GPT_WEIGHTS_BF16; w <= GPT_WEIGHTS_Q8; w++) {
-        for (k = 0; k < 5; k++) {
+    for (int w = GPT_WEIGHTS_BF16; w <= GPT_WEIGHTS_Q8; w++) {
+        for (int k = 0; k < K; k++) {
             int OC = shapes[k][0], C = shapes[k][1], G = (C + 31) / 32;
             float *W = (float *)malloc((size_t)OC * C * sizeof(float));
             float *noise = (float *)malloc((size_t)OC * C * sizeof(float));
             float *x = (float *)malloc((size_t)C * sizeof(float)), bias[64];
+            float *dx = (float *)malloc((size_t)G * sizeof(float));
             float fast[64], ref[64];
             double worst_fast = 0.0, worst_f32 = 0.0;
             gpt_small s = make_small(w, 2 * OC, C);   /* a "layer" of noise, then W */
-            for (i = 0; i < OC * C; i++) W[i] = 0.05f * gpt_rng_normal(&rng);
-            for (i = 0; i < OC * C; i++) noise[i] = 9.0f * gpt_rng_normal(&rng);
-            for (i = 0; i < C; i++) x[i] = gpt_rng_normal(&rng);
-            for (o = 0; o < OC; o++) bias[o] = gpt_rng_normal(&rng);
+            for (int i = 0; i < OC * C; i++) W[i] = 0.05f * gpt_rng_normal(&rng);
+            for (int i = 0; i < OC * C; i++) noise[i] = 9.0f * gpt_rng_normal(&rng);
+            for (int i = 0; i < C; i++) x[i] = gpt_rng_normal(&rng) * (i % 7 == 3 ? 8.0f : 1.0f);
+            for (int o = 0; o < OC; o++) bias[o] = gpt_rng_normal(&rng);
+            for (int g = 0; g < G; g++) {   /* the activations' steps, from their definition */
+                float amax = 0.0f;
+                for (int i = 32 * g; i < C && i < 32 * g + 32; i++) amax = fmaxf(amax, fabsf(x[i]));
+                dx[g] = amax / 127.0f;
+            }
             put_matrix(&s, w, noise, 0, OC, C);
             put_matrix(&s, w, W, OC, OC, C);
             gpt__small_matvec(fast, x, &s, w, (size_t)OC, bias, C, OC);
             gpt__small_matvec_ref(ref, x, &s, w, (size_t)OC, bias, C, OC);
-            for (o = 0; o < OC; o++) {
+            for (int o = 0; o < OC; o++) {
                 double mag = fabs(bias[o]), bound = 0.0, f32 = bias[o];
-                for (i = 0; i < C; i++) {
+                for (int i = 0; i < C; i++) {
                     f32 += (double)W[(size_t)o * C + i] * x[i];
                     mag += fabs(W[(size_t)o * C + i] * x[i]);
                 }
-                /* bf16: 2^-8 of each |w x|; q8: half a step of its group for each w */
+                /* bf16: 2^-8 of each |w x|. q8: w'x' - wx = (w' - w) x + w' (x' - x), each
+                   rounding at most half a step: of the weight's group, of the activation's */
                 bound = w == GPT_WEIGHTS_BF16 ? 0x1p-8 * mag : 0.0;
-                for (i = 0; w == GPT_WEIGHTS_Q8 && i < C; i++)
-                    bound += 0.5 * s.scale[(size_t)(OC + o) * G + i / 32] * fabs(x[i]);
+                for (int i = 0; w == GPT_WEIGHTS_Q8 && i < C; i++) {
+                    size_t at = (size_t)(OC + o) * G + (size_t)(i / 32);
+                    bound += 0.5 * s.scale[at] * fabs(x[i]) +
+                             0.5 * dx[i / 32] * fabs(s.q[(size_t)(OC + o) * C + i] * s.scale[at]);
+                }
                 worst_fast = fmax(worst_fast, fabs(fast[o] - ref[o]) / (1e-6 + mag));
                 worst_f32 = fmax(worst_f32, fabs(fast[o] - f32) / (1e-6 + bound + 1e-5 * mag));
             }
@@ -167,9 +222,16 @@ static void test_matvec(void) {
                   wname[w], OC, C, worst_fast);
             CHECK(worst_f32 <= 1.0, "%s (%d,%d): off fp32 by %.3g of the rounding bound",
                   wname[w], OC, C, worst_f32);
+            /* a NaN among the activations reaches every output, as in fp32 */
+            x[C / 2] = NAN;
+            gpt__small_matvec(fast, x, &s, w, (size_t)OC, bias, C, OC);
+            gpt__small_matvec_ref(ref, x, &s, w, (size_t)OC, bias, C, OC);
+            CHECK(fast[0] != fast[0] && fast[OC - 1] != fast[OC - 1] && ref[0] != ref[0],
+                  "%s (%d,%d): a NaN input gives %g", wname[w], OC, C, fast[0]);
             free(W);
             free(noise);
             free(x);
+            free(dx);
             free_small(&s);
         }
     }
@@ -518,6 +580,7 @@ int main(void) {
     sh("mkdir -p " TMP "/tiny");
     test_bf16_rounding();
     test_q8_groups();
+    test_q8_activations();
     test_matvec();
     test_refusals();
     test_same_seed();
