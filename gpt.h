@@ -6138,11 +6138,13 @@ static int gpt__tok_class_from_tables(uint32_t cp) {
    read from memory once and used for a single multiply-add, and a core can do multiply-adds
    many times faster than memory can hand it floats. So the time per token is the time to
    read the weights: bytes of weights / memory bandwidth (>>inference, "Cost"). The only way
-   to sample faster is to read fewer bytes, that is, to keep the weights smaller. The
-   arithmetic stays fp32: each small weight is widened to a float in a register just before
-   its multiply-add. That costs instructions: for bf16 one shift, which the core has time
-   for; for int8 a sign extension, a conversion and a multiply by the scale, which one core
-   here cannot do as fast as memory delivers the bytes (see Measured).
+   to sample faster is to read fewer bytes, that is, to keep the weights smaller, and then
+   to compute fast enough to keep up with the smaller stream. BF16 computes in fp32: each
+   weight becomes a float in a register with one shift, which the core has time for. Q8
+   cannot afford a conversion per weight (sign extension, conversion to float, a multiply by
+   the scale: about 10 billion weights per second on one core here, slower than memory
+   delivers them), so it rounds the activations to 8-bit integers too, once per product,
+   and multiplies integers.
    Two formats, chosen with gpt_model_options.weights (./sample --weights):
      BF16   bfloat16, the upper half of a float: the same sign and 8-bit exponent, 7 of its 23
             mantissa bits (rounded to nearest, ties to even). Keeps every float's range;
@@ -6154,14 +6156,24 @@ static int gpt__tok_class_from_tables(uint32_t cp) {
             is at most d/2, the same absolute step for the whole group, so a group's small
             weights lose more than its largest; a single outlier coarsens its 31 neighbours
             (this is why the groups are small). 32 + 4 bytes per 32 weights: 1.125 bytes.
+            The product: the input vector x is cut into the same groups of 32 and rounded
+            the same way (scale e = max|x| / 127, xq = round(x / e)), once per product, into
+            a small buffer. A group's dot product is then sum q xq: 32 products of integers,
+            added exactly in 32 bits, which the processor computes 16 at a time (below);
+            only that sum becomes a float, times d e. One conversion and one multiply-add per
+            32 weights instead of 32 of each. Rounding x adds an error of at most e/2 per
+            value, as rounding w does d/2 (Accuracy below measures both together).
    What stays fp32: layernorms, biases and wpe (small, and one token reads one row of wpe),
-   the activations, the KV cache and every sum. Only wte (both the embedding row and the
-   output head) and the four matmul weights of each block are small: 99% of the bytes.
+   the activations between the products (Q8 rounds a copy of a product's input), the KV
+   cache and every sum across groups. Only wte (both the embedding row and the output head)
+   and the four matmul weights of each block are small: 99% of the bytes.
    Math:     BF16  w' = float with the low 16 bits of w rounded away
-             Q8    d_g = max_{i in g} |w_i| / 127,   q_i = round(w_i / d_g),   w'_i = q_i d_g
-                   y_o = sum_g d_g * sum_{i in g} q_{o,i} x_i    (one multiply by d per group)
-   PyTorch:  w.to(torch.bfloat16).float(); Q8 has no single call (it is llama.cpp's Q8_0 and
-             llama2.c's runq.c group quantization, here with fp32 activations).
+             Q8    d_g = max_{i in g} |w_i| / 127,   q_i = round(w_i / d_g)    (when stored)
+                   e_g = max_{i in g} |x_i| / 127,   xq_i = round(x_i / e_g)   (per product)
+                   y_o = sum_g d_{o,g} e_g sum_{i in g} q_{o,i} xq_i   (the inner sum in int32)
+   PyTorch:  w.to(torch.bfloat16).float(); Q8 has no single call: it is llama.cpp's Q8_0
+             (whose products with Q8_0 weights round the activations to Q8_0 as well) and
+             the group quantization of llama2.c's runq.c, which does the same.
    Shapes:   a small tensor (layers, rows, cols) as its gpt_tensor; Q8 scales (layers, rows,
              ceil(cols/32)). x (cols) -> y (rows).
    Backward: none. Small weights are for sampling: gradients of rounded weights would need
@@ -6302,16 +6314,21 @@ static void gpt__small_matvec_ref(float *out, const float *x, const gpt_small *s
    GPT__SMALL_LANES independent partial sums, added at the end in a fixed order, so that the
    inner loop becomes SIMD: load 16-bit weights, shift them left by 16 bits (that is the
    float), multiply-add with the activations.
-   Q8. gpt__q8_dot is the plain loop itself, written so that the compiler finds the integer
-   dot product in it: the sum of 32 products q * xq of an 8-bit and a 16-bit integer into a
-   32-bit one. Integer addition has no rounding, so the compiler may add in any order, and
-   it does: with AVX2, two loads that widen 16 weights each to 16 bits (vpmovsxbw), two
-   vpmaddwd (16 products of 16-bit numbers, added in pairs into 8 32-bit lanes) and a few
-   additions across the lanes; with AVX512-VNNI, vpdpwssd does the multiply and the add in
-   one instruction. One conversion to float and one multiply-add per 32 weights remain.
-   (The 32 products fit: |q xq| <= 127 * 127 and 32 of them stay below 2^24, so the float of
-   the sum is exact too.) The products agree with the plain versions up to the order of the
-   float additions (tests/test_quant.c checks). */
+   Q8. gpt__q8_dot is the plain loop itself, in the form in which compilers recognize an
+   integer dot product: a 32-bit sum of products of narrower integers. Integer addition has
+   no rounding, so the compiler may add in any order, and it does: per group of 32, gcc and
+   clang load the weights widened to 16 bits (vpmovsxbw, 16 at a time), multiply them with
+   the activations and add the products in pairs into 32-bit lanes (vpmaddwd with AVX2; with
+   AVX512-VNNI vpdpwssd, which also adds into the running sums), then add the lanes together
+   (a few shuffles and additions). One conversion to float and one multiply-add per group
+   remain. The activations are kept in 16 bits because x86 has no instruction that
+   multiplies two vectors of signed bytes (vpmaddubsw and VNNI's vpdpbusd want one of them
+   unsigned): an int8 xq made gcc widen both operands, and the loop was no faster than the
+   float one. Writing the lanes out by hand (16 partial sums per group, converted to floats
+   and kept apart across groups) measured no faster with clang and made gcc give up
+   vectorizing. (The 32 products fit: |q xq| <= 127 * 127, so the sum stays below 2^24 and
+   its float is exact too.) The fast products agree with the plain ones up to the order of
+   the float additions (tests/test_quant.c checks, at odd shapes). */
 #define GPT__SMALL_LANES 32
 #define GPT__Q8_CHUNK 8192   /* activations quantized at a time: 16 KB of int16 on the stack */
 

@@ -5,6 +5,7 @@
        bench/bin/bench_sample [--tokens N] [--runs R] [--mem-gb G] [--threads T]
        bench/bin/bench_sample --rss [--weights f32|bf16|q8] [--preset NAME] [--load FILE]
        bench/bin/bench_sample --save FILE  (a random GPT-2 124M checkpoint, for --rss --load)
+       bench/bin/bench_sample --kernels    (the bf16 and q8 products alone, one thread)
 
    Sampling one token with the KV cache is a matrix-vector product per weight matrix: every
    weight is read from memory once and used for one multiply-add. A CPU does multiply-adds far
@@ -19,6 +20,9 @@
    gpt_load), writes its whole KV cache (as a full context would), samples --tokens tokens and
    prints the peak resident memory of the process against the budget: weights in their
    format + the KV cache, and 10%.
+   --kernels times the small matrix-vector products of >>small alone on one thread, with the
+   matrix in the L2 cache (256 rows of 768 and of 3072), so that memory does not set their
+   speed: billions of weights per second, for each format.
    Build: see bench/bench_sample.sh. */
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime */
 #define _XOPEN_SOURCE 700         /* getrusage */
@@ -209,6 +213,58 @@ static int rss(const char *preset, const char *load, int weights, int tokens) {
     return peak <= budget ? 0 : 1;
 }
 
+/* --kernels: gpt__small_matvec alone, one thread, 256 rows of C columns (in L2), best of 10
+   timings of `reps` products after one untimed round, for each small format; prints
+   billions of weights per second. */
+static int kernels(void) {
+    static const int cols[2] = {768, 3072};
+    set_threads(1);
+    for (int k = 0; k < 2; k++) {
+        int C = cols[k], R = 256, reps = 200 * 768 / C;
+        size_t groups = (size_t)R * (size_t)((C + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP);
+        gpt_small s;
+        float *x = (float *)malloc((size_t)C * sizeof(float));
+        float *y = (float *)malloc((size_t)R * sizeof(float));
+        float *row = (float *)malloc((size_t)C * sizeof(float));
+        gpt_rng rng;
+        s.bf16 = (uint16_t *)malloc((size_t)R * C * sizeof(uint16_t));
+        s.q = (int8_t *)malloc((size_t)R * C);
+        s.scale = (float *)malloc(groups * sizeof(float));
+        if (!x || !y || !row || !s.bf16 || !s.q || !s.scale) {
+            fprintf(stderr, "bench_sample: out of memory\n");
+            return 1;
+        }
+        gpt_rng_seed(&rng, 7);
+        for (int r = 0; r < R; r++) {
+            for (int i = 0; i < C; i++) row[i] = 0.02f * gpt_rng_normal(&rng);
+            for (int c0 = 0; c0 < C; c0 += GPT_Q8_GROUP) {
+                int n = C - c0 < GPT_Q8_GROUP ? C - c0 : GPT_Q8_GROUP;
+                gpt__small_put(&s, GPT_WEIGHTS_BF16, (size_t)r, C, c0, row + c0, 1, n);
+                gpt__small_put(&s, GPT_WEIGHTS_Q8, (size_t)r, C, c0, row + c0, 1, n);
+            }
+        }
+        for (int i = 0; i < C; i++) x[i] = gpt_rng_normal(&rng);
+        printf("one thread, %d x %d in L2:", R, C);
+        for (int w = GPT_WEIGHTS_BF16; w <= GPT_WEIGHTS_Q8; w++) {
+            double best_s = 1e30, sink = 0.0;
+            for (int r = 0; r < reps; r++) gpt__small_matvec(y, x, &s, w, 0, NULL, C, R);
+            for (int t = 0; t < 10; t++) {
+                double t0 = now();
+                for (int r = 0; r < reps; r++) {
+                    gpt__small_matvec(y, x, &s, w, 0, NULL, C, R);
+                    sink += y[r % R];
+                }
+                if (now() - t0 < best_s) best_s = now() - t0;
+            }
+            printf(" %s %.1f Gweights/s%s", wname[w], (double)R * C * reps / best_s / 1e9,
+                   sink == 12345.0 ? "!" : "");
+        }
+        printf("\n");
+        free(x); free(y); free(row); free(s.bf16); free(s.q); free(s.scale);
+    }
+    return 0;
+}
+
 /* --save: a random GPT-2 124M checkpoint. */
 static int save(const char *path) {
     gpt_model_options opt = gpt_model_options_defaults();
@@ -237,7 +293,8 @@ static int usage(void) {
     fprintf(stderr, "usage: bench_sample [--tokens N (128, at most 1024)] [--runs R (5, at most "
             "16)] [--mem-gb G (1.5: size of the bandwidth array)] [--threads T (all)]\n"
             "       bench_sample --rss [--weights f32|bf16|q8 (f32)] [--preset NAME (gpt2)] "
-            "[--load FILE] [--tokens N]\n       bench_sample --save FILE\n");
+            "[--load FILE] [--tokens N]\n       bench_sample --save FILE\n"
+            "       bench_sample --kernels\n");
     return 2;
 }
 
@@ -253,6 +310,7 @@ int main(int argc, char **argv) {
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--rss") == 0) { want_rss = 1; continue; }
+        if (strcmp(a, "--kernels") == 0) return kernels();
         if (!v) return usage();
         i++;
         if (strcmp(a, "--tokens") == 0) tokens = atoi(v);

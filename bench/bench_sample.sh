@@ -4,8 +4,9 @@
 # 124M in each format (random weights, then loaded from a checkpoint through gpt_load), and
 # gpt2-xl shapes (1.56e9 parameters, random weights) with q8, which must stay within 2.5 GB.
 # Builds bench/bin/bench_sample with the Makefile's flags; arguments go to the speed run
-# (--tokens N, --runs R, --mem-gb G, --threads T). Needs about 3 GB of memory, 600 MB of
-# disk (a random 124M checkpoint in bench/bin, deleted at the end) and a few minutes.
+# (--tokens N, --runs R, --mem-gb G, --threads T); then the bf16 and q8 products alone (one
+# thread, in the L2 cache). Needs about 3 GB of memory, 600 MB of disk (a random 124M
+# checkpoint in bench/bin, deleted at the end) and a few minutes.
 cd "$(dirname "$0")/.." || exit 1
 CC=${CC:-cc}
 OPT=${OPT:-$(sed -n 's/^OPT *?= *//p' Makefile)}
@@ -19,6 +20,8 @@ $CC $OPT -std=c99 -Wall -Wextra -pedantic $OMP -I. -o bench/bin/bench_sample \
     bench/bench_sample.c -lm || exit 1
 echo "== bench_sample: $CC $OPT $OMP"
 bench/bin/bench_sample "$@" || exit 1
+echo "== the small products alone (one thread, matrix in L2)"
+bench/bin/bench_sample --kernels || exit 1
 echo "== peak memory while sampling (each in a process of its own)"
 status=0
 for w in f32 bf16 q8; do
