@@ -6182,23 +6182,35 @@ static int gpt__tok_class_from_tables(uint32_t cp) {
              (the fp32 parts included): at best 2x and 3.5x the tokens per second.
    Measured: sh bench/bench_sample.sh (5 runs of 128 tokens, GPT-2 124M shapes, the three
              formats taking turns within each run; medians), this project's 2-core AMD EPYC
-             (AVX-512), gcc 12, at a quiet moment of a shared machine:
-               2 threads  f32 62.1 tokens/s (90% of its bound)  bf16 123.8 (1.99x, 90%)
-                          q8 145.9 (2.35x, 59% of its bound of 245.6)
-               1 thread   f32 44.4  bf16 87.0 (1.99x)  q8 75.4 (1.71x, 39% of its bound)
-             bf16 gets its 2x of bytes. q8 does not get its 3.5x: widening int8 to float,
-             times the scale, runs at about 10 billion weights per second on one core here
-             (gcc and clang alike, measured in isolation; summing each group first, two rows
-             at once, or int8 activations were no faster), so
-             one core is bound by arithmetic at about 10 GB/s of q8 weights before memory,
-             and two cores at about 20 of the 34 GB/s there are.
+             (Zen 4: AVX-512 with VNNI), gcc 12, on a machine shared with other work:
+               2 threads  (the machine was never quiet for the five runs; the quiet single
+                          runs) f32 62.2 tokens/s  bf16 112.1 (1.80x)  q8 168.7 (2.71x), all
+                          three in one run; q8 up to 193.6 (about 80% of its bound)
+               1 thread   f32 44.3 tokens/s  bf16 81.1 (1.86x)  q8 108.7 (2.49x, 52% of its
+                          bound; 1.71x at a quiet moment when it computed in floats)
+             The q8 product alone (bench_sample --kernels: one thread, 256 rows in the L2
+             cache, quantizing x included), billions of weights per second for rows of 768 /
+             3072, the float product before -> the integer one:
+               gcc 12    -march=native  9.8 / 12.9 -> 17.7 / 18.4
+                         -march=haswell (AVX2 only)  9.7 / 13.2 -> 17.1 / 17.6
+               clang 14  -march=native  6.5 / 7.0 -> 17.9 / 17.6
+                         -march=haswell  7.2 / 8.0 -> 21.8 / 22.3
+             One core reads 22-30 GB/s here, 20-27 billion q8 weights: on one core the
+             product is still a little slower than memory, on two (which share about 34 GB/s)
+             it is not. Where the time of a token goes (1 thread, q8, 128 tokens from an
+             empty cache; measured once with a copy of gpt_forward_token with clocks in it):
+             the five products 92.5% (the output head alone 31.6%), attention over the KV
+             cache 5.7% (it grows with the context: the cache is fp32, 74 KB per position for
+             124M), layernorms, GELU, residuals, the embedding row and the sampler 1.8%.
              Accuracy (tests/test_quant.c: a 2-layer model trained by ./train, scored by
-             ./sample --score on its text): loss f32 5.22276, bf16 +0.0005%, q8 +0.0017%;
-             greedy continuations of 32 tokens: bf16 and q8 both agree with f32 on all 32.
+             ./sample --score on its text): loss f32 5.22276, bf16 +0.0006%, q8 +0.0044%
+             (+0.0017% with fp32 activations); greedy continuations of 32 tokens: bf16 and q8
+             both agree with f32 on all 32.
              Memory (bench --rss, whole KV cache written): peak RSS sampling 124M f32 576 MB,
              bf16 329 MB, q8 221 MB: 1.005x, 1.010x, 1.014x the weights + KV cache; loading
-             from a file adds nothing measurable. gpt2-xl (1.56e9 parameters, random weights)
-             with q8: 2392 MB (1760 MB of weights, 629 MB of KV cache).
+             from a file adds nothing measurable; the rounded activations take 17 KB of stack.
+             gpt2-xl (1.56e9 parameters, random weights) with q8: 2392 MB (1760 MB of
+             weights, 629 MB of KV cache).
    ------------------------------------------------------------------------------------------ */
 
 /* f32 -> bf16, rounded to the nearest bf16, ties to even: add just under half of the dropped
@@ -6252,9 +6264,11 @@ static void gpt__small_row(float *out, const gpt_small *s, int weights, size_t r
    so that its products come out NaN, as in fp32.
    Written for the compiler's vectorizer (this runs once per product, on up to 4C numbers):
    the largest |x| as the largest bit pattern with the sign cleared (positive floats are
-   ordered as their bits, and NaNs above infinity; a comparison of floats in a loop keeps
-   gcc from vectorizing it for AVX2, see gpt__exp_fast), x times 127/max instead of a
-   division, and the rounding by adding and subtracting 1.5 * 2^23 (as in gpt__exp_fast). */
+   ordered as their bits, and NaNs above infinity; gcc does not vectorize a loop that
+   compares floats for AVX2, since a comparison could trap on a NaN, but integer ones it
+   does), x times 127/max instead of a division, and the rounding by adding and subtracting
+   1.5 * 2^23: floats that large have no fraction bits, so the sum is rounded to a whole
+   number (to even on a tie), and the subtraction is exact. */
 static void gpt__q8_quantize(int16_t *xq, float *dx, const float *x, int n) {
     for (int c0 = 0; c0 < n; c0 += GPT_Q8_GROUP) {
         int len = n - c0 < GPT_Q8_GROUP ? n - c0 : GPT_Q8_GROUP;
