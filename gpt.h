@@ -6182,12 +6182,16 @@ static int gpt__tok_class_from_tables(uint32_t cp) {
              (the fp32 parts included): at best 2x and 3.5x the tokens per second.
    Measured: sh bench/bench_sample.sh (5 runs of 128 tokens, GPT-2 124M shapes, the three
              formats taking turns within each run; medians), this project's 2-core AMD EPYC
-             (Zen 4: AVX-512 with VNNI), gcc 12, on a machine shared with other work:
-               2 threads  (the machine was never quiet for the five runs; the quiet single
-                          runs) f32 62.2 tokens/s  bf16 112.1 (1.80x)  q8 168.7 (2.71x), all
-                          three in one run; q8 up to 193.6 (about 80% of its bound)
-               1 thread   f32 44.3 tokens/s  bf16 81.1 (1.86x)  q8 108.7 (2.49x, 52% of its
-                          bound; 1.71x at a quiet moment when it computed in floats)
+             (Zen 4: AVX-512 with VNNI), gcc 12, at a quiet moment of a shared machine:
+               2 threads  f32 74.6 tokens/s  bf16 150.4 (1.94x)  q8 172.4 (2.31x), with memory
+                          at 45 GB/s; two runs minutes later (3 runs each), memory at 34 GB/s:
+                          f32 61.3, 60.5  bf16 1.97x, 1.97x  q8 176.5, 180.0 (2.89x, 2.99x)
+               1 thread   f32 44.4  bf16 89.7 (2.02x)  q8 102.6 (2.31x; 1.71x when it
+                          computed in floats)
+             f32 and bf16 follow the memory; q8 stays near 175 tokens/s on two cores, 22
+             billion weights per second: it is bound by its arithmetic (and the rest of a
+             token) whenever memory gives more than about 30 GB/s, so its ratio to f32 moves
+             with the machine's memory from moment to moment.
              The q8 product alone (bench_sample --kernels: one thread, 256 rows in the L2
              cache, quantizing x included), billions of weights per second for rows of 768 /
              3072, the float product before -> the integer one:
@@ -6195,13 +6199,13 @@ static int gpt__tok_class_from_tables(uint32_t cp) {
                          -march=haswell (AVX2 only)  9.7 / 13.2 -> 17.1 / 17.6
                clang 14  -march=native  6.5 / 7.0 -> 17.9 / 17.6
                          -march=haswell  7.2 / 8.0 -> 21.8 / 22.3
-             One core reads 22-30 GB/s here, 20-27 billion q8 weights: on one core the
-             product is still a little slower than memory, on two (which share about 34 GB/s)
-             it is not. Where the time of a token goes (1 thread, q8, 128 tokens from an
-             empty cache; measured once with a copy of gpt_forward_token with clocks in it):
-             the five products 92.5% (the output head alone 31.6%), attention over the KV
-             cache 5.7% (it grows with the context: the cache is fp32, 74 KB per position for
-             124M), layernorms, GELU, residuals, the embedding row and the sampler 1.8%.
+             In a whole token each core reaches 11-13 billion (the products stream from
+             memory, two cores share it, and the rest of the token takes its part). Where the
+             time of a token goes (1 thread, q8, 128 tokens from an empty cache; measured once
+             with a copy of gpt_forward_token with clocks in it): the five products 92.5% (the
+             output head alone 31.6%), attention over the KV cache 5.7% (it grows with the
+             context: the cache is fp32, 74 KB per position for 124M), layernorms, GELU,
+             residuals, the embedding row and the sampler 1.8%.
              Accuracy (tests/test_quant.c: a 2-layer model trained by ./train, scored by
              ./sample --score on its text): loss f32 5.22276, bf16 +0.0006%, q8 +0.0044%
              (+0.0017% with fp32 activations); greedy continuations of 32 tokens: bf16 and q8
