@@ -6206,6 +6206,16 @@ static int gpt__tok_class_from_tables(uint32_t cp) {
              output head alone 31.6%), attention over the KV cache 5.7% (it grows with the
              context: the cache is fp32, 74 KB per position for 124M), layernorms, GELU,
              residuals, the embedding row and the sampler 1.8%.
+             perf (2 threads, q8) puts most of the product's samples on the instruction after
+             each group's first load of weights (waiting for memory) and on the chain of float
+             multiply-adds across groups. Tried, and measured no faster: __builtin_prefetch of
+             the row 2 rows ahead (bench_sample --threads 2 --runs 3 --tokens 64, three
+             alternating pairs: q8 190.1, 197.3, 197.9 tokens/s without, 189.5, 206.8, 198.3
+             with; 4, 8 and 16 rows ahead no better in noisier single runs), two float sums
+             over alternate groups (a 128-token loop of gpt_forward_token: 145-153 tokens/s
+             against 141-162 without); 16 float lanes per group instead of the sum across
+             lanes: gcc 12 leaves it scalar (2.5 billion weights/s alone in L2), clang 14
+             vectorizes it at 14.5 / 16.1 (17.7 / 18.3 as it is).
              Accuracy (tests/test_quant.c: a 2-layer model trained by ./train, scored by
              ./sample --score on its text): loss f32 5.22276, bf16 +0.0006%, q8 +0.0044%
              (+0.0017% with fp32 activations); greedy continuations of 32 tokens: bf16 and q8
