@@ -8,13 +8,7 @@
 # thread, in the L2 cache). Needs about 3 GB of memory, 600 MB of disk (a random 124M
 # checkpoint in bench/bin, deleted at the end) and a few minutes.
 cd "$(dirname "$0")/.." || exit 1
-CC=${CC:-cc}
-OPT=${OPT:-$(sed -n 's/^OPT *?= *//p' Makefile)}
-OMP=""
-if [ -z "$NO_OMP" ] && echo 'int main(void){return 0;}' | $CC -fopenmp -x c - -o /dev/null \
-        2>/dev/null; then
-    OMP=-fopenmp
-fi
+. bench/flags.sh   # CC, OPT, OMP as the Makefile builds
 mkdir -p bench/bin
 $CC $OPT -std=c99 -Wall -Wextra -pedantic $OMP -I. -o bench/bin/bench_sample \
     bench/bench_sample.c -lm || exit 1

@@ -14,13 +14,7 @@
 cd "$(dirname "$0")/.." || exit 1
 STEPS=${1:-6}
 THREADS=${THREADS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
-CC=${CC:-cc}
-OPT=${OPT:-$(sed -n 's/^OPT *?= *//p' Makefile)}
-OMP=""
-if [ -z "$NO_OMP" ] && echo 'int main(void){return 0;}' | $CC -fopenmp -x c - -o /dev/null \
-        2>/dev/null; then
-    OMP=-fopenmp
-fi
+. bench/flags.sh   # CC, OPT, OMP as the Makefile builds
 FLAGS="$OPT -std=c99 -Wall -Wextra -pedantic $OMP -I."
 mkdir -p bench/bin
 # OpenBLAS for the comparison only: its cblas.h is in a multiarch folder on Debian
