@@ -23,7 +23,7 @@
        gpt_model_free(m);
 
    ==========================================================================================
-   THE API: every public function, in the order of the book (declared below, same order)
+   THE API: every public function once, in the order of the book
    ==========================================================================================
    errors        gpt_strerror gpt_last_error
    random        gpt_rng_seed gpt_rng_u32 gpt_rng_uniform gpt_rng_normal
@@ -36,13 +36,12 @@
    tokenizer     gpt_tok_load_memory gpt_tok_free gpt_tok_vocab_size gpt_tok_token_bytes
                  gpt_tok_encode gpt_tok_decode gpt_tok_stream_init gpt_tok_stream_push
                  gpt_tok_stream_flush
-   checkpoints   gpt_load_options_defaults gpt_load_memory gpt_load gpt_load_into
-                 gpt_save_options_defaults gpt_save
-   files         gpt_tok_load gpt_tok_load_dir gpt_tok_load_first
-                 gpt_st_open gpt_st_close gpt_st_find gpt_st_meta gpt_st_read_f32
-                 gpt_st_read_int gpt_st_read_param gpt_st_write
-   (GPT_NO_STDIO leaves out gpt_load, gpt_load_into, gpt_save, gpt_tok_load*, gpt_st_open and
-   gpt_st_write: every function that opens a file.)
+   checkpoints   gpt_load_options_defaults gpt_load_memory gpt_save_options_defaults
+                 gpt_st_close gpt_st_find gpt_st_meta gpt_st_read_f32 gpt_st_read_int
+                 gpt_st_read_param
+   files         gpt_load gpt_load_into gpt_save gpt_st_open gpt_st_write gpt_tok_load
+                 gpt_tok_load_dir gpt_tok_load_first
+   (The "files" line is every function that opens a file; GPT_NO_STDIO leaves them out.)
 
    ==========================================================================================
    DOES / DOES NOT
