@@ -168,7 +168,10 @@
           training is opted into; config_json "" reads no config.json; gpt_sample needs no
           KV cache; gpt_tokenizer is opaque (GPT_TOK_MAX_TOKEN_BYTES sizes buffers) and
           gpt_st shows only its public fields. New: gpt_load_memory and gpt_tok_load_memory
-          (from bytes in memory), GPT_NO_STDIO (a build without <stdio.h>).
+          (from bytes in memory), GPT_NO_STDIO (a build without <stdio.h>). Speed: the
+          output head's softmax writes its gradient in the same pass, the fast matmul reads
+          contiguous left rows in place; q8 products round their input to 8-bit groups and
+          sum each group in integers.
 */
 
 /* ========================================================================================== */
