@@ -2094,9 +2094,13 @@ GPT_DEF void gpt_model_init(gpt_model *m, gpt_rng *rng) {
 /* ---- Forward --------------------------------------------------------------------------------
    The guided tour: embedding, L blocks, final LayerNorm, the tied output head, and (given
    targets) the loss. Every intermediate lands in model->acts for backward. */
+/* The output head's softmax and loss: exactly gpt__softmax_forward of >>kernels, and, when
+   given dlogits (a model that trains), also gpt__crossentropy_backward's d(loss)/d(logits),
+   written in the same pass while each row is in the cache (so gpt_backward starts from it).
+   Defined in the appendix >>speed; built with GPT_PLAIN_KERNELS it is the plain softmax and
+   backward computes dlogits itself. */
 static void gpt__softmax_forward_fast(float *probs, float *losses, float *dlogits,
-                                      const float *logits, const int *targets, int N,
-                                      int V);   /* >>speed */
+                                      const float *logits, const int *targets, int N, int V);
 
 GPT_DEF int gpt_forward(gpt_model *m, const int *tokens, const int *targets, int B, int T,
                         float *loss) {
