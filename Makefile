@@ -17,9 +17,9 @@ CFLAGS += $(OMP_FLAG)
 
 EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 TESTS    := $(patsubst tests/%.c,tests/bin/%,$(wildcard tests/test_*.c))
-# test_core once more with the plain-C register tile of the fast matmul, the one that compilers
-# without GNU C vector types get (see >>speed in gpt.h)
-TESTS    += tests/bin/test_core_novec
+# test_core and test_quant once more with the plain-C tiles of the fast products (the matmul's,
+# the Q8 product's), the ones that compilers without GNU C vector types get (>>speed, >>small)
+TESTS    += tests/bin/test_core_novec tests/bin/test_quant_novec
 
 # The library's tests once more under AddressSanitizer and UndefinedBehaviorSanitizer (every
 # out-of-bounds access, use after free, leak, signed overflow or misaligned read is a
@@ -58,7 +58,7 @@ tests/bin/%: tests/%.c gpt.h tests/test.h tests/test_alloc.h
 	@mkdir -p tests/bin
 	$(CC) $(CFLAGS) -I. -o $@ $< $(LDLIBS)
 
-tests/bin/test_core_novec: tests/test_core.c gpt.h tests/test.h tests/test_alloc.h
+tests/bin/%_novec: tests/%.c gpt.h tests/test.h tests/test_alloc.h
 	@mkdir -p tests/bin
 	$(CC) $(CFLAGS) -DGPT_NO_VECTOR_EXTENSIONS -I. -o $@ $< $(LDLIBS)
 

@@ -141,12 +141,13 @@
        >>checkpoint   every file: JSON, safetensors, the Hugging Face GPT-2 layout,
                       checkpoints, vocabulary files
        >>unicode      the Unicode tables of the tokenizer's pre-split (generated)
-       >>small        bf16 and 8-bit weights: sampling past the memory wall
        >>speed        the fast matrix product (packing, blocking, a register tile), attention
                       through it, the output head's softmax with its gradient in one pass,
                       and an exp and tanh the compiler can vectorize
-   Start at >>kernels if you know C and want the model; at >>tokenizer for text. >>small and
-   >>speed compute what the plain kernels of the story say, in fewer bytes or faster.
+       >>small        bf16 and 8-bit weights: sampling past the memory wall (its fast
+                      products use the SIMD vectors that >>speed introduces)
+   Start at >>kernels if you know C and want the model; at >>tokenizer for text. >>speed and
+   >>small compute what the plain kernels of the story say, faster or in fewer bytes.
 
    ==========================================================================================
    RECENT CHANGES
@@ -369,15 +370,25 @@ typedef struct gpt_kv {
     int *order;        /* (V)          sampling scratch: token ids in order of likelihood */
 } gpt_kv;
 
-/* A weight tensor kept small (weights BF16 or Q8), stacked over layers like its gpt_tensor:
-   layer l's matrix (rows, cols) starts at element l*rows*cols (group l*rows*groups). A Q8
-   group is 32 consecutive weights of a row (the last group of a row may be shorter). */
+/* A weight tensor kept small (weights BF16 or Q8), stacked over layers like its gpt_tensor.
+   BF16: layer l's matrix (rows, cols) starts at element l*rows*cols, row after row.
+   Q8: the matrix is cut into blocks of 16 rows by 32 columns (a group: the 32 consecutive
+   weights of a row that share a scale). Layer l's blocks start at block l*rb*cb, rb =
+   ceil(rows/16) row blocks of cb = ceil(cols/32) blocks each, in row-block order; rows and
+   columns past the matrix's edge are zeros. Inside a block, the weights go two columns at
+   a time, the 16 rows side by side: weight (r, k) of the block is q[(k/2)*32 + 2*r + k%2],
+   the order in which SIMD instructions multiply them (see >>small). */
 #define GPT_Q8_GROUP 32
+#define GPT_Q8_ROWS 16
+typedef struct gpt_q8_block {
+    int8_t q[GPT_Q8_ROWS * GPT_Q8_GROUP];   /* weight = q * d[its row] */
+    float d[GPT_Q8_ROWS];                   /* each row's scale: max|w| / 127 of its group */
+} gpt_q8_block;
+
 typedef struct gpt_small {
-    uint16_t *bf16;   /* (layers,rows,cols) the upper 16 bits of each float, or NULL */
-    int8_t *q;        /* (layers,rows,cols) Q8: weight = q * scale of its group, or NULL */
-    float *scale;     /* (layers,rows,groups) Q8: absmax/127 of each group; groups =
-                         ceil(cols/32) per row */
+    int rows, cols;       /* one layer's matrix, as in its gpt_tensor */
+    uint16_t *bf16;       /* (layers,rows,cols) the upper 16 bits of each float, or NULL */
+    gpt_q8_block *q8;     /* (layers, ceil(rows/16), ceil(cols/32)) blocks, or NULL */
 } gpt_small;
 
 /* A model: configuration, one arena, and pointers into it. Read the fields freely; write
@@ -1906,13 +1917,16 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
     d->param_memory = gpt__carve_f(cv, np_f32, 1, 1);
     for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {   /* small weights: their own pieces */
         size_t n = gpt__mul(t[i].size, (size_t)t[i].layers, &cv->ok);
+        size_t row_blocks = ((size_t)t[i].rows + GPT_Q8_ROWS - 1) / GPT_Q8_ROWS;
         size_t groups = ((size_t)t[i].cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
+        size_t blocks = gpt__mul(gpt__mul((size_t)t[i].layers, row_blocks, &cv->ok), groups,
+                                 &cv->ok);   /* Q8: see gpt_small */
         int bf16 = o->weights == GPT_WEIGHTS_BF16, q8 = o->weights == GPT_WEIGHTS_Q8;
         if (!gpt__is_small(&t[i], o->weights)) bf16 = q8 = 0;
+        d->small[i].rows = t[i].rows;
+        d->small[i].cols = t[i].cols;
         d->small[i].bf16 = (uint16_t *)gpt__carve(cv, bf16 ? n : 0, sizeof(uint16_t));
-        d->small[i].q = (int8_t *)gpt__carve(cv, q8 ? n : 0, sizeof(int8_t));
-        d->small[i].scale = gpt__carve_f(cv, q8 ? (size_t)t[i].layers : 0, (size_t)t[i].rows,
-                                         groups);
+        d->small[i].q8 = (gpt_q8_block *)gpt__carve(cv, q8 ? blocks : 0, sizeof(gpt_q8_block));
     }
     d->grad_memory = o->training ? gpt__carve_f(cv, np, 1, 1) : NULL;
     d->adam_m = o->training ? gpt__carve_f(cv, np, 1, 1) : NULL;
@@ -2057,8 +2071,8 @@ GPT_DEF void gpt_model_free(gpt_model *m) {
 /* Stores x[0], x[stride], ... x[(n-1)*stride] as weights c0 .. c0+n-1 of row `row` (counted
    over the stacked layers) of a small tensor with `cols` columns; for Q8, c0 starts a group
    and n is that group's length. Defined in the appendix >>small. */
-static void gpt__small_put(const gpt_small *s, int weights, size_t row, int cols, int c0,
-                           const float *x, size_t stride, int n);
+static void gpt__small_put(const gpt_small *s, size_t row, int c0, const float *x,
+                           size_t stride, int n);
 
 GPT_DEF void gpt_model_init(gpt_model *m, gpt_rng *rng) {
     float proj_std = 0.02f / sqrtf(2.0f * (float)m->config.n_layer);
@@ -2074,7 +2088,7 @@ GPT_DEF void gpt_model_init(gpt_model *m, gpt_rng *rng) {
                 for (int c0 = 0; c0 < t->cols; c0 += GPT_Q8_GROUP) {
                     int w = t->cols - c0 < GPT_Q8_GROUP ? t->cols - c0 : GPT_Q8_GROUP;
                     for (int k = 0; k < w; k++) g[k] = std * gpt_rng_normal(rng);
-                    gpt__small_put(&m->small[i], m->options.weights, j, t->cols, c0, g, 1, w);
+                    gpt__small_put(&m->small[i], j, c0, g, 1, w);
                 }
             continue;
         }
@@ -2395,9 +2409,9 @@ static const float *gpt__param_at(const gpt_model *m, int p, int l) {
 
 /* The small-weight matrix-vector product and one row of a small tensor back in fp32, for
    models created with BF16 or Q8 weights: see the appendix >>small. */
-static void gpt__small_matvec(float *out, const float *x, const gpt_small *s, int weights,
-                              size_t first_row, const float *bias, int C, int OC);
-static void gpt__small_row(float *out, const gpt_small *s, int weights, size_t row, int cols);
+static void gpt__small_matvec(float *out, const float *x, const gpt_small *s, int layer,
+                              const float *bias);
+static void gpt__small_row(float *out, const gpt_small *s, size_t row);
 
 /* out (OC) = W x + bias for layer l of matmul weight p, W (OC,C) as the model keeps it. */
 static void gpt__token_matmul(const gpt_model *m, float *out, const float *x, int p, int l,
@@ -2405,8 +2419,7 @@ static void gpt__token_matmul(const gpt_model *m, float *out, const float *x, in
     const gpt_tensor *t = &m->tensors[p];
     if (t->data) gpt__matmul_forward(out, NULL, x, gpt__param_at(m, p, l), bias, 1, t->cols,
                                      t->rows);
-    else gpt__small_matvec(out, x, &m->small[p], m->options.weights, (size_t)l * t->rows, bias,
-                           t->cols, t->rows);
+    else gpt__small_matvec(out, x, &m->small[p], l, bias);
 }
 
 GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) {
@@ -2424,7 +2437,7 @@ GPT_DEF int gpt_forward_token(gpt_model *m, int token, int pos, float **logits) 
     if (m->params.wte) {
         gpt__encoder_forward(kv->x, &token, m->params.wte, m->params.wpe + at, 1, 1, C);
     } else {   /* a small wte: its row back in fp32, then the position */
-        gpt__small_row(kv->x, &m->small[GPT__WTE], m->options.weights, (size_t)token, C);
+        gpt__small_row(kv->x, &m->small[GPT__WTE], (size_t)token);
         for (int i = 0; i < C; i++) kv->x[i] += m->params.wpe[at + i];
     }
     size_t layer = (size_t)maxT * C;   /* one layer's part of the cache, (maxT,C) */
@@ -5157,7 +5170,7 @@ static int gpt__ck_read(gpt_st *st, const char *name, const gpt_tensor *t, float
    side by side. A Conv1D file row is one input channel for every output: 32 file rows hold
    one group of each of gpt.h's rows, read down a column of the tile (stride rows). */
 static int gpt__ck_read_small(gpt_st *st, const char *name, const gpt_tensor *t,
-                              const gpt_small *s, int weights, int l, float *tile) {
+                              const gpt_small *s, int l, float *tile) {
     const gpt_st_tensor *f = gpt_st_find(st, name);
     size_t rows = (size_t)t->rows, cols = (size_t)t->cols, first = (size_t)l * rows;
     if (!t->conv1d) {
@@ -5167,8 +5180,8 @@ static int gpt__ck_read_small(gpt_st *st, const char *name, const gpt_tensor *t,
             if (rc != GPT_OK) return rc;
             for (size_t j = 0; j < n; j++)
                 for (int c0 = 0; c0 < t->cols; c0 += GPT_Q8_GROUP)
-                    gpt__small_put(s, weights, first + i0 + j, t->cols, c0, tile + j * cols + c0,
-                                   1, t->cols - c0 < GPT_Q8_GROUP ? t->cols - c0 : GPT_Q8_GROUP);
+                    gpt__small_put(s, first + i0 + j, c0, tile + j * cols + c0, 1,
+                                   t->cols - c0 < GPT_Q8_GROUP ? t->cols - c0 : GPT_Q8_GROUP);
         }
         return GPT_OK;
     }
@@ -5177,7 +5190,7 @@ static int gpt__ck_read_small(gpt_st *st, const char *name, const gpt_tensor *t,
         int rc = gpt__st_read_floats(st, f, (uint64_t)i0 * rows, n * rows, tile);  /* (n, rows) */
         if (rc != GPT_OK) return rc;
         for (size_t j = 0; j < rows; j++)
-            gpt__small_put(s, weights, first + j, t->cols, (int)i0, tile + j, rows, (int)n);
+            gpt__small_put(s, first + j, (int)i0, tile + j, rows, (int)n);
     }
     return GPT_OK;
 }
@@ -5287,8 +5300,8 @@ typedef struct gpt__ck_fill_job {
 static int gpt__ck_read_fn(gpt_st *st, const char *name, const gpt_tensor *t, int l, void *arg) {
     const gpt__ck_fill_job *job = (const gpt__ck_fill_job *)arg;
     if (!t->data)   /* kept small (t is a row of the model's own table) */
-        return gpt__ck_read_small(st, name, t, &job->m->small[t - job->m->tensors],
-                                  job->m->options.weights, l, job->tile);
+        return gpt__ck_read_small(st, name, t, &job->m->small[t - job->m->tensors], l,
+                                  job->tile);
     size_t at = (size_t)(t->data - job->m->param_memory) + (size_t)l * t->size;
     return gpt__ck_read(st, name, t, job->flat + at, job->tile);
 }
@@ -6138,315 +6151,6 @@ static int gpt__tok_class_from_tables(uint32_t cp) {
 
 
 /* ------------------------------------------------------------------------------------------
-   >>small   Sampling past the memory wall: bf16 and 8-bit weights.
-
-   Idea: one token of sampling multiplies every weight matrix by one vector. Each weight is
-   read from memory once and used for a single multiply-add, and a core can do multiply-adds
-   many times faster than memory can hand it floats. So the time per token is the time to
-   read the weights: bytes of weights / memory bandwidth (>>inference, "Cost"). The only way
-   to sample faster is to read fewer bytes, that is, to keep the weights smaller, and then
-   to compute fast enough to keep up with the smaller stream. BF16 computes in fp32: each
-   weight becomes a float in a register with one shift, which the core has time for. Q8
-   cannot afford a conversion per weight (sign extension, conversion to float, a multiply by
-   the scale: about 10 billion weights per second on one core here, slower than memory
-   delivers them), so it rounds the activations to 8-bit integers too, once per product,
-   and multiplies integers.
-   Two formats, chosen with gpt_model_options.weights (./sample --weights):
-     BF16   bfloat16, the upper half of a float: the same sign and 8-bit exponent, 7 of its 23
-            mantissa bits (rounded to nearest, ties to even). Keeps every float's range;
-            loses precision: 8 significant bits instead of 24, a relative error of at most
-            2^-8 = 0.4% per weight. 2 bytes.
-     Q8     groups of 32 consecutive weights of a row (along the input dimension, the one a
-            dot product sums over) share one fp32 scale d = max|w| / 127, and each weight
-            keeps the integer q = round(w / d) in [-127, 127]: an int8. The error per weight
-            is at most d/2, the same absolute step for the whole group, so a group's small
-            weights lose more than its largest; a single outlier coarsens its 31 neighbours
-            (this is why the groups are small). 32 + 4 bytes per 32 weights: 1.125 bytes.
-            The product: the input vector x is cut into the same groups of 32 and rounded
-            the same way (scale e = max|x| / 127, xq = round(x / e)), once per product, into
-            a small buffer. A group's dot product is then sum q xq: 32 products of integers,
-            added exactly in 32 bits, which the processor computes 16 at a time (below);
-            only that sum becomes a float, times d e. One conversion and one multiply-add per
-            32 weights instead of 32 of each. Rounding x adds an error of at most e/2 per
-            value, as rounding w does d/2 (Accuracy below measures both together).
-   What stays fp32: layernorms, biases and wpe (small, and one token reads one row of wpe),
-   the activations between the products (Q8 rounds a copy of a product's input), the KV
-   cache and every sum across groups. Only wte (both the embedding row and the output head)
-   and the four matmul weights of each block are small: 99% of the bytes.
-   Math:     BF16  w' = float with the low 16 bits of w rounded away
-             Q8    d_g = max_{i in g} |w_i| / 127,   q_i = round(w_i / d_g)    (when stored)
-                   e_g = max_{i in g} |x_i| / 127,   xq_i = round(x_i / e_g)   (per product)
-                   y_o = sum_g d_{o,g} e_g sum_{i in g} q_{o,i} xq_i   (the inner sum in int32)
-   PyTorch:  w.to(torch.bfloat16).float(); Q8 has no single call: it is llama.cpp's Q8_0
-             (whose products with Q8_0 weights round the activations to Q8_0 as well) and
-             the group quantization of llama2.c's runq.c, which does the same.
-   Shapes:   a small tensor (layers, rows, cols) as its gpt_tensor; Q8 scales (layers, rows,
-             ceil(cols/32)). x (cols) -> y (rows).
-   Backward: none. Small weights are for sampling: gradients of rounded weights would need
-             the fp32 weights anyway, so gpt_model_create refuses training with them.
-   Cost:     GPT-2 124M reads 494.6 MB per token in fp32, 247.6 MB in BF16, 139.5 MB in Q8
-             (the fp32 parts included): at best 2x and 3.5x the tokens per second.
-   Measured: sh bench/bench_sample.sh (5 runs of 128 tokens, GPT-2 124M shapes, the three
-             formats taking turns within each run; medians), this project's 2-core AMD EPYC
-             (Zen 4: AVX-512 with VNNI), gcc 12, at a quiet moment of a shared machine:
-               2 threads  f32 74.6 tokens/s  bf16 150.4 (1.94x)  q8 172.4 (2.31x), with memory
-                          at 45 GB/s; two runs minutes later (3 runs each), memory at 34 GB/s:
-                          f32 61.3, 60.5  bf16 1.97x, 1.97x  q8 176.5, 180.0 (2.89x, 2.99x)
-               1 thread   f32 44.4  bf16 89.7 (2.02x)  q8 102.6 (2.31x; 1.71x when it
-                          computed in floats)
-             f32 and bf16 follow the memory; q8 stays near 175 tokens/s on two cores, 22
-             billion weights per second: it is bound by its arithmetic (and the rest of a
-             token) whenever memory gives more than about 30 GB/s, so its ratio to f32 moves
-             with the machine's memory from moment to moment.
-             The q8 product alone (bench_sample --kernels: one thread, 256 rows in the L2
-             cache, quantizing x included), billions of weights per second for rows of 768 /
-             3072, the float product before -> the integer one:
-               gcc 12    -march=native  9.8 / 12.9 -> 17.7 / 18.4
-                         -march=haswell (AVX2 only)  9.7 / 13.2 -> 17.1 / 17.6
-               clang 14  -march=native  6.5 / 7.0 -> 17.9 / 17.6
-                         -march=haswell  7.2 / 8.0 -> 21.8 / 22.3
-             In a whole token each core reaches 11-13 billion (the products stream from
-             memory, two cores share it, and the rest of the token takes its part). Where the
-             time of a token goes (1 thread, q8, 128 tokens from an empty cache; measured once
-             with a copy of gpt_forward_token with clocks in it): the five products 92.5% (the
-             output head alone 31.6%), attention over the KV cache 5.7% (it grows with the
-             context: the cache is fp32, 74 KB per position for 124M), layernorms, GELU,
-             residuals, the embedding row and the sampler 1.8%.
-             perf (2 threads, q8) puts most of the product's samples on the instruction after
-             each group's first load of weights (waiting for memory) and on the chain of float
-             multiply-adds across groups. Tried, and measured no faster: __builtin_prefetch of
-             the row 2 rows ahead (bench_sample --threads 2 --runs 3 --tokens 64, three
-             alternating pairs: q8 190.1, 197.3, 197.9 tokens/s without, 189.5, 206.8, 198.3
-             with; 4, 8 and 16 rows ahead no better in noisier single runs), two float sums
-             over alternate groups (a 128-token loop of gpt_forward_token: 145-153 tokens/s
-             against 141-162 without); 16 float lanes per group instead of the sum across
-             lanes: gcc 12 leaves it scalar (2.5 billion weights/s alone in L2), clang 14
-             vectorizes it at 14.5 / 16.1 (17.7 / 18.3 as it is).
-             Accuracy (tests/test_quant.c: a 2-layer model trained by ./train, scored by
-             ./sample --score on its text): loss f32 5.22276, bf16 +0.0006%, q8 +0.0044%
-             (+0.0017% with fp32 activations); greedy continuations of 32 tokens: bf16 and q8
-             both agree with f32 on all 32.
-             Memory (bench --rss, whole KV cache written): peak RSS sampling 124M f32 576 MB,
-             bf16 329 MB, q8 221 MB: 1.005x, 1.010x, 1.014x the weights + KV cache; loading
-             from a file adds nothing measurable; the rounded activations take 17 KB of stack.
-             gpt2-xl (1.56e9 parameters, random weights) with q8: 2392 MB (1760 MB of
-             weights, 629 MB of KV cache).
-   ------------------------------------------------------------------------------------------ */
-
-/* f32 -> bf16, rounded to the nearest bf16, ties to even: add just under half of the dropped
-   part's unit (0x7FFF), plus one when the kept part is odd, and drop the low 16 bits. A NaN
-   stays a NaN (the rounding could carry it into an infinity), quiet. */
-static uint16_t gpt__f32_to_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x0040u);
-    u += 0x7FFFu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-static void gpt__small_put(const gpt_small *s, int weights, size_t row, int cols, int c0,
-                           const float *x, size_t stride, int n) {
-    size_t at = row * (size_t)cols + (size_t)c0;
-    if (weights == GPT_WEIGHTS_BF16) {
-        for (int k = 0; k < n; k++) s->bf16[at + k] = gpt__f32_to_bf16(x[(size_t)k * stride]);
-        return;
-    }
-    GPT_ASSERT(c0 % GPT_Q8_GROUP == 0 && n == (cols - c0 < GPT_Q8_GROUP ? cols - c0
-                                                                  : GPT_Q8_GROUP));
-    float amax = 0.0f;
-    for (int k = 0; k < n; k++) {
-        float a = fabsf(x[(size_t)k * stride]);
-        if (!(a <= amax)) amax = a;   /* a NaN or infinity becomes the scale: the group's */
-    }                                 /* outputs then come out NaN, as in fp32 */
-    float d = amax / 127.0f;
-    size_t groups = ((size_t)cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
-    s->scale[row * groups + (size_t)(c0 / GPT_Q8_GROUP)] = d;
-    for (int k = 0; k < n; k++) {
-        float r = d > 0.0f && d <= FLT_MAX ? x[(size_t)k * stride] / d : 0.0f;   /* |r| <= 127 */
-        r = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r;   /* (rounding in the division) */
-        s->q[at + k] = (int8_t)roundf(r);
-    }
-}
-
-/* Row `row` (counted over the stacked layers) of a small tensor, back in fp32. */
-static void gpt__small_row(float *out, const gpt_small *s, int weights, size_t row, int cols) {
-    size_t at = row * (size_t)cols, groups = ((size_t)cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
-    for (int i = 0; i < cols; i++)
-        out[i] = weights == GPT_WEIGHTS_BF16 ? gpt__bf16_to_f32(s->bf16[at + i])
-               : (float)s->q[at + i] * s->scale[row * groups + (size_t)(i / GPT_Q8_GROUP)];
-}
-
-/* The activations of a Q8 product, quantized as the weights are: x (n) -> xq (n) and dx
-   (ceil(n/32)), a group of 32 at a time (the last may be shorter): dx = max|x| / 127 and
-   xq = x / dx rounded to the nearest integer (ties to even), in [-127, 127]. xq is kept in
-   int16: the form in which the processor multiplies it (see the fast product below). A group
-   of zeros gets dx = 0 and zeros; one with a NaN or an infinity gets that as dx and zeros,
-   so that its products come out NaN, as in fp32.
-   Written for the compiler's vectorizer (this runs once per product, on up to 4C numbers):
-   the largest |x| as the largest bit pattern with the sign cleared (positive floats are
-   ordered as their bits, and NaNs above infinity; gcc does not vectorize a loop that
-   compares floats for AVX2, since a comparison could trap on a NaN, but integer ones it
-   does), x times 127/max instead of a division, and the rounding by adding and subtracting
-   1.5 * 2^23: floats that large have no fraction bits, so the sum is rounded to a whole
-   number (to even on a tie), and the subtraction is exact. */
-static void gpt__q8_quantize(int16_t *xq, float *dx, const float *x, int n) {
-    for (int c0 = 0; c0 < n; c0 += GPT_Q8_GROUP) {
-        int len = n - c0 < GPT_Q8_GROUP ? n - c0 : GPT_Q8_GROUP;
-        uint32_t top = 0;
-        for (int i = 0; i < len; i++) {
-            uint32_t u;
-            memcpy(&u, &x[c0 + i], sizeof u);
-            u &= 0x7FFFFFFFu;
-            top = u > top ? u : top;
-        }
-        float amax;
-        memcpy(&amax, &top, sizeof amax);
-        dx[c0 / GPT_Q8_GROUP] = amax / 127.0f;
-        if (!(amax <= FLT_MAX)) {   /* NaN or infinity (x * 0 would be NaN: no integer) */
-            for (int i = 0; i < len; i++) xq[c0 + i] = 0;
-            continue;
-        }
-        float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-        for (int i = 0; i < len; i++) {
-            float r = x[c0 + i] * inv;                 /* within [-127, 127] but for rounding */
-            r = (r + 12582912.0f) - 12582912.0f;       /* the nearest integer, ties to even */
-            xq[c0 + i] = (int16_t)r;
-        }
-    }
-}
-
-/* The plain reference: out[o] = bias[o] + sum_i W[o][i] x[i] for W = rows first_row ..
-   first_row+OC-1 of s (layer l's matrix starts at row l*OC). BF16: one weight at a time.
-   Q8: as the Math above writes it, group by group: the group of x quantized (again for each
-   row: the fast version does it once), the integer sum of q xq, times both scales. */
-static void gpt__small_matvec_ref(float *out, const float *x, const gpt_small *s, int weights,
-                                  size_t first_row, const float *bias, int C, int OC) {
-    size_t groups = ((size_t)C + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
-    for (int o = 0; o < OC; o++) {
-        size_t row = first_row + (size_t)o, at = row * (size_t)C;
-        float sum = 0.0f;
-        if (weights == GPT_WEIGHTS_BF16) {
-            for (int i = 0; i < C; i++) sum += gpt__bf16_to_f32(s->bf16[at + i]) * x[i];
-        } else {
-            for (int c0 = 0; c0 < C; c0 += GPT_Q8_GROUP) {
-                int len = C - c0 < GPT_Q8_GROUP ? C - c0 : GPT_Q8_GROUP;
-                int16_t xq[GPT_Q8_GROUP];
-                float dx;
-                int32_t p = 0;
-                gpt__q8_quantize(xq, &dx, x + c0, len);
-                for (int i = 0; i < len; i++) p += s->q[at + (size_t)(c0 + i)] * xq[i];
-                sum += (float)p * (s->scale[row * groups + (size_t)(c0 / GPT_Q8_GROUP)] * dx);
-            }
-        }
-        out[o] = (bias ? bias[o] : 0.0f) + sum;
-    }
-}
-
-/* ---- The fast small products ---------------------------------------------------------------
-   BF16. The plain loop is one chain of dependent additions per row, which the compiler may
-   not split into SIMD lanes (see "Dot products in lanes" in >>kernels). gpt__bf16_dot keeps
-   GPT__SMALL_LANES independent partial sums, added at the end in a fixed order, so that the
-   inner loop becomes SIMD: load 16-bit weights, shift them left by 16 bits (that is the
-   float), multiply-add with the activations.
-   Q8. gpt__q8_dot is the plain loop itself, in the form in which compilers recognize an
-   integer dot product: a 32-bit sum of products of narrower integers. Integer addition has
-   no rounding, so the compiler may add in any order, and it does: per group of 32, gcc and
-   clang load the weights widened to 16 bits (vpmovsxbw, 16 at a time), multiply them with
-   the activations and add the products in pairs into 32-bit lanes (vpmaddwd with AVX2; with
-   AVX512-VNNI vpdpwssd, which also adds into the running sums), then add the lanes together
-   (a few shuffles and additions). One conversion to float and one multiply-add per group
-   remain. The activations are kept in 16 bits because x86 has no instruction that
-   multiplies two vectors of signed bytes (vpmaddubsw and VNNI's vpdpbusd want one of them
-   unsigned): an int8 xq made gcc widen both operands, and the loop was no faster than the
-   float one. Writing the lanes out by hand (16 partial sums per group, converted to floats
-   and kept apart across groups) measured no faster with clang and made gcc give up
-   vectorizing. (The 32 products fit: |q xq| <= 127 * 127, so the sum stays below 2^24 and
-   its float is exact too.) The fast products agree with the plain ones up to the order of
-   the float additions (tests/test_quant.c checks, at odd shapes). */
-#define GPT__SMALL_LANES 32
-#define GPT__Q8_CHUNK 8192   /* activations quantized at a time: 16 KB of int16 on the stack */
-
-static float gpt__bf16_dot(const uint16_t *w, const float *x, int n) {
-    float acc[GPT__SMALL_LANES] = {0}, sum = 0.0f;
-    int blocks = n / GPT__SMALL_LANES;
-    for (int b = 0; b < blocks; b++) {   /* (counting blocks, not weights, measured 1.3x to
-                                            1.7x faster with gcc 12: acc stays in registers) */
-        const uint16_t *wb = w + b * GPT__SMALL_LANES;
-        const float *xb = x + b * GPT__SMALL_LANES;
-        for (int l = 0; l < GPT__SMALL_LANES; l++) acc[l] += gpt__bf16_to_f32(wb[l]) * xb[l];
-    }
-    for (int l = 0; l < GPT__SMALL_LANES; l++) sum += acc[l];
-    for (int i = blocks * GPT__SMALL_LANES; i < n; i++) sum += gpt__bf16_to_f32(w[i]) * x[i];
-    return sum;
-}
-
-/* One row of Q8 weights q (n) with its scales d (ceil(n/32)) times the quantized
-   activations xq (n) with theirs, dx. */
-static float gpt__q8_dot(const int8_t *q, const float *d, const int16_t *xq, const float *dx,
-                         int n) {
-    float sum = 0.0f;
-    int full = n / GPT_Q8_GROUP;
-    for (int g = 0; g < full; g++) {
-        const int8_t *qg = q + g * GPT_Q8_GROUP;
-        const int16_t *xg = xq + g * GPT_Q8_GROUP;
-        int32_t p = 0;
-        for (int i = 0; i < GPT_Q8_GROUP; i++) p += qg[i] * xg[i];
-        sum += (float)p * (d[g] * dx[g]);
-    }
-    if (full * GPT_Q8_GROUP < n) {   /* a short last group */
-        int32_t p = 0;
-        for (int i = full * GPT_Q8_GROUP; i < n; i++) p += q[i] * xq[i];
-        sum += (float)p * (d[full] * dx[full]);
-    }
-    return sum;
-}
-
-/* The product the one-token forward calls: out (OC) = W x + bias, W rows first_row ..
-   first_row+OC-1 of s; the rows are shared out among the threads (each writes its own). Q8
-   quantizes x once, GPT__Q8_CHUNK columns at a time (one chunk for every GPT-2 size up to
-   n_embd 2048), before the threads read it. */
-static void gpt__small_matvec(float *out, const float *x, const gpt_small *s, int weights,
-                              size_t first_row, const float *bias, int C, int OC) {
-    size_t groups = ((size_t)C + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
-    if (GPT__PLAIN_KERNELS) {
-        gpt__small_matvec_ref(out, x, s, weights, first_row, bias, C, OC);
-        return;
-    }
-    if (weights == GPT_WEIGHTS_BF16) {
-        GPT_OMP(parallel for schedule(static) if ((size_t)C * OC >= 32768))
-        for (int o = 0; o < OC; o++)
-            out[o] = (bias ? bias[o] : 0.0f) +
-                     gpt__bf16_dot(s->bf16 + (first_row + (size_t)o) * C, x, C);
-        return;
-    }
-    for (int c0 = 0; c0 < C; c0 += GPT__Q8_CHUNK) {
-        int n = C - c0 < GPT__Q8_CHUNK ? C - c0 : GPT__Q8_CHUNK;
-        int16_t xq[GPT__Q8_CHUNK];
-        float dx[GPT__Q8_CHUNK / GPT_Q8_GROUP];
-        gpt__q8_quantize(xq, dx, x + c0, n);
-        GPT_OMP(parallel for schedule(static) if ((size_t)C * OC >= 32768))
-        for (int o = 0; o < OC; o++) {
-            size_t row = first_row + (size_t)o;
-            float y = gpt__q8_dot(s->q + row * C + c0, s->scale + row * groups + c0 / GPT_Q8_GROUP,
-                                  xq, dx, n);
-            out[o] = (c0 > 0 ? out[o] : bias ? bias[o] : 0.0f) + y;
-        }
-    }
-}
-
-GPT_DEF size_t gpt_weight_bytes(const gpt_model *m) {
-    size_t bytes = 0;
-    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
-        const gpt_tensor *t = &m->tensors[i];
-        size_t n = t->size * (size_t)t->layers, rows = (size_t)t->rows * (size_t)t->layers;
-        if (t->data) bytes += 4 * n;
-        else if (m->options.weights == GPT_WEIGHTS_BF16) bytes += 2 * n;
-        else bytes += n + 4 * rows * (((size_t)t->cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP);
-    }
-    return bytes;
-}
-
-/* ------------------------------------------------------------------------------------------
    >>speed   The fast matrix product: a register tile, packing, blocking and threads.
 
    Idea: the matmuls of >>kernels are 90% of the arithmetic of a training step, and the plain
@@ -7082,6 +6786,401 @@ static void gpt__softmax_forward_fast(float *probs, float *losses, float *dlogit
         if (targets) losses[n] = (float)(log(sum) - ((double)l[targets[n]] - maxv));
     }
 }
+
+
+/* ------------------------------------------------------------------------------------------
+   >>small   Sampling past the memory wall: bf16 and 8-bit weights.
+
+   Idea: one token of sampling multiplies every weight matrix by one vector. Each weight is
+   read from memory once and used for a single multiply-add, and a core can do multiply-adds
+   many times faster than memory can hand it floats. So the time per token is the time to
+   read the weights: bytes of weights / memory bandwidth (>>inference, "Cost"). The only way
+   to sample faster is to read fewer bytes, that is, to keep the weights smaller, and then
+   to compute fast enough to keep up with the smaller stream. BF16 computes in fp32: each
+   weight becomes a float in a register with one shift, which the core has time for. Q8
+   cannot afford a conversion per weight (sign extension, conversion to float, a multiply by
+   the scale: about 10 billion weights per second on one core here, slower than memory
+   delivers them), so it rounds the activations to 8-bit integers too, once per product,
+   and multiplies integers.
+   Two formats, chosen with gpt_model_options.weights (./sample --weights):
+     BF16   bfloat16, the upper half of a float: the same sign and 8-bit exponent, 7 of its 23
+            mantissa bits (rounded to nearest, ties to even). Keeps every float's range;
+            loses precision: 8 significant bits instead of 24, a relative error of at most
+            2^-8 = 0.4% per weight. 2 bytes.
+     Q8     groups of 32 consecutive weights of a row (along the input dimension, the one a
+            dot product sums over) share one fp32 scale d = max|w| / 127, and each weight
+            keeps the integer q = round(w / d) in [-127, 127]: an int8. The error per weight
+            is at most d/2, the same absolute step for the whole group, so a group's small
+            weights lose more than its largest; a single outlier coarsens its 31 neighbours
+            (this is why the groups are small). 32 + 4 bytes per 32 weights: 1.125 bytes.
+            The product: the input vector x is cut into the same groups of 32 and rounded
+            the same way (scale e = max|x| / 127, xq = round(x / e)), once per product, into
+            a small buffer. A group's dot product is then sum q xq: 32 products of integers,
+            added exactly in 32 bits, which the processor computes 16 at a time (below);
+            only that sum becomes a float, times d e. One conversion and one multiply-add per
+            32 weights instead of 32 of each. Rounding x adds an error of at most e/2 per
+            value, as rounding w does d/2 (Accuracy below measures both together).
+   What stays fp32: layernorms, biases and wpe (small, and one token reads one row of wpe),
+   the activations between the products (Q8 rounds a copy of a product's input), the KV
+   cache and every sum across groups. Only wte (both the embedding row and the output head)
+   and the four matmul weights of each block are small: 99% of the bytes.
+   Math:     BF16  w' = float with the low 16 bits of w rounded away
+             Q8    d_g = max_{i in g} |w_i| / 127,   q_i = round(w_i / d_g)    (when stored)
+                   e_g = max_{i in g} |x_i| / 127,   xq_i = round(x_i / e_g)   (per product)
+                   y_o = sum_g d_{o,g} e_g sum_{i in g} q_{o,i} xq_i   (the inner sum in int32)
+   PyTorch:  w.to(torch.bfloat16).float(); Q8 has no single call: it is llama.cpp's Q8_0
+             (whose products with Q8_0 weights round the activations to Q8_0 as well) and
+             the group quantization of llama2.c's runq.c, which does the same.
+   Shapes:   a small tensor (layers, rows, cols) as its gpt_tensor; Q8 scales (layers, rows,
+             ceil(cols/32)). x (cols) -> y (rows).
+   Backward: none. Small weights are for sampling: gradients of rounded weights would need
+             the fp32 weights anyway, so gpt_model_create refuses training with them.
+   Cost:     GPT-2 124M reads 494.6 MB per token in fp32, 247.6 MB in BF16, 139.5 MB in Q8
+             (the fp32 parts included): at best 2x and 3.5x the tokens per second.
+   Measured: sh bench/bench_sample.sh (5 runs of 128 tokens, GPT-2 124M shapes, the three
+             formats taking turns within each run; medians), this project's 2-core AMD EPYC
+             (Zen 4: AVX-512 with VNNI), gcc 12, at a quiet moment of a shared machine:
+               2 threads  f32 74.6 tokens/s  bf16 150.4 (1.94x)  q8 172.4 (2.31x), with memory
+                          at 45 GB/s; two runs minutes later (3 runs each), memory at 34 GB/s:
+                          f32 61.3, 60.5  bf16 1.97x, 1.97x  q8 176.5, 180.0 (2.89x, 2.99x)
+               1 thread   f32 44.4  bf16 89.7 (2.02x)  q8 102.6 (2.31x; 1.71x when it
+                          computed in floats)
+             f32 and bf16 follow the memory; q8 stays near 175 tokens/s on two cores, 22
+             billion weights per second: it is bound by its arithmetic (and the rest of a
+             token) whenever memory gives more than about 30 GB/s, so its ratio to f32 moves
+             with the machine's memory from moment to moment.
+             The q8 product alone (bench_sample --kernels: one thread, 256 rows in the L2
+             cache, quantizing x included), billions of weights per second for rows of 768 /
+             3072, the float product before -> the integer one:
+               gcc 12    -march=native  9.8 / 12.9 -> 17.7 / 18.4
+                         -march=haswell (AVX2 only)  9.7 / 13.2 -> 17.1 / 17.6
+               clang 14  -march=native  6.5 / 7.0 -> 17.9 / 17.6
+                         -march=haswell  7.2 / 8.0 -> 21.8 / 22.3
+             In a whole token each core reaches 11-13 billion (the products stream from
+             memory, two cores share it, and the rest of the token takes its part). Where the
+             time of a token goes (1 thread, q8, 128 tokens from an empty cache; measured once
+             with a copy of gpt_forward_token with clocks in it): the five products 92.5% (the
+             output head alone 31.6%), attention over the KV cache 5.7% (it grows with the
+             context: the cache is fp32, 74 KB per position for 124M), layernorms, GELU,
+             residuals, the embedding row and the sampler 1.8%.
+             perf (2 threads, q8) puts most of the product's samples on the instruction after
+             each group's first load of weights (waiting for memory) and on the chain of float
+             multiply-adds across groups. Tried, and measured no faster: __builtin_prefetch of
+             the row 2 rows ahead (bench_sample --threads 2 --runs 3 --tokens 64, three
+             alternating pairs: q8 190.1, 197.3, 197.9 tokens/s without, 189.5, 206.8, 198.3
+             with; 4, 8 and 16 rows ahead no better in noisier single runs), two float sums
+             over alternate groups (a 128-token loop of gpt_forward_token: 145-153 tokens/s
+             against 141-162 without); 16 float lanes per group instead of the sum across
+             lanes: gcc 12 leaves it scalar (2.5 billion weights/s alone in L2), clang 14
+             vectorizes it at 14.5 / 16.1 (17.7 / 18.3 as it is).
+             Accuracy (tests/test_quant.c: a 2-layer model trained by ./train, scored by
+             ./sample --score on its text): loss f32 5.22276, bf16 +0.0006%, q8 +0.0044%
+             (+0.0017% with fp32 activations); greedy continuations of 32 tokens: bf16 and q8
+             both agree with f32 on all 32.
+             Memory (bench --rss, whole KV cache written): peak RSS sampling 124M f32 576 MB,
+             bf16 329 MB, q8 221 MB: 1.005x, 1.010x, 1.014x the weights + KV cache; loading
+             from a file adds nothing measurable; the rounded activations take 17 KB of stack.
+             gpt2-xl (1.56e9 parameters, random weights) with q8: 2392 MB (1760 MB of
+             weights, 629 MB of KV cache).
+   ------------------------------------------------------------------------------------------ */
+
+/* f32 -> bf16, rounded to the nearest bf16, ties to even: add just under half of the dropped
+   part's unit (0x7FFF), plus one when the kept part is odd, and drop the low 16 bits. A NaN
+   stays a NaN (the rounding could carry it into an infinity), quiet. */
+static uint16_t gpt__f32_to_bf16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x0040u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+/* Where the Q8 weights of `row` (counted over the stacked layers) and columns c0.. c0+31 of
+   a small tensor live: their block, and the row's place r in it (see gpt_small). */
+static gpt_q8_block *gpt__q8_block_of(const gpt_small *s, size_t row, int c0, int *r) {
+    size_t row_blocks = ((size_t)s->rows + GPT_Q8_ROWS - 1) / GPT_Q8_ROWS;
+    size_t groups = ((size_t)s->cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
+    size_t layer = row / (size_t)s->rows, in_layer = row % (size_t)s->rows;
+    *r = (int)(in_layer % GPT_Q8_ROWS);
+    return s->q8 + (layer * row_blocks + in_layer / GPT_Q8_ROWS) * groups +
+           (size_t)c0 / GPT_Q8_GROUP;
+}
+
+/* Weight (r, k) of a block: two columns at a time, the 16 rows side by side. */
+static int gpt__q8_at(int r, int k) {
+    return (k / 2) * 2 * GPT_Q8_ROWS + 2 * r + k % 2;
+}
+
+/* Stores n weights x[0], x[stride], ... as columns c0 .. c0+n-1 of row `row` (over the
+   stacked layers) of a small tensor. Q8: one whole group (c0 a multiple of 32, n = 32 or
+   what is left of the row), which gets its scale here. */
+static void gpt__small_put(const gpt_small *s, size_t row, int c0, const float *x,
+                           size_t stride, int n) {
+    if (s->bf16) {
+        size_t at = row * (size_t)s->cols + (size_t)c0;
+        for (int k = 0; k < n; k++) s->bf16[at + k] = gpt__f32_to_bf16(x[(size_t)k * stride]);
+        return;
+    }
+    GPT_ASSERT(c0 % GPT_Q8_GROUP == 0 && n == (s->cols - c0 < GPT_Q8_GROUP ? s->cols - c0
+                                                                     : GPT_Q8_GROUP));
+    int r;
+    gpt_q8_block *b = gpt__q8_block_of(s, row, c0, &r);
+    float amax = 0.0f;
+    for (int k = 0; k < n; k++) {
+        float a = fabsf(x[(size_t)k * stride]);
+        if (!(a <= amax)) amax = a;   /* a NaN or infinity becomes the scale: the group's */
+    }                                 /* outputs then come out NaN, as in fp32 */
+    float d = amax / 127.0f;
+    b->d[r] = d;
+    for (int k = 0; k < n; k++) {
+        float v = d > 0.0f && d <= FLT_MAX ? x[(size_t)k * stride] / d : 0.0f;   /* |v| <= 127 */
+        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;   /* (rounding in the division) */
+        b->q[gpt__q8_at(r, k)] = (int8_t)roundf(v);
+    }
+}
+
+/* Row `row` (counted over the stacked layers) of a small tensor, back in fp32. */
+static void gpt__small_row(float *out, const gpt_small *s, size_t row) {
+    for (int i = 0; i < s->cols; i++) {
+        if (s->bf16) {
+            out[i] = gpt__bf16_to_f32(s->bf16[row * (size_t)s->cols + (size_t)i]);
+        } else {
+            int r;
+            const gpt_q8_block *b = gpt__q8_block_of(s, row, i - i % GPT_Q8_GROUP, &r);
+            out[i] = (float)b->q[gpt__q8_at(r, i % GPT_Q8_GROUP)] * b->d[r];
+        }
+    }
+}
+
+/* The activations of a Q8 product, quantized as the weights are: x (n) -> xq (n) and dx
+   (ceil(n/32)), a group of 32 at a time (the last may be shorter): dx = max|x| / 127 and
+   xq = x / dx rounded to the nearest integer (ties to even), in [-127, 127]. xq is kept in
+   int16: the form in which the processor multiplies it (see the fast product below). A group
+   of zeros gets dx = 0 and zeros; one with a NaN or an infinity gets that as dx and zeros,
+   so that its products come out NaN, as in fp32.
+   Written for the compiler's vectorizer (this runs once per product, on up to 4C numbers):
+   the largest |x| as the largest bit pattern with the sign cleared (positive floats are
+   ordered as their bits, and NaNs above infinity; gcc does not vectorize a loop that
+   compares floats for AVX2, since a comparison could trap on a NaN, but integer ones it
+   does), x times 127/max instead of a division, and the rounding by adding and subtracting
+   1.5 * 2^23: floats that large have no fraction bits, so the sum is rounded to a whole
+   number (to even on a tie), and the subtraction is exact. */
+static void gpt__q8_quantize(int16_t *xq, float *dx, const float *x, int n) {
+    for (int c0 = 0; c0 < n; c0 += GPT_Q8_GROUP) {
+        int len = n - c0 < GPT_Q8_GROUP ? n - c0 : GPT_Q8_GROUP;
+        uint32_t top = 0;
+        for (int i = 0; i < len; i++) {
+            uint32_t u;
+            memcpy(&u, &x[c0 + i], sizeof u);
+            u &= 0x7FFFFFFFu;
+            top = u > top ? u : top;
+        }
+        float amax;
+        memcpy(&amax, &top, sizeof amax);
+        dx[c0 / GPT_Q8_GROUP] = amax / 127.0f;
+        if (!(amax <= FLT_MAX)) {   /* NaN or infinity (x * 0 would be NaN: no integer) */
+            for (int i = 0; i < len; i++) xq[c0 + i] = 0;
+            continue;
+        }
+        float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        for (int i = 0; i < len; i++) {
+            float r = x[c0 + i] * inv;                 /* within [-127, 127] but for rounding */
+            r = (r + 12582912.0f) - 12582912.0f;       /* the nearest integer, ties to even */
+            xq[c0 + i] = (int16_t)r;
+        }
+    }
+}
+
+/* The plain reference: out = W x + bias for layer `layer` of s, W (rows, cols). BF16: one
+   weight at a time. Q8: as the Math above writes it, group by group: the group of x
+   quantized (again for each row: the fast version does it once), the integer sum of q xq,
+   times both scales. */
+static void gpt__small_matvec_ref(float *out, const float *x, const gpt_small *s, int layer,
+                                  const float *bias) {
+    int C = s->cols;
+    for (int o = 0; o < s->rows; o++) {
+        size_t row = (size_t)layer * (size_t)s->rows + (size_t)o;
+        float sum = 0.0f;
+        if (s->bf16) {
+            for (int i = 0; i < C; i++)
+                sum += gpt__bf16_to_f32(s->bf16[row * (size_t)C + (size_t)i]) * x[i];
+        } else {
+            for (int c0 = 0; c0 < C; c0 += GPT_Q8_GROUP) {
+                int len = C - c0 < GPT_Q8_GROUP ? C - c0 : GPT_Q8_GROUP, r;
+                int16_t xq[GPT_Q8_GROUP];
+                float dx;
+                int32_t p = 0;
+                const gpt_q8_block *b = gpt__q8_block_of(s, row, c0, &r);
+                gpt__q8_quantize(xq, &dx, x + c0, len);
+                for (int i = 0; i < len; i++) p += b->q[gpt__q8_at(r, i)] * xq[i];
+                sum += (float)p * (b->d[r] * dx);
+            }
+        }
+        out[o] = (bias ? bias[o] : 0.0f) + sum;
+    }
+}
+
+/* ---- The fast small products ---------------------------------------------------------------
+   BF16. The plain loop is one chain of dependent additions per row, which the compiler may
+   not split into SIMD lanes (see "Dot products in lanes" in >>kernels). gpt__bf16_dot keeps
+   GPT__SMALL_LANES independent partial sums, added at the end in a fixed order, so that the
+   inner loop becomes SIMD: load 16-bit weights, shift them left by 16 bits (that is the
+   float), multiply-add with the activations.
+   Q8. A dot product along a row (as the plain version computes it) ends each group of 32
+   with a sum across the lanes of a vector, and that sum, not the multiplication, was what
+   limited the earlier row-by-row Q8 product here (below: 11-13 billion weights per second on
+   a core, slower than memory delivers them). So the fast product puts one ROW in each lane
+   instead: a block holds 16 rows, two columns at a time, the 16 rows side by side (the
+   layout of gpt_small). For each pair of columns k, k+1:
+     load 32 int8 weights w(r, k), w(r, k+1) for r = 0..15, widen them to int16;
+     multiply by the pair xq[k], xq[k+1], repeated in every lane: 32 int16 products, exact
+       (|q xq| <= 127 * 127 < 2^15);
+     add each row's two products into the row's 32-bit lane.
+   After 16 pairs, each lane holds its row's integer dot product for the group (at most
+   32 * 127 * 127 < 2^24: exact as a float too); it becomes a float, times the row's scale
+   (16 scales: one vector load, since they sit together in the block) and the group's dx,
+   added into the row's float sum. No sum across lanes anywhere; each row's float additions
+   are in the order of the plain loop, group after group. The blocks are stored in the
+   order the product reads them, scales beside their weights: one stream of memory per
+   thread (with the scales in an array of their own, a second stream, it measured 0.77x).
+   The vectors have GPT__VW 32-bit lanes (>>speed), so a block's 16 rows are one, two or
+   four of them. The pair of products goes into a 32-bit lane by taking the two 16-bit
+   halves apart with shifts, which gcc compiles to exactly that; clang recognizes the pattern
+   and uses vpmaddwd, the instruction that multiplies 16-bit pairs and adds each pair (a
+   multiply-add of int8 x int8 in one instruction, VNNI's vpdpbusd, wants one operand
+   unsigned and has no GNU C spelling: measured with intrinsics in a test program, it was
+   1.2x faster still, with gcc, than this code; the tile stays portable C instead).
+   Without GNU C vectors the same block is computed row by row with plain loops: the same
+   numbers. The fast products agree with the plain ones up to the rounding of the float
+   multiply-adds, which a compiler may fuse differently (tests/test_quant.c checks, at odd
+   shapes). */
+#define GPT__SMALL_LANES 32
+#define GPT__Q8_CHUNK 8192   /* activations quantized at a time: 16 KB of int16 on the stack */
+
+static float gpt__bf16_dot(const uint16_t *w, const float *x, int n) {
+    float acc[GPT__SMALL_LANES] = {0}, sum = 0.0f;
+    int blocks = n / GPT__SMALL_LANES;
+    for (int b = 0; b < blocks; b++) {   /* (counting blocks, not weights, measured 1.3x to
+                                            1.7x faster with gcc 12: acc stays in registers) */
+        const uint16_t *wb = w + b * GPT__SMALL_LANES;
+        const float *xb = x + b * GPT__SMALL_LANES;
+        for (int l = 0; l < GPT__SMALL_LANES; l++) acc[l] += gpt__bf16_to_f32(wb[l]) * xb[l];
+    }
+    for (int l = 0; l < GPT__SMALL_LANES; l++) sum += acc[l];
+    for (int i = blocks * GPT__SMALL_LANES; i < n; i++) sum += gpt__bf16_to_f32(w[i]) * x[i];
+    return sum;
+}
+
+/* out (16) = the 16 rows of Q8 blocks b[0 .. groups-1] (one row block, 32 columns each)
+   times the quantized activations xq (32 * groups, zeros past the matrix) with their dx. */
+#if defined(__GNUC__) && !defined(GPT_NO_VECTOR_EXTENSIONS)
+typedef int32_t gpt__ivec __attribute__((vector_size(GPT__VW * sizeof(int32_t))));
+typedef uint32_t gpt__uvec __attribute__((vector_size(GPT__VW * sizeof(int32_t))));
+typedef int16_t gpt__hvec __attribute__((vector_size(GPT__VW * sizeof(int32_t))));
+typedef int8_t gpt__bvec __attribute__((vector_size(GPT__VW * 2)));
+#define GPT__Q8_VECS (GPT_Q8_ROWS / GPT__VW)   /* vectors in a block's 16 rows */
+
+static void gpt__q8_rows(float *out, const gpt_q8_block *b, const int16_t *xq, const float *dx,
+                         int groups) {
+    gpt__vec acc[GPT__Q8_VECS];
+    memset(acc, 0, sizeof acc);
+    for (int g = 0; g < groups; g++) {
+        gpt__ivec sum[GPT__Q8_VECS];
+        memset(sum, 0, sizeof sum);
+        for (int j = 0; j < GPT_Q8_GROUP / 2; j += 2) {
+            int32_t pair0, pair1;   /* xq[k], xq[k+1] for k = 2j, and for k = 2j + 2 */
+            memcpy(&pair0, xq + g * GPT_Q8_GROUP + 2 * j, sizeof pair0);
+            memcpy(&pair1, xq + g * GPT_Q8_GROUP + 2 * j + 2, sizeof pair1);
+            gpt__hvec x0 = (gpt__hvec)((gpt__ivec){0} + pair0);
+            gpt__hvec x1 = (gpt__hvec)((gpt__ivec){0} + pair1);
+            for (int v = 0; v < GPT__Q8_VECS; v++) {
+                gpt__bvec w0, w1;   /* rows v*VW .. v*VW+VW-1, columns k, k+1 (and k+2, k+3) */
+                memcpy(&w0, b[g].q + j * 2 * GPT_Q8_ROWS + v * 2 * GPT__VW, sizeof w0);
+                memcpy(&w1, b[g].q + (j + 1) * 2 * GPT_Q8_ROWS + v * 2 * GPT__VW, sizeof w1);
+                gpt__hvec p = __builtin_convertvector(w0, gpt__hvec) * x0 +
+                              __builtin_convertvector(w1, gpt__hvec) * x1;
+                gpt__ivec low = (gpt__ivec)((gpt__uvec)p << 16) >> 16, high = (gpt__ivec)p >> 16;
+                sum[v] += low + high;   /* (the halves' order in a lane does not matter) */
+            }
+        }
+        for (int v = 0; v < GPT__Q8_VECS; v++) {
+            gpt__vec d;
+            memcpy(&d, b[g].d + v * GPT__VW, sizeof d);
+            acc[v] += __builtin_convertvector(sum[v], gpt__vec) * (d * dx[g]);
+        }
+    }
+    memcpy(out, acc, sizeof acc);
+}
+#else
+static void gpt__q8_rows(float *out, const gpt_q8_block *b, const int16_t *xq, const float *dx,
+                         int groups) {
+    for (int r = 0; r < GPT_Q8_ROWS; r++) {
+        float acc = 0.0f;
+        for (int g = 0; g < groups; g++) {
+            int32_t p = 0;
+            for (int k = 0; k < GPT_Q8_GROUP; k++)
+                p += b[g].q[gpt__q8_at(r, k)] * xq[g * GPT_Q8_GROUP + k];
+            acc += (float)p * (b[g].d[r] * dx[g]);
+        }
+        out[r] = acc;
+    }
+}
+#endif
+
+/* The product the one-token forward calls: out (rows) = W x + bias, W layer `layer` of s;
+   the rows (Q8: the row blocks) are shared out among the threads (each writes its own). Q8
+   quantizes x once, GPT__Q8_CHUNK columns at a time (one chunk for every GPT-2 size up to
+   n_embd 2048), before the threads read it. */
+static void gpt__small_matvec(float *out, const float *x, const gpt_small *s, int layer,
+                              const float *bias) {
+    int C = s->cols, OC = s->rows;
+    if (GPT__PLAIN_KERNELS) {
+        gpt__small_matvec_ref(out, x, s, layer, bias);
+        return;
+    }
+    if (s->bf16) {
+        const uint16_t *w = s->bf16 + (size_t)layer * OC * C;
+        GPT_OMP(parallel for schedule(static) if ((size_t)C * OC >= 32768))
+        for (int o = 0; o < OC; o++)
+            out[o] = (bias ? bias[o] : 0.0f) + gpt__bf16_dot(w + (size_t)o * C, x, C);
+        return;
+    }
+    int groups = (C + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP, row_blocks = (OC + GPT_Q8_ROWS - 1) /
+                                                                     GPT_Q8_ROWS;
+    const gpt_q8_block *first = s->q8 + (size_t)layer * row_blocks * groups;
+    for (int c0 = 0; c0 < C; c0 += GPT__Q8_CHUNK) {
+        int n = C - c0 < GPT__Q8_CHUNK ? C - c0 : GPT__Q8_CHUNK;
+        int n_groups = (n + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
+        int16_t xq[GPT__Q8_CHUNK];
+        float dx[GPT__Q8_CHUNK / GPT_Q8_GROUP];
+        gpt__q8_quantize(xq, dx, x + c0, n);
+        for (int i = n; i < n_groups * GPT_Q8_GROUP; i++) xq[i] = 0;   /* past the edge */
+        GPT_OMP(parallel for schedule(static) if ((size_t)C * OC >= 32768))
+        for (int rb = 0; rb < row_blocks; rb++) {
+            float y[GPT_Q8_ROWS];
+            gpt__q8_rows(y, first + (size_t)rb * groups + c0 / GPT_Q8_GROUP, xq, dx, n_groups);
+            for (int r = 0; r < GPT_Q8_ROWS && rb * GPT_Q8_ROWS + r < OC; r++) {
+                int o = rb * GPT_Q8_ROWS + r;
+                out[o] = (c0 > 0 ? out[o] : bias ? bias[o] : 0.0f) + y[r];
+            }
+        }
+    }
+}
+
+GPT_DEF size_t gpt_weight_bytes(const gpt_model *m) {
+    size_t bytes = 0;
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+        const gpt_tensor *t = &m->tensors[i];
+        size_t n = t->size * (size_t)t->layers;
+        size_t blocks = (size_t)t->layers * (((size_t)t->rows + GPT_Q8_ROWS - 1) / GPT_Q8_ROWS) *
+                        (((size_t)t->cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP);
+        if (t->data) bytes += 4 * n;
+        else if (m->options.weights == GPT_WEIGHTS_BF16) bytes += 2 * n;
+        else bytes += blocks * sizeof(gpt_q8_block);
+    }
+    return bytes;
+}
+
 
 #endif /* GPT_IMPLEMENTATION_INCLUDED */
 #endif /* GPT_IMPLEMENTATION */

@@ -221,16 +221,20 @@ static int kernels(void) {
     set_threads(1);
     for (int k = 0; k < 2; k++) {
         int C = cols[k], R = 256, reps = 200 * 768 / C;
-        size_t groups = (size_t)R * (size_t)((C + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP);
-        gpt_small s;
+        size_t blocks = (size_t)(R / GPT_Q8_ROWS) * (size_t)((C + GPT_Q8_GROUP - 1) /
+                                                              GPT_Q8_GROUP);
+        gpt_small s[3] = {{0}};   /* indexed by format: s[BF16], s[Q8] */
         float *x = (float *)malloc((size_t)C * sizeof(float));
         float *y = (float *)malloc((size_t)R * sizeof(float));
         float *row = (float *)malloc((size_t)C * sizeof(float));
         gpt_rng rng;
-        s.bf16 = (uint16_t *)malloc((size_t)R * C * sizeof(uint16_t));
-        s.q = (int8_t *)malloc((size_t)R * C);
-        s.scale = (float *)malloc(groups * sizeof(float));
-        if (!x || !y || !row || !s.bf16 || !s.q || !s.scale) {
+        for (int w = GPT_WEIGHTS_BF16; w <= GPT_WEIGHTS_Q8; w++) {
+            s[w].rows = R;
+            s[w].cols = C;
+        }
+        s[GPT_WEIGHTS_BF16].bf16 = (uint16_t *)calloc((size_t)R * C, sizeof(uint16_t));
+        s[GPT_WEIGHTS_Q8].q8 = (gpt_q8_block *)calloc(blocks, sizeof(gpt_q8_block));
+        if (!x || !y || !row || !s[GPT_WEIGHTS_BF16].bf16 || !s[GPT_WEIGHTS_Q8].q8) {
             fprintf(stderr, "bench_sample: out of memory\n");
             return 1;
         }
@@ -239,19 +243,19 @@ static int kernels(void) {
             for (int i = 0; i < C; i++) row[i] = 0.02f * gpt_rng_normal(&rng);
             for (int c0 = 0; c0 < C; c0 += GPT_Q8_GROUP) {
                 int n = C - c0 < GPT_Q8_GROUP ? C - c0 : GPT_Q8_GROUP;
-                gpt__small_put(&s, GPT_WEIGHTS_BF16, (size_t)r, C, c0, row + c0, 1, n);
-                gpt__small_put(&s, GPT_WEIGHTS_Q8, (size_t)r, C, c0, row + c0, 1, n);
+                gpt__small_put(&s[GPT_WEIGHTS_BF16], (size_t)r, c0, row + c0, 1, n);
+                gpt__small_put(&s[GPT_WEIGHTS_Q8], (size_t)r, c0, row + c0, 1, n);
             }
         }
         for (int i = 0; i < C; i++) x[i] = gpt_rng_normal(&rng);
         printf("one thread, %d x %d in L2:", R, C);
         for (int w = GPT_WEIGHTS_BF16; w <= GPT_WEIGHTS_Q8; w++) {
             double best_s = 1e30, sink = 0.0;
-            for (int r = 0; r < reps; r++) gpt__small_matvec(y, x, &s, w, 0, NULL, C, R);
+            for (int r = 0; r < reps; r++) gpt__small_matvec(y, x, &s[w], 0, NULL);
             for (int t = 0; t < 10; t++) {
                 double t0 = now();
                 for (int r = 0; r < reps; r++) {
-                    gpt__small_matvec(y, x, &s, w, 0, NULL, C, R);
+                    gpt__small_matvec(y, x, &s[w], 0, NULL);
                     sink += y[r % R];
                 }
                 if (now() - t0 < best_s) best_s = now() - t0;
@@ -260,7 +264,7 @@ static int kernels(void) {
                    sink == 12345.0 ? "!" : "");
         }
         printf("\n");
-        free(x); free(y); free(row); free(s.bf16); free(s.q); free(s.scale);
+        free(x); free(y); free(row); free(s[GPT_WEIGHTS_BF16].bf16); free(s[GPT_WEIGHTS_Q8].q8);
     }
     return 0;
 }

@@ -58,52 +58,70 @@ static void test_bf16_rounding(void) {
 
 /* ---- q8: a scale per group of 32, int8 weights ------------------------------------------- */
 
-/* A small tensor of `rows` rows of `cols` in format w (malloc'd pieces). */
-static gpt_small make_small(int w, int rows, int cols) {
+/* A small tensor of `layers` matrices (rows, cols) in format w (zeroed pieces, as in a
+   model's arena: the Q8 blocks' rows and columns past the edge stay zero). */
+static gpt_small make_small(int w, int layers, int rows, int cols) {
     gpt_small s;
-    size_t n = (size_t)rows * cols, g = (size_t)rows * ((cols + 31) / 32);
-    s.bf16 = w == GPT_WEIGHTS_BF16 ? (uint16_t *)malloc(n * 2) : NULL;
-    s.q = w == GPT_WEIGHTS_Q8 ? (int8_t *)malloc(n) : NULL;
-    s.scale = w == GPT_WEIGHTS_Q8 ? (float *)malloc(g * sizeof(float)) : NULL;
+    size_t n = (size_t)layers * rows * cols;
+    size_t blocks = (size_t)layers * ((rows + 15) / 16) * ((cols + 31) / 32);
+    s.rows = rows;
+    s.cols = cols;
+    s.bf16 = w == GPT_WEIGHTS_BF16 ? (uint16_t *)calloc(n, 2) : NULL;
+    s.q8 = w == GPT_WEIGHTS_Q8 ? (gpt_q8_block *)calloc(blocks, sizeof(gpt_q8_block)) : NULL;
     return s;
 }
 
 static void free_small(gpt_small *s) {
     free(s->bf16);
-    free(s->q);
-    free(s->scale);
+    free(s->q8);
+}
+
+/* The int8 of weight (row, col) of a Q8 tensor (row over the stacked layers), and the scale
+   of its group: found through the layout gpt_small documents, written out here. */
+static int q_at(const gpt_small *s, size_t row, int col) {
+    size_t layer = row / s->rows, r = row % s->rows, rb = (s->rows + 15) / 16;
+    size_t groups = (s->cols + 31) / 32;
+    const gpt_q8_block *b = s->q8 + (layer * rb + r / 16) * groups + col / 32;
+    int k = col % 32;
+    return b->q[(k / 2) * 32 + 2 * (int)(r % 16) + k % 2];
+}
+
+static float scale_at(const gpt_small *s, size_t row, int col) {
+    size_t layer = row / s->rows, r = row % s->rows, rb = (s->rows + 15) / 16;
+    size_t groups = (s->cols + 31) / 32;
+    return s->q8[(layer * rb + r / 16) * groups + col / 32].d[r % 16];
 }
 
 /* Stores the (rows, cols) matrix W into rows first.. of s, a group at a time, as the loader
    does. */
-static void put_matrix(gpt_small *s, int w, const float *W, int first, int rows, int cols) {
+static void put_matrix(gpt_small *s, const float *W, int first, int rows, int cols) {
     int r, c0;
     for (r = 0; r < rows; r++)
         for (c0 = 0; c0 < cols; c0 += 32)
-            gpt__small_put(s, w, (size_t)(first + r), cols, c0, W + (size_t)r * cols + c0, 1,
+            gpt__small_put(s, (size_t)(first + r), c0, W + (size_t)r * cols + c0, 1,
                            cols - c0 < 32 ? cols - c0 : 32);
 }
 
 static void test_q8_groups(void) {
     enum { R = 3, C = 80 };   /* two whole groups and a short one of 16 */
     float W[R * C], back[C], strided[2 * 32];
-    gpt_small s = make_small(GPT_WEIGHTS_Q8, R, C);
+    gpt_small s = make_small(GPT_WEIGHTS_Q8, 1, R, C);
     gpt_rng rng;
     int r, i, g, ok = 1, peak_ok = 1;
     gpt_rng_seed(&rng, 3);
     for (i = 0; i < R * C; i++) W[i] = gpt_rng_normal(&rng) * (i < C ? 1.0f : 0.01f);
     for (i = C; i < C + 32; i++) W[i] = 0.0f;                  /* row 1, group 0: all zero */
     W[2 * C + 5] = 40.0f;                                      /* row 2, group 0: an outlier */
-    put_matrix(&s, GPT_WEIGHTS_Q8, W, 0, R, C);
+    put_matrix(&s, W, 0, R, C);
     for (r = 0; r < R; r++) {
-        gpt__small_row(back, &s, GPT_WEIGHTS_Q8, (size_t)r, C);
+        gpt__small_row(back, &s, (size_t)r);
         for (g = 0; g < 3; g++) {
-            float amax = 0.0f, d = s.scale[r * 3 + g];
+            float amax = 0.0f, d = scale_at(&s, (size_t)r, 32 * g);
             int n = g < 2 ? 32 : 16, hit = 0;
             for (i = 0; i < n; i++) amax = fmaxf(amax, fabsf(W[r * C + g * 32 + i]));
             ok = ok && d == amax / 127.0f;
             for (i = 0; i < n; i++) {
-                int q = s.q[r * C + g * 32 + i];
+                int q = q_at(&s, (size_t)r, g * 32 + i);
                 ok = ok && q >= -127 && q <= 127 &&
                      fabsf(back[g * 32 + i] - W[r * C + g * 32 + i]) <= 0.5001f * d;
                 hit |= q == 127 || q == -127;
@@ -113,15 +131,17 @@ static void test_q8_groups(void) {
     }
     CHECK(ok, "q8: scale absmax/127 and every weight within half a step");
     CHECK(peak_ok, "q8: each group's largest weight is +-127, an all-zero group has scale 0");
-    CHECK(s.q[2 * C + 5] == 127 && fabsf(s.q[2 * C + 6] * s.scale[6]) <= 40.0f / 127 * 3,
+    CHECK(q_at(&s, 2, 5) == 127 && fabsf(q_at(&s, 2, 6) * scale_at(&s, 2, 6)) <= 40.0f / 127 * 3,
           "q8: the outlier sets its group's step (40/127)");
     /* a strided source (a Conv1D column) gives the same bytes */
     for (i = 0; i < 32; i++) { strided[2 * i] = W[C + 32 + i]; strided[2 * i + 1] = 99.0f; }
     {
-        gpt_small t = make_small(GPT_WEIGHTS_Q8, 1, 64);
-        gpt__small_put(&t, GPT_WEIGHTS_Q8, 0, 64, 32, strided, 2, 32);
-        CHECK(memcmp(t.q + 32, s.q + C + 32, 32) == 0 && t.scale[1] == s.scale[4],
-              "q8: strided source");
+        gpt_small t = make_small(GPT_WEIGHTS_Q8, 1, 1, 64);
+        int same;
+        gpt__small_put(&t, 0, 32, strided, 2, 32);
+        same = scale_at(&t, 0, 32) == scale_at(&s, 1, 32);
+        for (i = 32; i < 64; i++) same = same && q_at(&t, 0, i) == q_at(&s, 1, i);
+        CHECK(same, "q8: strided source");
         free_small(&t);
     }
     free_small(&s);
@@ -187,7 +207,7 @@ static void test_matvec(void) {
             float *dx = (float *)malloc((size_t)G * sizeof(float));
             float fast[64], ref[64];
             double worst_fast = 0.0, worst_f32 = 0.0;
-            gpt_small s = make_small(w, 2 * OC, C);   /* a "layer" of noise, then W */
+            gpt_small s = make_small(w, 2, OC, C);   /* a layer of noise, then W */
             for (int i = 0; i < OC * C; i++) W[i] = 0.05f * gpt_rng_normal(&rng);
             for (int i = 0; i < OC * C; i++) noise[i] = 9.0f * gpt_rng_normal(&rng);
             for (int i = 0; i < C; i++) x[i] = gpt_rng_normal(&rng) * (i % 7 == 3 ? 8.0f : 1.0f);
@@ -197,10 +217,10 @@ static void test_matvec(void) {
                 for (int i = 32 * g; i < C && i < 32 * g + 32; i++) amax = fmaxf(amax, fabsf(x[i]));
                 dx[g] = amax / 127.0f;
             }
-            put_matrix(&s, w, noise, 0, OC, C);
-            put_matrix(&s, w, W, OC, OC, C);
-            gpt__small_matvec(fast, x, &s, w, (size_t)OC, bias, C, OC);
-            gpt__small_matvec_ref(ref, x, &s, w, (size_t)OC, bias, C, OC);
+            put_matrix(&s, noise, 0, OC, C);
+            put_matrix(&s, W, OC, OC, C);
+            gpt__small_matvec(fast, x, &s, 1, bias);
+            gpt__small_matvec_ref(ref, x, &s, 1, bias);
             for (int o = 0; o < OC; o++) {
                 double mag = fabs(bias[o]), bound = 0.0, f32 = bias[o];
                 for (int i = 0; i < C; i++) {
@@ -211,9 +231,9 @@ static void test_matvec(void) {
                    rounding at most half a step: of the weight's group, of the activation's */
                 bound = w == GPT_WEIGHTS_BF16 ? 0x1p-8 * mag : 0.0;
                 for (int i = 0; w == GPT_WEIGHTS_Q8 && i < C; i++) {
-                    size_t at = (size_t)(OC + o) * G + (size_t)(i / 32);
-                    bound += 0.5 * s.scale[at] * fabs(x[i]) +
-                             0.5 * dx[i / 32] * fabs(s.q[(size_t)(OC + o) * C + i] * s.scale[at]);
+                    float d = scale_at(&s, (size_t)(OC + o), i);
+                    bound += 0.5 * d * fabs(x[i]) +
+                             0.5 * dx[i / 32] * fabs(q_at(&s, (size_t)(OC + o), i) * d);
                 }
                 worst_fast = fmax(worst_fast, fabs(fast[o] - ref[o]) / (1e-6 + mag));
                 worst_f32 = fmax(worst_f32, fabs(fast[o] - f32) / (1e-6 + bound + 1e-5 * mag));
@@ -224,8 +244,8 @@ static void test_matvec(void) {
                   wname[w], OC, C, worst_f32);
             /* a NaN among the activations reaches every output, as in fp32 */
             x[C / 2] = NAN;
-            gpt__small_matvec(fast, x, &s, w, (size_t)OC, bias, C, OC);
-            gpt__small_matvec_ref(ref, x, &s, w, (size_t)OC, bias, C, OC);
+            gpt__small_matvec(fast, x, &s, 1, bias);
+            gpt__small_matvec_ref(ref, x, &s, 1, bias);
             CHECK(fast[0] != fast[0] && fast[OC - 1] != fast[OC - 1] && ref[0] != ref[0],
                   "%s (%d,%d): a NaN input gives %g", wname[w], OC, C, fast[0]);
             free(W);
@@ -320,7 +340,7 @@ static void test_same_seed(void) {
     gpt_config c = tiny_config();
     gpt_model *m[3];
     float *ref;
-    size_t small = 0, fp32 = 0, groups = 0;
+    size_t small = 0, fp32 = 0, q8 = 0;
     int w, pos, v, tok, i;
     for (w = 0; w < 3; w++) m[w] = make_model(&c, w, 0, 42);
     if (!m[0] || !m[1] || !m[2]) return;
@@ -330,12 +350,14 @@ static void test_same_seed(void) {
         if (m[1]->tensors[i].data) fp32 += n;
         else {
             small += n;
-            groups += (size_t)t->layers * t->rows * (((size_t)t->cols + 31) / 32);
+            /* q8: rows padded to 16, each row's groups of 32: 32 int8 and a float */
+            size_t rows16 = ((size_t)t->rows + 15) / 16 * 16, groups = ((size_t)t->cols + 31) / 32;
+            q8 += (size_t)t->layers * rows16 * groups * (32 + 4);
         }
     }
     CHECK(gpt_weight_bytes(m[0]) == 4 * m[0]->num_params &&
           gpt_weight_bytes(m[1]) == 4 * fp32 + 2 * small &&
-          gpt_weight_bytes(m[2]) == 4 * fp32 + small + 4 * groups,
+          gpt_weight_bytes(m[2]) == 4 * fp32 + q8,
           "weight bytes %lu %lu %lu", (unsigned long)gpt_weight_bytes(m[0]),
           (unsigned long)gpt_weight_bytes(m[1]), (unsigned long)gpt_weight_bytes(m[2]));
     CHECK(m[2]->params.wte == NULL && m[2]->params.wpe != NULL && m[2]->params.c_fc_w == NULL &&
@@ -368,13 +390,12 @@ static int same_weights(const gpt_model *a, const gpt_model *b) {
     int i, same = 1;
     for (i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
         const gpt_tensor *t = &a->tensors[i];
-        size_t n = t->size * (size_t)t->layers, g = (size_t)t->layers * t->rows *
-                   (((size_t)t->cols + 31) / 32);
+        size_t n = t->size * (size_t)t->layers, blocks = (size_t)t->layers *
+                   (((size_t)t->rows + 15) / 16) * (((size_t)t->cols + 31) / 32);
         if (t->data) fp32 += n;
         if (a->small[i].bf16) same = same && !memcmp(a->small[i].bf16, b->small[i].bf16, 2 * n);
-        if (a->small[i].q)
-            same = same && !memcmp(a->small[i].q, b->small[i].q, n) &&
-                   !memcmp(a->small[i].scale, b->small[i].scale, 4 * g);
+        if (a->small[i].q8)
+            same = same && !memcmp(a->small[i].q8, b->small[i].q8, blocks * sizeof(gpt_q8_block));
     }
     return same && !memcmp(a->param_memory, b->param_memory, 4 * fp32);
 }
@@ -401,7 +422,7 @@ static void test_load(void) {
         if (mem && file) {
             CHECK(same_weights(mem, file), "%s: loaded small weights differ from rounding the "
                   "same floats in memory", wname[w]);
-            memset(file->small[GPT__C_FC_W].q ? (void *)file->small[GPT__C_FC_W].q
+            memset(file->small[GPT__C_FC_W].q8 ? (void *)file->small[GPT__C_FC_W].q8
                                               : (void *)file->small[GPT__C_FC_W].bf16, 0, 64);
             CHECK(gpt_load_into(file, TINY, NULL) == GPT_OK && same_weights(mem, file),
                   "%s: gpt_load_into a small model: %s", wname[w], gpt_last_error());
