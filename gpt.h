@@ -70,8 +70,9 @@
                            fast ones of >>speed and >>small (slow; for study, and to check the
                            fast ones).
    @@ GPT_NO_VECTOR_EXTENSIONS   implementation file only: write the fast matmul's register
-                           tile as plain C loops even where the compiler has GNU C vector types
-                           (gcc, clang): the same numbers, slower with most compilers.
+                           tile and the q8 product's block as plain C loops even where the
+                           compiler has GNU C vector types (gcc, clang): the same numbers,
+                           slower with most compilers.
    @@ GPT_NO_STDIO         set before every include: gpt.h includes no <stdio.h> and leaves
                            out every function that opens a file (gpt_load, gpt_load_into,
                            gpt_save, gpt_st_open, gpt_st_write, gpt_tok_load,
@@ -6843,48 +6844,40 @@ static void gpt__softmax_forward_fast(float *probs, float *losses, float *dlogit
              the fp32 weights anyway, so gpt_model_create refuses training with them.
    Cost:     GPT-2 124M reads 494.6 MB per token in fp32, 247.6 MB in BF16, 139.5 MB in Q8
              (the fp32 parts included): at best 2x and 3.5x the tokens per second.
-   Measured: sh bench/bench_sample.sh (5 runs of 128 tokens, GPT-2 124M shapes, the three
-             formats taking turns within each run; medians), this project's 2-core AMD EPYC
-             (Zen 4: AVX-512 with VNNI), gcc 12, at a quiet moment of a shared machine:
-               2 threads  f32 74.6 tokens/s  bf16 150.4 (1.94x)  q8 172.4 (2.31x), with memory
-                          at 45 GB/s; two runs minutes later (3 runs each), memory at 34 GB/s:
-                          f32 61.3, 60.5  bf16 1.97x, 1.97x  q8 176.5, 180.0 (2.89x, 2.99x)
-               1 thread   f32 44.4  bf16 89.7 (2.02x)  q8 102.6 (2.31x; 1.71x when it
-                          computed in floats)
-             f32 and bf16 follow the memory; q8 stays near 175 tokens/s on two cores, 22
-             billion weights per second: it is bound by its arithmetic (and the rest of a
-             token) whenever memory gives more than about 30 GB/s, so its ratio to f32 moves
-             with the machine's memory from moment to moment.
-             The q8 product alone (bench_sample --kernels: one thread, 256 rows in the L2
-             cache, quantizing x included), billions of weights per second for rows of 768 /
-             3072, the float product before -> the integer one:
-               gcc 12    -march=native  9.8 / 12.9 -> 17.7 / 18.4
-                         -march=haswell (AVX2 only)  9.7 / 13.2 -> 17.1 / 17.6
-               clang 14  -march=native  6.5 / 7.0 -> 17.9 / 17.6
-                         -march=haswell  7.2 / 8.0 -> 21.8 / 22.3
-             In a whole token each core reaches 11-13 billion (the products stream from
-             memory, two cores share it, and the rest of the token takes its part). Where the
-             time of a token goes (1 thread, q8, 128 tokens from an empty cache; measured once
-             with a copy of gpt_forward_token with clocks in it): the five products 92.5% (the
-             output head alone 31.6%), attention over the KV cache 5.7% (it grows with the
-             context: the cache is fp32, 74 KB per position for 124M), layernorms, GELU,
-             residuals, the embedding row and the sampler 1.8%.
-             perf (2 threads, q8) puts most of the product's samples on the instruction after
-             each group's first load of weights (waiting for memory) and on the chain of float
-             multiply-adds across groups. Tried, and measured no faster: __builtin_prefetch of
-             the row 2 rows ahead (bench_sample --threads 2 --runs 3 --tokens 64, three
-             alternating pairs: q8 190.1, 197.3, 197.9 tokens/s without, 189.5, 206.8, 198.3
-             with; 4, 8 and 16 rows ahead no better in noisier single runs), two float sums
-             over alternate groups (a 128-token loop of gpt_forward_token: 145-153 tokens/s
-             against 141-162 without); 16 float lanes per group instead of the sum across
-             lanes: gcc 12 leaves it scalar (2.5 billion weights/s alone in L2), clang 14
-             vectorizes it at 14.5 / 16.1 (17.7 / 18.3 as it is).
+   Measured: make bench (bench/bench_sample.sh: 5 runs of 128 tokens, GPT-2 124M shapes, the
+             three formats taking turns every 16 tokens; medians), 2026-12-07 21:14 UTC, this
+             project's 2-core AMD EPYC of that day (Zen 5: AVX-512 with VNNI, 512-bit
+             multiply-add units), gcc 12, memory measured at 47.7 GB/s in the same run:
+               2 threads  f32 95.5 tokens/s  bf16 167.9 (1.77x)  q8 287.9 (3.00x)
+               1 thread   f32 55.8  bf16 104.8 (1.90x)  q8 171.7 (3.09x)
+             q8 reads its weights at 40 GB/s there, 84% of the bandwidth the same run
+             measured (f32 99%: the rest of a token, the same for every format, is a larger
+             part of q8's shorter token). Two earlier runs of the same code, the formats
+             taking turns every 128 tokens: 3.08x and 2.34x, the second while memory swung
+             between 28 and 48 GB/s from run to run; hence the turns of 16.
+             Before this layout (gpt.h 0.3.0: a row at a time, a sum across lanes per group),
+             on the same machine (gcc 12, 2 threads, 128 tokens, three alternating pairs of a
+             gpt_forward_token + gpt_sample loop): 183, 202, 205 tokens/s -> 333, 269, 317
+             now; 1 thread 100, 107 -> 132, 134. The product alone (bench_sample --kernels:
+             one thread, 256 rows in L2, quantizing x included), billions of weights per
+             second for rows of 768 / 3072: 14.1 / 16.1 -> 30.7 / 33.7.
+             Where a q8 token's time goes now (gcc, 128 tokens from an empty cache, clocks
+             around the products in a copy of gpt.h): 2 threads 3.6 ms of products in a token
+             of 4.1-4.8 ms, 1 thread 5.7 of 6.4 ms; the rest is attention over the fp32 KV
+             cache (74 KB per position for 124M, growing with the context), layernorms, GELU,
+             the embedding row, sampling (0.07 ms) and the threads' start and join (about 2.7
+             us for each of the ~73 parallel loops of a token, measured with an empty loop).
+             Tried on the row-by-row layout, no faster: prefetching rows ahead, two float
+             sums, 16 float lanes per group (gcc left that scalar). Tried on this one: OpenMP
+             dynamic scheduling (chunks of 4 row blocks) measured 0.6x static; float lanes
+             (converting each int8 weight to a float instead of rounding x) as fast as this
+             with clang 14 but left scalar by gcc 12 (0.15x).
              Accuracy (tests/test_quant.c: a 2-layer model trained by ./train, scored by
              ./sample --score on its text): loss f32 5.22276, bf16 +0.0006%, q8 +0.0044%
              (+0.0017% with fp32 activations); greedy continuations of 32 tokens: bf16 and q8
              both agree with f32 on all 32.
              Memory (bench --rss, whole KV cache written): peak RSS sampling 124M f32 576 MB,
-             bf16 329 MB, q8 221 MB: 1.005x, 1.010x, 1.014x the weights + KV cache; loading
+             bf16 329 MB, q8 221 MB: 1.005x, 1.010x, 1.015x the weights + KV cache; loading
              from a file adds nothing measurable; the rounded activations take 17 KB of stack.
              gpt2-xl (1.56e9 parameters, random weights) with q8: 2392 MB (1760 MB of
              weights, 629 MB of KV cache).
