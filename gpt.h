@@ -2075,8 +2075,8 @@ GPT_DEF void gpt_model_free(gpt_model *m) {
 }
 
 /* Stores x[0], x[stride], ... x[(n-1)*stride] as weights c0 .. c0+n-1 of row `row` (counted
-   over the stacked layers) of a small tensor with `cols` columns; for Q8, c0 starts a group
-   and n is that group's length. Defined in the appendix >>small. */
+   over the stacked layers) of a small tensor; for Q8, c0 starts a group and n is that
+   group's length. Defined in the appendix >>small. */
 static void gpt__small_put(const gpt_small *s, size_t row, int c0, const float *x,
                            size_t stride, int n);
 
@@ -6805,9 +6805,9 @@ static void gpt__softmax_forward_fast(float *probs, float *losses, float *dlogit
    to compute fast enough to keep up with the smaller stream. BF16 computes in fp32: each
    weight becomes a float in a register with one shift, which the core has time for. Q8
    cannot afford a conversion per weight (sign extension, conversion to float, a multiply by
-   the scale: about 10 billion weights per second on one core here, slower than memory
-   delivers them), so it rounds the activations to 8-bit integers too, once per product,
-   and multiplies integers.
+   the scale: about 10 billion weights per second on one core, on the Zen 4 of an earlier
+   session, slower than memory delivers them), so it rounds the activations to 8-bit
+   integers too, once per product, and multiplies integers.
    Two formats, chosen with gpt_model_options.weights (./sample --weights):
      BF16   bfloat16, the upper half of a float: the same sign and 8-bit exponent, 7 of its 23
             mantissa bits (rounded to nearest, ties to even). Keeps every float's range;
