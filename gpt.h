@@ -178,7 +178,7 @@
           512 int8 in the order the product reads them, then the 16 rows' scales), so that
           the product keeps one row per SIMD lane. API (breaking, for code that reads small
           weights itself): gpt_small has rows, cols, bf16 and q8 (gpt_q8_block *), no longer
-          q and scale; GPT_Q8_ROWS is new. >>small now follows >>speed.
+          q and scale; GPT_SMALL_ROWS is new. >>small now follows >>speed.
 */
 
 /* ========================================================================================== */
@@ -377,23 +377,26 @@ typedef struct gpt_kv {
 } gpt_kv;
 
 /* A weight tensor kept small (weights BF16 or Q8), stacked over layers like its gpt_tensor.
-   BF16: layer l's matrix (rows, cols) starts at element l*rows*cols, row after row.
-   Q8: the matrix is cut into blocks of 16 rows by 32 columns (a group: the 32 consecutive
-   weights of a row that share a scale). Layer l's blocks start at block l*rb*cb, rb =
-   ceil(rows/16) row blocks of cb = ceil(cols/32) blocks each, in row-block order; rows and
-   columns past the matrix's edge are zeros. Inside a block, the weights go two columns at
-   a time, the 16 rows side by side: weight (r, k) of the block is q[(k/2)*32 + 2*r + k%2],
-   the order in which SIMD instructions multiply them (see >>small). */
+   Both formats cut each layer's matrix (rows, cols) into blocks of 16 rows by 32 columns
+   (for Q8, 32 columns are a group: the 32 consecutive weights of a row that share a
+   scale). Layer l's blocks start at block l*rb*cb, rb = ceil(rows/16) row blocks of cb =
+   ceil(cols/32) blocks each, in row-block order; rows and columns past the matrix's edge
+   are zeros. Inside a block the weights go two columns at a time, the 16 rows side by
+   side: weight (r, k) of the block is its element (k/2)*32 + 2*r + k%2, the order in which
+   SIMD instructions multiply them (see >>small). A BF16 block is those 512 bf16 values; a
+   Q8 block is a gpt_q8_block. */
 #define GPT_Q8_GROUP 32
-#define GPT_Q8_ROWS 16
+#define GPT_SMALL_ROWS 16
+#define GPT_SMALL_BLOCK (GPT_SMALL_ROWS * GPT_Q8_GROUP)   /* weights in a block: 512 */
 typedef struct gpt_q8_block {
-    int8_t q[GPT_Q8_ROWS * GPT_Q8_GROUP];   /* weight = q * d[its row] */
-    float d[GPT_Q8_ROWS];                   /* each row's scale: max|w| / 127 of its group */
+    int8_t q[GPT_SMALL_BLOCK];   /* weight = q * d[its row] */
+    float d[GPT_SMALL_ROWS];     /* each row's scale: max|w| / 127 of its group */
 } gpt_q8_block;
 
 typedef struct gpt_small {
     int rows, cols;       /* one layer's matrix, as in its gpt_tensor */
-    uint16_t *bf16;       /* (layers,rows,cols) the upper 16 bits of each float, or NULL */
+    uint16_t *bf16;       /* (layers, ceil(rows/16), ceil(cols/32)) blocks of 512 upper
+                             halves of floats, or NULL */
     gpt_q8_block *q8;     /* (layers, ceil(rows/16), ceil(cols/32)) blocks, or NULL */
 } gpt_small;
 
@@ -1922,16 +1925,16 @@ static size_t gpt__layout(gpt__carver *cv, gpt_model *m, const gpt_config *c,
     d->num_params = np;
     d->param_memory = gpt__carve_f(cv, np_f32, 1, 1);
     for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {   /* small weights: their own pieces */
-        size_t n = gpt__mul(t[i].size, (size_t)t[i].layers, &cv->ok);
-        size_t row_blocks = ((size_t)t[i].rows + GPT_Q8_ROWS - 1) / GPT_Q8_ROWS;
+        size_t row_blocks = ((size_t)t[i].rows + GPT_SMALL_ROWS - 1) / GPT_SMALL_ROWS;
         size_t groups = ((size_t)t[i].cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
         size_t blocks = gpt__mul(gpt__mul((size_t)t[i].layers, row_blocks, &cv->ok), groups,
-                                 &cv->ok);   /* Q8: see gpt_small */
+                                 &cv->ok);   /* see gpt_small */
         int bf16 = o->weights == GPT_WEIGHTS_BF16, q8 = o->weights == GPT_WEIGHTS_Q8;
         if (!gpt__is_small(&t[i], o->weights)) bf16 = q8 = 0;
         d->small[i].rows = t[i].rows;
         d->small[i].cols = t[i].cols;
-        d->small[i].bf16 = (uint16_t *)gpt__carve(cv, bf16 ? n : 0, sizeof(uint16_t));
+        d->small[i].bf16 = (uint16_t *)gpt__carve(cv, bf16 ? blocks : 0,
+                                                  GPT_SMALL_BLOCK * sizeof(uint16_t));
         d->small[i].q8 = (gpt_q8_block *)gpt__carve(cv, q8 ? blocks : 0, sizeof(gpt_q8_block));
     }
     d->grad_memory = o->training ? gpt__carve_f(cv, np, 1, 1) : NULL;
@@ -6894,61 +6897,63 @@ static uint16_t gpt__f32_to_bf16(float x) {
     return (uint16_t)(u >> 16);
 }
 
-/* Where the Q8 weights of `row` (counted over the stacked layers) and columns c0.. c0+31 of
-   a small tensor live: their block, and the row's place r in it (see gpt_small). */
-static gpt_q8_block *gpt__q8_block_of(const gpt_small *s, size_t row, int c0, int *r) {
-    size_t row_blocks = ((size_t)s->rows + GPT_Q8_ROWS - 1) / GPT_Q8_ROWS;
+/* The block that holds the weights of `row` (counted over the stacked layers) at columns
+   c0 .. c0+31 of a small tensor, as a block number, and the row's place r in it (see
+   gpt_small). */
+static size_t gpt__small_block(const gpt_small *s, size_t row, int c0, int *r) {
+    size_t row_blocks = ((size_t)s->rows + GPT_SMALL_ROWS - 1) / GPT_SMALL_ROWS;
     size_t groups = ((size_t)s->cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
     size_t layer = row / (size_t)s->rows, in_layer = row % (size_t)s->rows;
-    *r = (int)(in_layer % GPT_Q8_ROWS);
-    return s->q8 + (layer * row_blocks + in_layer / GPT_Q8_ROWS) * groups +
-           (size_t)c0 / GPT_Q8_GROUP;
+    *r = (int)(in_layer % GPT_SMALL_ROWS);
+    return (layer * row_blocks + in_layer / GPT_SMALL_ROWS) * groups + (size_t)c0 / GPT_Q8_GROUP;
 }
 
 /* Weight (r, k) of a block: two columns at a time, the 16 rows side by side. */
-static int gpt__q8_at(int r, int k) {
-    return (k / 2) * 2 * GPT_Q8_ROWS + 2 * r + k % 2;
+static int gpt__small_at(int r, int k) {
+    return (k / 2) * 2 * GPT_SMALL_ROWS + 2 * r + k % 2;
 }
 
 /* Stores n weights x[0], x[stride], ... as columns c0 .. c0+n-1 of row `row` (over the
-   stacked layers) of a small tensor. Q8: one whole group (c0 a multiple of 32, n = 32 or
-   what is left of the row), which gets its scale here. */
+   stacked layers) of a small tensor: one whole group (c0 a multiple of 32, n = 32 or what is
+   left of the row), which for Q8 gets its scale here. */
 static void gpt__small_put(const gpt_small *s, size_t row, int c0, const float *x,
                            size_t stride, int n) {
-    if (s->bf16) {
-        size_t at = row * (size_t)s->cols + (size_t)c0;
-        for (int k = 0; k < n; k++) s->bf16[at + k] = gpt__f32_to_bf16(x[(size_t)k * stride]);
-        return;
-    }
     GPT_ASSERT(c0 % GPT_Q8_GROUP == 0 && n == (s->cols - c0 < GPT_Q8_GROUP ? s->cols - c0
                                                                      : GPT_Q8_GROUP));
     int r;
-    gpt_q8_block *b = gpt__q8_block_of(s, row, c0, &r);
+    size_t b = gpt__small_block(s, row, c0, &r);
+    if (s->bf16) {
+        uint16_t *w = s->bf16 + b * GPT_SMALL_BLOCK;
+        for (int k = 0; k < n; k++)
+            w[gpt__small_at(r, k)] = gpt__f32_to_bf16(x[(size_t)k * stride]);
+        return;
+    }
+    gpt_q8_block *q8 = s->q8 + b;
     float amax = 0.0f;
     for (int k = 0; k < n; k++) {
         float a = fabsf(x[(size_t)k * stride]);
         if (!(a <= amax)) amax = a;   /* a NaN or infinity becomes the scale: the group's */
     }                                 /* outputs then come out NaN, as in fp32 */
     float d = amax / 127.0f;
-    b->d[r] = d;
+    q8->d[r] = d;
     for (int k = 0; k < n; k++) {
         float v = d > 0.0f && d <= FLT_MAX ? x[(size_t)k * stride] / d : 0.0f;   /* |v| <= 127 */
         v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;   /* (rounding in the division) */
-        b->q[gpt__q8_at(r, k)] = (int8_t)roundf(v);
+        q8->q[gpt__small_at(r, k)] = (int8_t)roundf(v);
     }
+}
+
+/* Weight (row, col) of a small tensor (row counted over the stacked layers), in fp32. */
+static float gpt__small_weight(const gpt_small *s, size_t row, int col) {
+    int r, k = col % GPT_Q8_GROUP;
+    size_t b = gpt__small_block(s, row, col - k, &r);
+    if (s->bf16) return gpt__bf16_to_f32(s->bf16[b * GPT_SMALL_BLOCK + gpt__small_at(r, k)]);
+    return (float)s->q8[b].q[gpt__small_at(r, k)] * s->q8[b].d[r];
 }
 
 /* Row `row` (counted over the stacked layers) of a small tensor, back in fp32. */
 static void gpt__small_row(float *out, const gpt_small *s, size_t row) {
-    for (int i = 0; i < s->cols; i++) {
-        if (s->bf16) {
-            out[i] = gpt__bf16_to_f32(s->bf16[row * (size_t)s->cols + (size_t)i]);
-        } else {
-            int r;
-            const gpt_q8_block *b = gpt__q8_block_of(s, row, i - i % GPT_Q8_GROUP, &r);
-            out[i] = (float)b->q[gpt__q8_at(r, i % GPT_Q8_GROUP)] * b->d[r];
-        }
-    }
+    for (int i = 0; i < s->cols; i++) out[i] = gpt__small_weight(s, row, i);
 }
 
 /* The activations of a Q8 product, quantized as the weights are: x (n) -> xq (n) and dx
@@ -7001,17 +7006,16 @@ static void gpt__small_matvec_ref(float *out, const float *x, const gpt_small *s
         size_t row = (size_t)layer * (size_t)s->rows + (size_t)o;
         float sum = 0.0f;
         if (s->bf16) {
-            for (int i = 0; i < C; i++)
-                sum += gpt__bf16_to_f32(s->bf16[row * (size_t)C + (size_t)i]) * x[i];
+            for (int i = 0; i < C; i++) sum += gpt__small_weight(s, row, i) * x[i];
         } else {
             for (int c0 = 0; c0 < C; c0 += GPT_Q8_GROUP) {
                 int len = C - c0 < GPT_Q8_GROUP ? C - c0 : GPT_Q8_GROUP, r;
                 int16_t xq[GPT_Q8_GROUP];
                 float dx;
                 int32_t p = 0;
-                const gpt_q8_block *b = gpt__q8_block_of(s, row, c0, &r);
+                const gpt_q8_block *b = s->q8 + gpt__small_block(s, row, c0, &r);
                 gpt__q8_quantize(xq, &dx, x + c0, len);
-                for (int i = 0; i < len; i++) p += b->q[gpt__q8_at(r, i)] * xq[i];
+                for (int i = 0; i < len; i++) p += b->q[gpt__small_at(r, i)] * xq[i];
                 sum += (float)p * (b->d[r] * dx);
             }
         }
@@ -7060,38 +7064,63 @@ static void gpt__small_matvec_ref(float *out, const float *x, const gpt_small *s
    numbers. The fast products agree with the plain ones up to the rounding of the float
    multiply-adds, which a compiler may fuse differently (tests/test_quant.c checks, at odd
    shapes). */
-#define GPT__SMALL_LANES 32
 #define GPT__Q8_CHUNK 8192   /* activations quantized at a time: 16 KB of int16 on the stack */
 
-static float gpt__bf16_dot(const uint16_t *w, const float *x, int n) {
-    float acc[GPT__SMALL_LANES] = {0}, sum = 0.0f;
-    int blocks = n / GPT__SMALL_LANES;
-    for (int b = 0; b < blocks; b++) {   /* (counting blocks, not weights, measured 1.3x to
-                                            1.7x faster with gcc 12: acc stays in registers) */
-        const uint16_t *wb = w + b * GPT__SMALL_LANES;
-        const float *xb = x + b * GPT__SMALL_LANES;
-        for (int l = 0; l < GPT__SMALL_LANES; l++) acc[l] += gpt__bf16_to_f32(wb[l]) * xb[l];
-    }
-    for (int l = 0; l < GPT__SMALL_LANES; l++) sum += acc[l];
-    for (int i = blocks * GPT__SMALL_LANES; i < n; i++) sum += gpt__bf16_to_f32(w[i]) * x[i];
-    return sum;
-}
-
-/* out (16) = the 16 rows of Q8 blocks b[0 .. groups-1] (one row block, 32 columns each)
-   times the quantized activations xq (32 * groups, zeros past the matrix) with their dx. */
+/* out (16) = the 16 rows of one row block of BF16 blocks w (ceil(C/32) blocks, one after the
+   other) times x (C). And out (16) = the same for Q8 blocks b[0 .. groups-1] times the
+   quantized activations xq (32 * groups, zeros past the matrix) with their dx. */
 #if defined(__GNUC__) && !defined(GPT_NO_VECTOR_EXTENSIONS)
 typedef int32_t gpt__ivec __attribute__((vector_size(GPT__VW * sizeof(int32_t))));
 typedef uint32_t gpt__uvec __attribute__((vector_size(GPT__VW * sizeof(int32_t))));
 typedef int16_t gpt__hvec __attribute__((vector_size(GPT__VW * sizeof(int32_t))));
 typedef int8_t gpt__bvec __attribute__((vector_size(GPT__VW * 2)));
-#define GPT__Q8_VECS (GPT_Q8_ROWS / GPT__VW)   /* vectors in a block's 16 rows */
+#define GPT__SMALL_VECS (GPT_SMALL_ROWS / GPT__VW)   /* vectors in a block's 16 rows */
+#endif
 
+#if defined(__GNUC__) && !defined(GPT_NO_VECTOR_EXTENSIONS) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* (Little-endian only: the first of the two bf16 in a 32-bit lane is its low half.) */
+static void gpt__bf16_rows(float *out, const uint16_t *w, const float *x, int C) {
+    int full = C / GPT_Q8_GROUP;
+    gpt__vec acc[GPT__SMALL_VECS];
+    memset(acc, 0, sizeof acc);
+    for (int g = 0; g < full; g++) {
+        const uint16_t *b = w + (size_t)g * GPT_SMALL_BLOCK;
+        const float *xg = x + g * GPT_Q8_GROUP;
+        for (int j = 0; j < GPT_Q8_GROUP / 2; j++) {
+            for (int v = 0; v < GPT__SMALL_VECS; v++) {
+                gpt__uvec u;   /* rows v*VW .. v*VW+VW-1, columns k = 2j and k+1 */
+                memcpy(&u, b + j * 2 * GPT_SMALL_ROWS + v * 2 * GPT__VW, sizeof u);
+                gpt__vec w0 = (gpt__vec)(u << 16), w1 = (gpt__vec)(u & 0xFFFF0000u);
+                acc[v] += w0 * xg[2 * j] + w1 * xg[2 * j + 1];
+            }
+        }
+    }
+    memcpy(out, acc, sizeof acc);
+    for (int r = 0; r < GPT_SMALL_ROWS; r++)   /* a short last group, one weight at a time */
+        for (int k = 0; full * GPT_Q8_GROUP + k < C; k++)
+            out[r] += gpt__bf16_to_f32(w[(size_t)full * GPT_SMALL_BLOCK + gpt__small_at(r, k)]) *
+                      x[full * GPT_Q8_GROUP + k];
+}
+#else
+static void gpt__bf16_rows(float *out, const uint16_t *w, const float *x, int C) {
+    for (int r = 0; r < GPT_SMALL_ROWS; r++) {
+        float acc = 0.0f;
+        for (int i = 0; i < C; i++)
+            acc += gpt__bf16_to_f32(w[(size_t)(i / GPT_Q8_GROUP) * GPT_SMALL_BLOCK +
+                                      gpt__small_at(r, i % GPT_Q8_GROUP)]) * x[i];
+        out[r] = acc;
+    }
+}
+#endif
+
+#if defined(__GNUC__) && !defined(GPT_NO_VECTOR_EXTENSIONS)
 static void gpt__q8_rows(float *out, const gpt_q8_block *b, const int16_t *xq, const float *dx,
                          int groups) {
-    gpt__vec acc[GPT__Q8_VECS];
+    gpt__vec acc[GPT__SMALL_VECS];
     memset(acc, 0, sizeof acc);
     for (int g = 0; g < groups; g++) {
-        gpt__ivec sum[GPT__Q8_VECS];
+        gpt__ivec sum[GPT__SMALL_VECS];
         memset(sum, 0, sizeof sum);
         for (int j = 0; j < GPT_Q8_GROUP / 2; j += 2) {
             int32_t pair0, pair1;   /* xq[k], xq[k+1] for k = 2j, and for k = 2j + 2 */
@@ -7099,17 +7128,17 @@ static void gpt__q8_rows(float *out, const gpt_q8_block *b, const int16_t *xq, c
             memcpy(&pair1, xq + g * GPT_Q8_GROUP + 2 * j + 2, sizeof pair1);
             gpt__hvec x0 = (gpt__hvec)((gpt__ivec){0} + pair0);
             gpt__hvec x1 = (gpt__hvec)((gpt__ivec){0} + pair1);
-            for (int v = 0; v < GPT__Q8_VECS; v++) {
+            for (int v = 0; v < GPT__SMALL_VECS; v++) {
                 gpt__bvec w0, w1;   /* rows v*VW .. v*VW+VW-1, columns k, k+1 (and k+2, k+3) */
-                memcpy(&w0, b[g].q + j * 2 * GPT_Q8_ROWS + v * 2 * GPT__VW, sizeof w0);
-                memcpy(&w1, b[g].q + (j + 1) * 2 * GPT_Q8_ROWS + v * 2 * GPT__VW, sizeof w1);
+                memcpy(&w0, b[g].q + j * 2 * GPT_SMALL_ROWS + v * 2 * GPT__VW, sizeof w0);
+                memcpy(&w1, b[g].q + (j + 1) * 2 * GPT_SMALL_ROWS + v * 2 * GPT__VW, sizeof w1);
                 gpt__hvec p = __builtin_convertvector(w0, gpt__hvec) * x0 +
                               __builtin_convertvector(w1, gpt__hvec) * x1;
                 gpt__ivec low = (gpt__ivec)((gpt__uvec)p << 16) >> 16, high = (gpt__ivec)p >> 16;
                 sum[v] += low + high;   /* (the halves' order in a lane does not matter) */
             }
         }
-        for (int v = 0; v < GPT__Q8_VECS; v++) {
+        for (int v = 0; v < GPT__SMALL_VECS; v++) {
             gpt__vec d;
             memcpy(&d, b[g].d + v * GPT__VW, sizeof d);
             acc[v] += __builtin_convertvector(sum[v], gpt__vec) * (d * dx[g]);
@@ -7120,12 +7149,12 @@ static void gpt__q8_rows(float *out, const gpt_q8_block *b, const int16_t *xq, c
 #else
 static void gpt__q8_rows(float *out, const gpt_q8_block *b, const int16_t *xq, const float *dx,
                          int groups) {
-    for (int r = 0; r < GPT_Q8_ROWS; r++) {
+    for (int r = 0; r < GPT_SMALL_ROWS; r++) {
         float acc = 0.0f;
         for (int g = 0; g < groups; g++) {
             int32_t p = 0;
             for (int k = 0; k < GPT_Q8_GROUP; k++)
-                p += b[g].q[gpt__q8_at(r, k)] * xq[g * GPT_Q8_GROUP + k];
+                p += b[g].q[gpt__small_at(r, k)] * xq[g * GPT_Q8_GROUP + k];
             acc += (float)p * (b[g].d[r] * dx[g]);
         }
         out[r] = acc;
@@ -7134,9 +7163,9 @@ static void gpt__q8_rows(float *out, const gpt_q8_block *b, const int16_t *xq, c
 #endif
 
 /* The product the one-token forward calls: out (rows) = W x + bias, W layer `layer` of s;
-   the rows (Q8: the row blocks) are shared out among the threads (each writes its own). Q8
-   quantizes x once, GPT__Q8_CHUNK columns at a time (one chunk for every GPT-2 size up to
-   n_embd 2048), before the threads read it. */
+   the row blocks are shared out among the threads (each writes its own rows). Q8 quantizes
+   x once, GPT__Q8_CHUNK columns at a time (one chunk for every GPT-2 size up to n_embd
+   2048), before the threads read it. */
 static void gpt__small_matvec(float *out, const float *x, const gpt_small *s, int layer,
                               const float *bias) {
     int C = s->cols, OC = s->rows;
@@ -7144,16 +7173,19 @@ static void gpt__small_matvec(float *out, const float *x, const gpt_small *s, in
         gpt__small_matvec_ref(out, x, s, layer, bias);
         return;
     }
+    int groups = (C + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
+    int row_blocks = (OC + GPT_SMALL_ROWS - 1) / GPT_SMALL_ROWS;
+    size_t first = (size_t)layer * row_blocks * groups;   /* the layer's first block */
     if (s->bf16) {
-        const uint16_t *w = s->bf16 + (size_t)layer * OC * C;
         GPT_OMP(parallel for schedule(static) if ((size_t)C * OC >= 32768))
-        for (int o = 0; o < OC; o++)
-            out[o] = (bias ? bias[o] : 0.0f) + gpt__bf16_dot(w + (size_t)o * C, x, C);
+        for (int rb = 0; rb < row_blocks; rb++) {
+            float y[GPT_SMALL_ROWS];
+            gpt__bf16_rows(y, s->bf16 + (first + (size_t)rb * groups) * GPT_SMALL_BLOCK, x, C);
+            for (int r = 0; r < GPT_SMALL_ROWS && rb * GPT_SMALL_ROWS + r < OC; r++)
+                out[rb * GPT_SMALL_ROWS + r] = (bias ? bias[rb * GPT_SMALL_ROWS + r] : 0.0f) + y[r];
+        }
         return;
     }
-    int groups = (C + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP, row_blocks = (OC + GPT_Q8_ROWS - 1) /
-                                                                     GPT_Q8_ROWS;
-    const gpt_q8_block *first = s->q8 + (size_t)layer * row_blocks * groups;
     for (int c0 = 0; c0 < C; c0 += GPT__Q8_CHUNK) {
         int n = C - c0 < GPT__Q8_CHUNK ? C - c0 : GPT__Q8_CHUNK;
         int n_groups = (n + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP;
@@ -7163,10 +7195,11 @@ static void gpt__small_matvec(float *out, const float *x, const gpt_small *s, in
         for (int i = n; i < n_groups * GPT_Q8_GROUP; i++) xq[i] = 0;   /* past the edge */
         GPT_OMP(parallel for schedule(static) if ((size_t)C * OC >= 32768))
         for (int rb = 0; rb < row_blocks; rb++) {
-            float y[GPT_Q8_ROWS];
-            gpt__q8_rows(y, first + (size_t)rb * groups + c0 / GPT_Q8_GROUP, xq, dx, n_groups);
-            for (int r = 0; r < GPT_Q8_ROWS && rb * GPT_Q8_ROWS + r < OC; r++) {
-                int o = rb * GPT_Q8_ROWS + r;
+            float y[GPT_SMALL_ROWS];
+            gpt__q8_rows(y, s->q8 + first + (size_t)rb * groups + c0 / GPT_Q8_GROUP, xq, dx,
+                         n_groups);
+            for (int r = 0; r < GPT_SMALL_ROWS && rb * GPT_SMALL_ROWS + r < OC; r++) {
+                int o = rb * GPT_SMALL_ROWS + r;
                 out[o] = (c0 > 0 ? out[o] : bias ? bias[o] : 0.0f) + y[r];
             }
         }
@@ -7177,11 +7210,11 @@ GPT_DEF size_t gpt_weight_bytes(const gpt_model *m) {
     size_t bytes = 0;
     for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
         const gpt_tensor *t = &m->tensors[i];
-        size_t n = t->size * (size_t)t->layers;
-        size_t blocks = (size_t)t->layers * (((size_t)t->rows + GPT_Q8_ROWS - 1) / GPT_Q8_ROWS) *
+        size_t blocks = (size_t)t->layers *
+                        (((size_t)t->rows + GPT_SMALL_ROWS - 1) / GPT_SMALL_ROWS) *
                         (((size_t)t->cols + GPT_Q8_GROUP - 1) / GPT_Q8_GROUP);
-        if (t->data) bytes += 4 * n;
-        else if (m->options.weights == GPT_WEIGHTS_BF16) bytes += 2 * n;
+        if (t->data) bytes += 4 * t->size * (size_t)t->layers;
+        else if (m->options.weights == GPT_WEIGHTS_BF16) bytes += 2 * GPT_SMALL_BLOCK * blocks;
         else bytes += blocks * sizeof(gpt_q8_block);
     }
     return bytes;

@@ -251,7 +251,7 @@ static int kernels(void) {
     set_threads(1);
     for (int k = 0; k < 2; k++) {
         int C = cols[k], R = 256, reps = 200 * 768 / C;
-        size_t blocks = (size_t)(R / GPT_Q8_ROWS) * (size_t)((C + GPT_Q8_GROUP - 1) /
+        size_t blocks = (size_t)(R / GPT_SMALL_ROWS) * (size_t)((C + GPT_Q8_GROUP - 1) /
                                                               GPT_Q8_GROUP);
         gpt_small s[3] = {{0}};   /* indexed by format: s[BF16], s[Q8] */
         float *x = (float *)malloc((size_t)C * sizeof(float));
@@ -262,7 +262,7 @@ static int kernels(void) {
             s[w].rows = R;
             s[w].cols = C;
         }
-        s[GPT_WEIGHTS_BF16].bf16 = (uint16_t *)calloc((size_t)R * C, sizeof(uint16_t));
+        s[GPT_WEIGHTS_BF16].bf16 = (uint16_t *)calloc(blocks * GPT_SMALL_BLOCK, sizeof(uint16_t));
         s[GPT_WEIGHTS_Q8].q8 = (gpt_q8_block *)calloc(blocks, sizeof(gpt_q8_block));
         if (!x || !y || !row || !s[GPT_WEIGHTS_BF16].bf16 || !s[GPT_WEIGHTS_Q8].q8) {
             fprintf(stderr, "bench_sample: out of memory\n");

@@ -62,11 +62,10 @@ static void test_bf16_rounding(void) {
    model's arena: the Q8 blocks' rows and columns past the edge stay zero). */
 static gpt_small make_small(int w, int layers, int rows, int cols) {
     gpt_small s;
-    size_t n = (size_t)layers * rows * cols;
     size_t blocks = (size_t)layers * ((rows + 15) / 16) * ((cols + 31) / 32);
     s.rows = rows;
     s.cols = cols;
-    s.bf16 = w == GPT_WEIGHTS_BF16 ? (uint16_t *)calloc(n, 2) : NULL;
+    s.bf16 = w == GPT_WEIGHTS_BF16 ? (uint16_t *)calloc(blocks * 512, 2) : NULL;
     s.q8 = w == GPT_WEIGHTS_Q8 ? (gpt_q8_block *)calloc(blocks, sizeof(gpt_q8_block)) : NULL;
     return s;
 }
@@ -340,7 +339,7 @@ static void test_same_seed(void) {
     gpt_config c = tiny_config();
     gpt_model *m[3];
     float *ref;
-    size_t small = 0, fp32 = 0, q8 = 0;
+    size_t bf16 = 0, fp32 = 0, q8 = 0;
     int w, pos, v, tok, i;
     for (w = 0; w < 3; w++) m[w] = make_model(&c, w, 0, 42);
     if (!m[0] || !m[1] || !m[2]) return;
@@ -348,15 +347,15 @@ static void test_same_seed(void) {
         const gpt_tensor *t = &m[0]->tensors[i];
         size_t n = t->size * (size_t)t->layers;
         if (m[1]->tensors[i].data) fp32 += n;
-        else {
-            small += n;
-            /* q8: rows padded to 16, each row's groups of 32: 32 int8 and a float */
+        else {   /* rows padded to 16, columns to groups of 32: bf16 2 bytes a weight; q8 a
+                    byte a weight and a 4-byte scale a group */
             size_t rows16 = ((size_t)t->rows + 15) / 16 * 16, groups = ((size_t)t->cols + 31) / 32;
+            bf16 += (size_t)t->layers * rows16 * groups * 32 * 2;
             q8 += (size_t)t->layers * rows16 * groups * (32 + 4);
         }
     }
     CHECK(gpt_weight_bytes(m[0]) == 4 * m[0]->num_params &&
-          gpt_weight_bytes(m[1]) == 4 * fp32 + 2 * small &&
+          gpt_weight_bytes(m[1]) == 4 * fp32 + bf16 &&
           gpt_weight_bytes(m[2]) == 4 * fp32 + q8,
           "weight bytes %lu %lu %lu", (unsigned long)gpt_weight_bytes(m[0]),
           (unsigned long)gpt_weight_bytes(m[1]), (unsigned long)gpt_weight_bytes(m[2]));
@@ -393,7 +392,8 @@ static int same_weights(const gpt_model *a, const gpt_model *b) {
         size_t n = t->size * (size_t)t->layers, blocks = (size_t)t->layers *
                    (((size_t)t->rows + 15) / 16) * (((size_t)t->cols + 31) / 32);
         if (t->data) fp32 += n;
-        if (a->small[i].bf16) same = same && !memcmp(a->small[i].bf16, b->small[i].bf16, 2 * n);
+        if (a->small[i].bf16)
+            same = same && !memcmp(a->small[i].bf16, b->small[i].bf16, blocks * 512 * 2);
         if (a->small[i].q8)
             same = same && !memcmp(a->small[i].q8, b->small[i].q8, blocks * sizeof(gpt_q8_block));
     }
