@@ -174,11 +174,12 @@
           output head's softmax writes its gradient in the same pass, the fast matmul reads
           contiguous left rows in place; q8 products round their input to 8-bit groups and
           sum each group in integers.
-   0.4.0  Q8 sampling: the weights are stored in blocks of 16 rows x 32 columns (gpt_q8_block:
-          512 int8 in the order the product reads them, then the 16 rows' scales), so that
-          the product keeps one row per SIMD lane. API (breaking, for code that reads small
-          weights itself): gpt_small has rows, cols, bf16 and q8 (gpt_q8_block *), no longer
-          q and scale; GPT_SMALL_ROWS is new. >>small now follows >>speed.
+   0.4.0  bf16 and q8 sampling: small weights are stored in blocks of 16 rows x 32 columns in
+          the order the product reads them (a bf16 block: 512 values; a gpt_q8_block: 512
+          int8, then the 16 rows' scales), so that the products keep one row per SIMD lane.
+          API (breaking, for code that reads small weights itself): gpt_small has rows,
+          cols, bf16 (blocks) and q8 (gpt_q8_block *), no longer q and scale;
+          GPT_SMALL_ROWS and GPT_SMALL_BLOCK are new. >>small now follows >>speed.
 */
 
 /* ========================================================================================== */
@@ -6840,9 +6841,8 @@ static void gpt__softmax_forward_fast(float *probs, float *losses, float *dlogit
    PyTorch:  w.to(torch.bfloat16).float(); Q8 has no single call: it is llama.cpp's Q8_0
              (whose products with Q8_0 weights round the activations to Q8_0 as well) and
              the group quantization of llama2.c's runq.c, which does the same.
-   Shapes:   a small tensor (layers, rows, cols) as its gpt_tensor: BF16 row after row; Q8 in
-             blocks of 16 rows x 32 columns, each with its 16 scales (gpt_small). x (cols) ->
-             y (rows).
+   Shapes:   a small tensor (layers, rows, cols) as its gpt_tensor, in blocks of 16 rows x 32
+             columns (Q8's with the 16 rows' scales; gpt_small). x (cols) -> y (rows).
    Backward: none. Small weights are for sampling: gradients of rounded weights would need
              the fp32 weights anyway, so gpt_model_create refuses training with them.
    Cost:     GPT-2 124M reads 494.6 MB per token in fp32, 247.6 MB in BF16, 139.5 MB in Q8
@@ -7024,17 +7024,26 @@ static void gpt__small_matvec_ref(float *out, const float *x, const gpt_small *s
 }
 
 /* ---- The fast small products ---------------------------------------------------------------
-   BF16. The plain loop is one chain of dependent additions per row, which the compiler may
-   not split into SIMD lanes (see "Dot products in lanes" in >>kernels). gpt__bf16_dot keeps
-   GPT__SMALL_LANES independent partial sums, added at the end in a fixed order, so that the
-   inner loop becomes SIMD: load 16-bit weights, shift them left by 16 bits (that is the
-   float), multiply-add with the activations.
-   Q8. A dot product along a row (as the plain version computes it) ends each group of 32
-   with a sum across the lanes of a vector, and that sum, not the multiplication, was what
-   limited the earlier row-by-row Q8 product here (below: 11-13 billion weights per second on
-   a core, slower than memory delivers them). So the fast product puts one ROW in each lane
-   instead: a block holds 16 rows, two columns at a time, the 16 rows side by side (the
-   layout of gpt_small). For each pair of columns k, k+1:
+   A dot product along a row (as the plain version computes it) ends with a sum across the
+   lanes of a vector, once per row for BF16 and once per group of 32 for Q8, and for Q8 that
+   sum, not the multiplication, limited the earlier row-by-row product here (11-13 billion
+   weights per second on a core in a whole token, slower than memory delivers them). So the
+   fast products put one ROW in each lane instead: a block holds 16 rows, two columns at a
+   time, the 16 rows side by side (the layout of gpt_small), and the blocks are stored in
+   the order the product reads them: one stream of memory per thread. (With Q8's scales in
+   an array of their own, a second stream, a test program measured whole tokens at 0.8x.)
+   The vectors have GPT__VW 32-bit lanes (>>speed), so a block's 16 rows are one, two or
+   four of them.
+   BF16. For each pair of columns k, k+1 a 32-bit lane holds a row's two bf16 weights, the
+   first in its low half (on a little-endian machine: x86, ARM as configured everywhere):
+   shifted left by 16 bits the lane is the first weight's float, with its low 16 bits
+   cleared it is the second's. Two multiply-adds with x[k] and x[k+1], repeated in every
+   lane, and the 16 rows have taken two columns: no conversion instruction, no sum across
+   lanes. (The bf16 product alone, one thread, in L2, rows of 768 / 3072, billions of
+   weights per second, a row at a time -> in blocks: gcc 12 -march=native 14.7 / 22.4 ->
+   26.3 / 29.1, -march=haswell 14.5 / 19.1 -> 19.7 / 24.6; clang 14 10.3 / 8.1 -> 47.4 /
+   38.0.) A short last group goes one weight at a time.
+   Q8. For each pair of columns k, k+1:
      load 32 int8 weights w(r, k), w(r, k+1) for r = 0..15, widen them to int16;
      multiply by the pair xq[k], xq[k+1], repeated in every lane: 32 int16 products, exact
        (|q xq| <= 127 * 127 < 2^15);
@@ -7045,25 +7054,20 @@ static void gpt__small_matvec_ref(float *out, const float *x, const gpt_small *s
    L2, rows of 768 / 3072, billions of weights per second: gcc 12 -march=native 26.3 / 29.2
    -> 32.3 / 37.7, -march=haswell 14.1 / 14.2 -> 17.8 / 19.5; clang 14 43.1 / 45.6 -> 58.7
    / 59.4). After the group's 16 pairs, each lane holds its row's integer dot product (at
-   most 32 * 127 * 127 < 2^24: exact as a float too); it becomes a float, times the row's scale
-   (16 scales: one vector load, since they sit together in the block) and the group's dx,
-   added into the row's float sum. No sum across lanes anywhere; each row's float additions
-   are in the order of the plain loop, group after group. The blocks are stored in the
-   order the product reads them, scales beside their weights: one stream of memory per
-   thread (with the scales in an array of their own, a second stream, a test program
-   measured whole tokens at 0.8x). The vectors have GPT__VW 32-bit lanes (>>speed), so a
-   block's 16 rows are one, two or four of them. The products reach their 32-bit lanes by
-   taking the two 16-bit halves apart with shifts; gcc and clang compile all of it to
-   16-bit multiplies, shifts and adds. x86 has instructions that would do more per step
-   (vpmaddwd multiplies 16-bit pairs and adds each pair; AVX512-VNNI's vpdpbusd multiplies
-   bytes and adds four products into a 32-bit lane, if one side is unsigned), but GNU C has
-   no spelling for them; written with intrinsics in a test program (before the two-pair
-   step), vpdpbusd was 1.3x faster with gcc. This product stays portable C instead: two
-   cores keep up with memory with it (>>small's "Measured").
-   Without GNU C vectors the same block is computed row by row with plain loops: the same
-   numbers. The fast products agree with the plain ones up to the rounding of the float
-   multiply-adds, which a compiler may fuse differently (tests/test_quant.c checks, at odd
-   shapes). */
+   most 32 * 127 * 127 < 2^24: exact as a float too); it becomes a float, times the row's
+   scale (16 scales: one vector load, since they sit together in the block) and the group's
+   dx, added into the row's float sum, group after group as in the plain loop. The products
+   reach their 32-bit lanes by taking the two 16-bit halves apart with shifts; gcc and
+   clang compile all of it to 16-bit multiplies, shifts and adds. x86 has instructions that
+   would do more per step (vpmaddwd multiplies 16-bit pairs and adds each pair;
+   AVX512-VNNI's vpdpbusd multiplies bytes and adds four products into a 32-bit lane, if one
+   side is unsigned), but GNU C has no spelling for them; written with intrinsics in a test
+   program (before the two-pair step), vpdpbusd was 1.3x faster with gcc. This product
+   stays portable C instead: two cores keep up with memory with it (>>small's "Measured").
+   Without GNU C vectors (or on a big-endian machine, for BF16) the same block is computed
+   row by row with plain loops: the same numbers. The fast products agree with the plain
+   ones up to the order and fusing of the float additions (tests/test_quant.c checks, at
+   odd shapes). */
 #define GPT__Q8_CHUNK 8192   /* activations quantized at a time: 16 KB of int16 on the stack */
 
 /* out (16) = the 16 rows of one row block of BF16 blocks w (ceil(C/32) blocks, one after the
