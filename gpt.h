@@ -7086,7 +7086,7 @@ typedef int8_t gpt__bvec __attribute__((vector_size(GPT__VW * 2)));
 /* (Little-endian only: the first of the two bf16 in a 32-bit lane is its low half.) */
 static void gpt__bf16_rows(float *out, const uint16_t *w, const float *x, int C) {
     int full = C / GPT_Q8_GROUP;
-    gpt__vec acc[GPT__SMALL_VECS];
+    gpt__vec acc[4][GPT__SMALL_VECS];   /* four sums per row, pair j going into sum j % 4 */
     memset(acc, 0, sizeof acc);
     for (int g = 0; g < full; g++) {
         const uint16_t *b = w + (size_t)g * GPT_SMALL_BLOCK;
@@ -7096,11 +7096,14 @@ static void gpt__bf16_rows(float *out, const uint16_t *w, const float *x, int C)
                 gpt__uvec u;   /* rows v*VW .. v*VW+VW-1, columns k = 2j and k+1 */
                 memcpy(&u, b + j * 2 * GPT_SMALL_ROWS + v * 2 * GPT__VW, sizeof u);
                 gpt__vec w0 = (gpt__vec)(u << 16), w1 = (gpt__vec)(u & 0xFFFF0000u);
-                acc[v] += w0 * xg[2 * j] + w1 * xg[2 * j + 1];
+                acc[j % 4][v] += w0 * xg[2 * j];   /* (two multiply-adds into one sum: */
+                acc[j % 4][v] += w1 * xg[2 * j + 1];   /* no separate multiply and add) */
             }
         }
     }
-    memcpy(out, acc, sizeof acc);
+    for (int v = 0; v < GPT__SMALL_VECS; v++)
+        acc[0][v] = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);
+    memcpy(out, acc[0], sizeof acc[0]);
     for (int r = 0; r < GPT_SMALL_ROWS; r++)   /* a short last group, one weight at a time */
         for (int k = 0; full * GPT_Q8_GROUP + k < C; k++)
             out[r] += gpt__bf16_to_f32(w[(size_t)full * GPT_SMALL_BLOCK + gpt__small_at(r, k)]) *
