@@ -6848,25 +6848,28 @@ static void gpt__softmax_forward_fast(float *probs, float *losses, float *dlogit
    Cost:     GPT-2 124M reads 494.6 MB per token in fp32, 247.6 MB in BF16, 139.5 MB in Q8
              (the fp32 parts included): at best 2x and 3.5x the tokens per second.
    Measured: make bench (bench/bench_sample.sh: 5 runs of 128 tokens, GPT-2 124M shapes, the
-             three formats taking turns every 16 tokens; medians), 2026-12-07 21:14 UTC, this
+             three formats taking turns every 16 tokens; medians), 2026-12-07 22:00 UTC, this
              project's 2-core AMD EPYC of that day (Zen 5: AVX-512 with VNNI, 512-bit
-             multiply-add units), gcc 12, memory measured at 47.7 GB/s in the same run:
-               2 threads  f32 95.5 tokens/s  bf16 167.9 (1.77x)  q8 287.9 (3.00x)
-               1 thread   f32 55.8  bf16 104.8 (1.90x)  q8 171.7 (3.09x)
-             q8 reads its weights at 40 GB/s there, 84% of the bandwidth the same run
-             measured (f32 99%: the rest of a token, the same for every format, is a larger
-             part of q8's shorter token). Two earlier runs of the same code, the formats
-             taking turns every 128 tokens: 3.08x and 2.34x, the second while memory swung
-             between 28 and 48 GB/s from run to run; hence the turns of 16.
+             multiply-add units), gcc 12, memory measured at 48.5 GB/s in the same run:
+               2 threads  f32 102.1 tokens/s  bf16 185.1 (1.78x)  q8 307.7 (2.93x)
+               1 thread   f32 52.5  bf16 92.4 (1.77x)  q8 158.1 (3.11x)
+             bf16 reads its weights at 94% of the bandwidth the run measured, q8 at 88%, f32
+             at 104% (the bandwidth probe is a plain sum, not the best reader possible). What
+             keeps the ratios below 2x and 3.5x is mostly the rest of a token, the same for
+             every format: 0.5-0.6 ms on 2 threads (below), against 3.1 ms of q8 products.
+             Runs of the same q8 code in which the formats took turns every 128 tokens gave
+             3.08x and 2.34x, the second while memory swung between 28 and 48 GB/s from run
+             to run; hence the turns of 16 (3.00x in the next run).
              Before this layout (gpt.h 0.3.0: a row at a time, a sum across lanes per group),
              on the same machine (gcc 12, 2 threads, 128 tokens, three alternating pairs of a
              gpt_forward_token + gpt_sample loop): 183, 202, 205 tokens/s -> 333, 269, 317
              now; 1 thread 100, 107 -> 132, 134. The product alone (bench_sample --kernels:
              one thread, 256 rows in L2, quantizing x included), billions of weights per
              second for rows of 768 / 3072: 14.1 / 16.1 -> 30.7 / 33.7.
-             Where a q8 token's time goes now (gcc, 128 tokens from an empty cache, clocks
-             around the products in a copy of gpt.h): 2 threads 3.6 ms of products in a token
-             of 4.1-4.8 ms, 1 thread 5.7 of 6.4 ms; the rest is attention over the fp32 KV
+             Where a token's time goes now (gcc, 128 tokens from an empty cache, clocks
+             around the products in a copy of gpt.h, three runs): q8 on 2 threads 3.0-3.6 ms
+             of products in a token of 3.7-4.7 ms, on 1 thread 5.7 of 6.4 ms; bf16 on 2
+             threads 4.6-5.2 of 5.1-6.1 ms. The rest is attention over the fp32 KV
              cache (74 KB per position for 124M, growing with the context), layernorms, GELU,
              the embedding row, sampling (0.07 ms) and the threads' start and join (about 2.7
              us for each of the ~73 parallel loops of a token, measured with an empty loop).
@@ -6880,7 +6883,7 @@ static void gpt__softmax_forward_fast(float *probs, float *losses, float *dlogit
              (+0.0017% with fp32 activations); greedy continuations of 32 tokens: bf16 and q8
              both agree with f32 on all 32.
              Memory (bench --rss, whole KV cache written): peak RSS sampling 124M f32 576 MB,
-             bf16 329 MB, q8 221 MB: 1.005x, 1.010x, 1.015x the weights + KV cache; loading
+             bf16 329 MB, q8 221 MB: 1.005x, 1.009x, 1.013x the weights + KV cache; loading
              from a file adds nothing measurable; the rounded activations take 17 KB of stack.
              gpt2-xl (1.56e9 parameters, random weights) with q8: 2392 MB (1760 MB of
              weights, 629 MB of KV cache).
