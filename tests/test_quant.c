@@ -75,20 +75,29 @@ static void free_small(gpt_small *s) {
     free(s->q8);
 }
 
-/* The int8 of weight (row, col) of a Q8 tensor (row over the stacked layers), and the scale
-   of its group: found through the layout gpt_small documents, written out here. */
-static int q_at(const gpt_small *s, size_t row, int col) {
-    size_t layer = row / s->rows, r = row % s->rows, rb = (s->rows + 15) / 16;
+/* Where weight (row, col) of a small tensor (row over the stacked layers) lives, found
+   through the layout gpt_small documents, written out here: its block's number, and in
+   *at its place in the block (and in *r its row in the block). */
+static size_t block_of(const gpt_small *s, size_t row, int col, int *r, int *at) {
+    size_t layer = row / s->rows, in = row % s->rows, rb = (s->rows + 15) / 16;
     size_t groups = (s->cols + 31) / 32;
-    const gpt_q8_block *b = s->q8 + (layer * rb + r / 16) * groups + col / 32;
     int k = col % 32;
-    return b->q[(k / 2) * 32 + 2 * (int)(r % 16) + k % 2];
+    *r = (int)(in % 16);
+    *at = (k / 2) * 32 + 2 * *r + k % 2;
+    return (layer * rb + in / 16) * groups + col / 32;
+}
+
+/* The int8 of weight (row, col) of a Q8 tensor, and the scale of its group. */
+static int q_at(const gpt_small *s, size_t row, int col) {
+    int r, at;
+    size_t b = block_of(s, row, col, &r, &at);
+    return s->q8[b].q[at];
 }
 
 static float scale_at(const gpt_small *s, size_t row, int col) {
-    size_t layer = row / s->rows, r = row % s->rows, rb = (s->rows + 15) / 16;
-    size_t groups = (s->cols + 31) / 32;
-    return s->q8[(layer * rb + r / 16) * groups + col / 32].d[r % 16];
+    int r, at;
+    size_t b = block_of(s, row, col, &r, &at);
+    return s->q8[b].d[r];
 }
 
 /* Stores the (rows, cols) matrix W into rows first.. of s, a group at a time, as the loader
@@ -99,6 +108,32 @@ static void put_matrix(gpt_small *s, const float *W, int first, int rows, int co
         for (c0 = 0; c0 < cols; c0 += 32)
             gpt__small_put(s, (size_t)(first + r), c0, W + (size_t)r * cols + c0, 1,
                            cols - c0 < 32 ? cols - c0 : 32);
+}
+
+/* bf16 weights sit where gpt_small says: two layers of 20 x 40 (a short row block of 4 and
+   a short group of 8), each value the rounding of its float, everything past the edge 0. */
+static void test_bf16_layout(void) {
+    enum { L = 2, R = 20, C = 40 };
+    float W[L * R * C];
+    gpt_small s = make_small(GPT_WEIGHTS_BF16, L, R, C);
+    size_t blocks = (size_t)L * 2 * 2, set = 0, nonzero = 0;
+    gpt_rng rng;
+    int ok = 1;
+    gpt_rng_seed(&rng, 4);
+    for (int i = 0; i < L * R * C; i++) W[i] = gpt_rng_normal(&rng) + 3.0f;   /* never 0 */
+    put_matrix(&s, W, 0, L * R, C);
+    for (int row = 0; row < L * R; row++)
+        for (int col = 0; col < C; col++) {
+            int r, at;
+            size_t b = block_of(&s, (size_t)row, col, &r, &at);
+            ok = ok && s.bf16[b * 512 + at] == gpt__f32_to_bf16(W[row * C + col]);
+            set++;
+        }
+    for (size_t i = 0; i < blocks * 512; i++) nonzero += s.bf16[i] != 0;
+    CHECK(ok, "bf16: each weight at (k/2)*32 + 2r + k%%2 of its block");
+    CHECK(nonzero == set, "bf16: %lu nonzero values in the blocks, want the %lu weights "
+          "(padding stays 0)", (unsigned long)nonzero, (unsigned long)set);
+    free_small(&s);
 }
 
 static void test_q8_groups(void) {
@@ -600,6 +635,7 @@ static void test_bad_input(void) {
 int main(void) {
     sh("mkdir -p " TMP "/tiny");
     test_bf16_rounding();
+    test_bf16_layout();
     test_q8_groups();
     test_q8_activations();
     test_matvec();
